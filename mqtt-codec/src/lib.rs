@@ -1,0 +1,28 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod decode;
+mod encode;
+mod error;
+mod frame;
+mod packet;
+mod reader;
+mod string;
+pub mod topic;
+
+#[cfg(feature = "tokio-util")]
+mod codec;
+
+#[cfg(feature = "tokio-util")]
+pub use codec::{CodecError, MqttCodec};
+pub use decode::{DecodeOptions, Role, decode};
+pub use encode::Encode;
+pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use frame::MAX_REMAINING_LENGTH;
+pub use packet::{
+    ConnAck, Connect, ConnectReturnCode, Packet, PacketId, PacketType, Publish, QoS, QosPid,
+    SubAck, SubAckReturnCode, SubAckReturnCodes, Subscribe, SubscribeFilter, SubscribeFilters,
+    Unsubscribe, UnsubscribeFilters, Will,
+};
+pub use string::{MAX_STRING_LEN, MqttString, StringError};
+pub use topic::{TopicError, TopicFilter, TopicName};

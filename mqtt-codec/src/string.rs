@@ -1,0 +1,172 @@
+//! MQTT's UTF-8 encoded strings (§1.5.3): well-formed UTF-8 without U+0000, at most 65,535 bytes.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+/// The longest string a two-byte length prefix can announce.
+pub const MAX_STRING_LEN: usize = u16::MAX as usize;
+
+/// What makes a byte sequence unfit to be an MQTT string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StringError {
+    /// Not well-formed UTF-8, at this byte offset [MQTT-1.5.3-1].
+    InvalidUtf8 {
+        /// Offset of the first ill-formed byte.
+        offset: usize,
+    },
+    /// Encodes a UTF-16 surrogate, which UTF-8 forbids [MQTT-1.5.3-1].
+    Utf16Surrogate {
+        /// Offset of the surrogate's first byte.
+        offset: usize,
+    },
+    /// Contains U+0000 [MQTT-1.5.3-2].
+    NullCharacter {
+        /// Offset of the NUL byte.
+        offset: usize,
+    },
+    /// Longer than 65,535 bytes.
+    TooLong {
+        /// The length in bytes.
+        len: usize,
+    },
+}
+
+impl fmt::Display for StringError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StringError::InvalidUtf8 { offset } => {
+                write!(f, "ill-formed UTF-8 at byte {offset} [MQTT-1.5.3-1]")
+            }
+            StringError::Utf16Surrogate { offset } => {
+                write!(f, "UTF-16 surrogate at byte {offset} [MQTT-1.5.3-1]")
+            }
+            StringError::NullCharacter { offset } => {
+                write!(f, "U+0000 at byte {offset} [MQTT-1.5.3-2]")
+            }
+            StringError::TooLong { len } => write!(f, "{len} bytes is longer than 65535"),
+        }
+    }
+}
+
+impl std::error::Error for StringError {}
+
+/// Checks that `bytes` is well-formed UTF-8 without U+0000.
+///
+/// The length is not checked here: a decoded string cannot exceed its two-byte prefix.
+pub(crate) fn check_utf8(bytes: &[u8]) -> Result<&str, StringError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        // std rejects surrogates as ill-formed; MQTT names them separately. A surrogate is
+        // encoded as ED A0..BF xx.
+        match bytes.get(offset..offset.saturating_add(2)) {
+            Some([0xED, 0xA0..=0xBF]) => StringError::Utf16Surrogate { offset },
+            _ => StringError::InvalidUtf8 { offset },
+        }
+    })?;
+    match bytes.iter().position(|&b| b == 0) {
+        Some(offset) => Err(StringError::NullCharacter { offset }),
+        None => Ok(text),
+    }
+}
+
+/// Re-borrows text whose validity the type already guarantees.
+///
+/// The crate forbids `unsafe`, so the check runs again (linear, no allocation); it cannot fail for
+/// the crate's own validated types, and an empty string would be the answer if it ever did.
+pub(crate) fn validated_str(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
+/// A validated MQTT UTF-8 string that shares the buffer it was decoded from.
+///
+/// Used for the client identifier and the user name. Equality, ordering and hashing are those of
+/// the bytes.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct MqttString(Bytes);
+
+impl MqttString {
+    /// Copies and validates `text`.
+    pub fn new(text: &str) -> Result<Self, StringError> {
+        Self::try_from(Bytes::copy_from_slice(text.as_bytes()))
+    }
+
+    /// Validates a `'static` string without copying it.
+    pub fn from_static(text: &'static str) -> Result<Self, StringError> {
+        Self::try_from(Bytes::from_static(text.as_bytes()))
+    }
+
+    /// Wraps bytes the decoder already validated.
+    pub(crate) fn from_validated(bytes: Bytes) -> Self {
+        Self(bytes)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        validated_str(&self.0)
+    }
+
+    /// The UTF-8 bytes.
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the string is empty (a zero-length client id is legal).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The underlying buffer.
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+impl TryFrom<Bytes> for MqttString {
+    type Error = StringError;
+
+    fn try_from(bytes: Bytes) -> Result<Self, StringError> {
+        if bytes.len() > MAX_STRING_LEN {
+            return Err(StringError::TooLong { len: bytes.len() });
+        }
+        check_utf8(&bytes)?;
+        Ok(Self(bytes))
+    }
+}
+
+impl TryFrom<&str> for MqttString {
+    type Error = StringError;
+
+    fn try_from(text: &str) -> Result<Self, StringError> {
+        Self::new(text)
+    }
+}
+
+impl fmt::Debug for MqttString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for MqttString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for MqttString {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for MqttString {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
