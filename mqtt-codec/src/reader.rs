@@ -84,8 +84,15 @@ impl Reader {
     /// Reads a two-byte length and checks that the content is all there, leaving the content
     /// unread; returns the content's length and offset.
     fn prefixed(&mut self, field: &'static str) -> Result<(usize, usize), DecodeError> {
+        let prefix_at = self.offset;
         let len = usize::from(self.u16(field)?);
-        self.need(len, field)?;
+        if self.rest.len() < len {
+            // Point at the length that promised more than the frame holds.
+            return Err(DecodeError::new(
+                prefix_at,
+                DecodeErrorKind::UnexpectedEndOfFrame { field },
+            ));
+        }
         Ok((len, self.offset))
     }
 
