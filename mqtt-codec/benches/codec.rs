@@ -1,1 +1,921 @@
-fn main() {}
+//! Decode and encode throughput of `mqtt-wire` side by side with two peers: the MQTT 3.1.1
+//! (`v4`) codec inside `rumqttc` and `mqttrs`.
+//!
+//! Every group benchmarks one case with all three implementations on exactly the same bytes
+//! (written by our encoder) and reports `Throughput::Elements` = packets per iteration. Before a
+//! group runs, each implementation decodes the whole input and encodes the whole packet list, and
+//! both results are compared with the reference, so a benchmark of a broken decoder or encoder
+//! cannot pass silently.
+//!
+//! - Single-packet cases put `REPEAT` copies of the packet back to back and decode all of them per
+//!   iteration; the encode benches encode the same value `REPEAT` times.
+//! - The mixed case is a deterministic stream of `MIXED_LEN` packets a server receives from its
+//!   clients: one CONNECT, mostly PUBLISH QoS 0/1 of various sizes, PUBACKs, PINGREQs, a few
+//!   SUBSCRIBE/UNSUBSCRIBE, one DISCONNECT.
+//! - `mqtt-wire` and `rumqttc` decode from a fresh `BytesMut` made by `iter_batched`'s setup
+//!   (outside the timing; the emptied buffer is returned so its memory is freed outside the timing
+//!   too). `mqttrs` decodes from a borrowed slice, which needs no copy; it does not report how
+//!   many bytes a packet used, so the frame lengths are computed once in setup, which spares it
+//!   the work of finding the next frame.
+//! - Encoding goes through each library's packet-level API (`Encode for Packet`,
+//!   `rumqttc::mqttbytes::v4::Packet::write`, `mqttrs::encode_slice`), into a buffer reserved once
+//!   and cleared (or, for `mqttrs`, overwritten) every iteration.
+//!
+//! `cargo bench -p mqtt-wire --bench codec`; add a filter such as `decode` or `mixed` to run fewer.
+
+// Benchmark harness: the inputs are our own and a failed setup check must stop the run, so
+// unwrap/expect/panic/indexing/arithmetic are fine here, and a benchmark has no API to document.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    missing_docs
+)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use mqtt_wire::{
+    Connect, DecodeOptions, Encode, MqttString, Packet, PacketId, Publish, QoS, QosPid, Subscribe,
+    SubscribeFilter, TopicFilter, TopicName, Unsubscribe, Will, decode,
+};
+use rumqttc::mqttbytes as rq_bytes;
+use rumqttc::mqttbytes::v4 as rq;
+
+/// Copies of a single packet decoded or encoded per iteration.
+const REPEAT: usize = 1000;
+/// Packets in the mixed stream.
+const MIXED_LEN: usize = 10_000;
+/// The size limit given to the decoders that take one (our default).
+const MAX_PACKET_SIZE: usize = DecodeOptions::DEFAULT_MAX_PACKET_SIZE;
+
+// ---------------------------------------------------------------------------------------------
+// A library-neutral description of each packet: built once, converted to each library's type for
+// encoding, and used as the reference each library's decoded packets are compared with.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Spec {
+    Connect(ConnectSpec),
+    Publish {
+        topic: String,
+        qos: u8,
+        /// 0 at QoS 0.
+        pid: u16,
+        payload: Bytes,
+    },
+    PubAck(u16),
+    Subscribe {
+        pid: u16,
+        filters: Vec<(String, u8)>,
+    },
+    Unsubscribe {
+        pid: u16,
+        filters: Vec<String>,
+    },
+    PingReq,
+    Disconnect,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ConnectSpec {
+    client_id: String,
+    keep_alive: u16,
+    clean_session: bool,
+    will: Option<WillSpec>,
+    username: Option<String>,
+    password: Option<Bytes>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct WillSpec {
+    topic: String,
+    message: Bytes,
+    qos: u8,
+    retain: bool,
+}
+
+// --- to each library ---
+
+fn ours_qos(qos: u8) -> QoS {
+    QoS::from_u8(qos).unwrap()
+}
+
+fn ours_pid(pid: u16) -> PacketId {
+    PacketId::new(pid).unwrap()
+}
+
+fn to_ours(spec: &Spec) -> Packet {
+    match spec {
+        Spec::Connect(c) => {
+            let mut connect = Connect::new(MqttString::new(&c.client_id).unwrap(), c.keep_alive);
+            connect.clean_session = c.clean_session;
+            connect.will = c.will.as_ref().map(|w| Will {
+                topic: TopicName::new(&w.topic).unwrap(),
+                payload: w.message.clone(),
+                qos: ours_qos(w.qos),
+                retain: w.retain,
+            });
+            connect.username = c.username.as_deref().map(|u| MqttString::new(u).unwrap());
+            connect.password = c.password.clone();
+            Packet::Connect(connect)
+        }
+        Spec::Publish {
+            topic,
+            qos,
+            pid,
+            payload,
+        } => {
+            let qos_pid = match qos {
+                0 => QosPid::AtMostOnce,
+                1 => QosPid::AtLeastOnce(ours_pid(*pid)),
+                _ => QosPid::ExactlyOnce(ours_pid(*pid)),
+            };
+            Packet::Publish(Publish::new(
+                TopicName::new(topic).unwrap(),
+                qos_pid,
+                payload.clone(),
+            ))
+        }
+        Spec::PubAck(pid) => Packet::PubAck(ours_pid(*pid)),
+        Spec::Subscribe { pid, filters } => Packet::Subscribe(
+            Subscribe::new(
+                ours_pid(*pid),
+                filters.iter().map(|(f, q)| SubscribeFilter {
+                    filter: TopicFilter::new(f).unwrap(),
+                    qos: ours_qos(*q),
+                }),
+            )
+            .unwrap(),
+        ),
+        Spec::Unsubscribe { pid, filters } => Packet::Unsubscribe(
+            Unsubscribe::new(
+                ours_pid(*pid),
+                filters.iter().map(|f| TopicFilter::new(f).unwrap()),
+            )
+            .unwrap(),
+        ),
+        Spec::PingReq => Packet::PingReq,
+        Spec::Disconnect => Packet::Disconnect,
+    }
+}
+
+fn rq_qos(qos: u8) -> rq_bytes::QoS {
+    rq_bytes::qos(qos).unwrap()
+}
+
+fn to_rumqttc(spec: &Spec) -> rq::Packet {
+    match spec {
+        Spec::Connect(c) => rq::Packet::Connect(rq::Connect {
+            protocol: rq_bytes::Protocol::V4,
+            keep_alive: c.keep_alive,
+            client_id: c.client_id.clone(),
+            clean_session: c.clean_session,
+            last_will: c.will.as_ref().map(|w| rq::LastWill {
+                topic: w.topic.clone(),
+                message: w.message.clone(),
+                qos: rq_qos(w.qos),
+                retain: w.retain,
+            }),
+            // rumqttc keeps the password as a `String`; ours is ASCII.
+            login: c.username.as_ref().map(|u| {
+                let password = c.password.as_deref().unwrap_or_default();
+                rq::Login::new(u.clone(), std::str::from_utf8(password).unwrap())
+            }),
+        }),
+        Spec::Publish {
+            topic,
+            qos,
+            pid,
+            payload,
+        } => {
+            let mut publish = rq::Publish::from_bytes(topic.clone(), rq_qos(*qos), payload.clone());
+            publish.pkid = *pid;
+            rq::Packet::Publish(publish)
+        }
+        Spec::PubAck(pid) => rq::Packet::PubAck(rq::PubAck::new(*pid)),
+        Spec::Subscribe { pid, filters } => {
+            let mut subscribe = rq::Subscribe::new_many(
+                filters
+                    .iter()
+                    .map(|(f, q)| rq::SubscribeFilter::new(f.clone(), rq_qos(*q))),
+            );
+            subscribe.pkid = *pid;
+            rq::Packet::Subscribe(subscribe)
+        }
+        Spec::Unsubscribe { pid, filters } => rq::Packet::Unsubscribe(rq::Unsubscribe {
+            pkid: *pid,
+            topics: filters.clone(),
+        }),
+        Spec::PingReq => rq::Packet::PingReq,
+        Spec::Disconnect => rq::Packet::Disconnect,
+    }
+}
+
+fn mqttrs_qos(qos: u8) -> mqttrs::QoS {
+    match qos {
+        0 => mqttrs::QoS::AtMostOnce,
+        1 => mqttrs::QoS::AtLeastOnce,
+        _ => mqttrs::QoS::ExactlyOnce,
+    }
+}
+
+fn mqttrs_pid(pid: u16) -> mqttrs::Pid {
+    mqttrs::Pid::try_from(pid).unwrap()
+}
+
+fn to_mqttrs(spec: &Spec) -> mqttrs::Packet<'_> {
+    match spec {
+        Spec::Connect(c) => mqttrs::Packet::Connect(mqttrs::Connect {
+            protocol: mqttrs::Protocol::MQTT311,
+            keep_alive: c.keep_alive,
+            client_id: &c.client_id,
+            clean_session: c.clean_session,
+            last_will: c.will.as_ref().map(|w| mqttrs::LastWill {
+                topic: &w.topic,
+                message: &w.message,
+                qos: mqttrs_qos(w.qos),
+                retain: w.retain,
+            }),
+            username: c.username.as_deref(),
+            password: c.password.as_deref(),
+        }),
+        Spec::Publish {
+            topic,
+            qos,
+            pid,
+            payload,
+        } => mqttrs::Packet::Publish(mqttrs::Publish {
+            dup: false,
+            qospid: match qos {
+                0 => mqttrs::QosPid::AtMostOnce,
+                1 => mqttrs::QosPid::AtLeastOnce(mqttrs_pid(*pid)),
+                _ => mqttrs::QosPid::ExactlyOnce(mqttrs_pid(*pid)),
+            },
+            retain: false,
+            topic_name: topic,
+            payload,
+        }),
+        Spec::PubAck(pid) => mqttrs::Packet::Puback(mqttrs_pid(*pid)),
+        Spec::Subscribe { pid, filters } => mqttrs::Packet::Subscribe(mqttrs::Subscribe::new(
+            mqttrs_pid(*pid),
+            filters
+                .iter()
+                .map(|(f, q)| mqttrs::SubscribeTopic {
+                    topic_path: f.clone(),
+                    qos: mqttrs_qos(*q),
+                })
+                .collect(),
+        )),
+        Spec::Unsubscribe { pid, filters } => {
+            mqttrs::Packet::Unsubscribe(mqttrs::Unsubscribe::new(mqttrs_pid(*pid), filters.clone()))
+        }
+        Spec::PingReq => mqttrs::Packet::Pingreq,
+        Spec::Disconnect => mqttrs::Packet::Disconnect,
+    }
+}
+
+// --- back from each library (setup-time checks only) ---
+
+fn from_ours(packet: &Packet) -> Spec {
+    match packet {
+        Packet::Connect(c) => Spec::Connect(ConnectSpec {
+            client_id: c.client_id.as_str().to_owned(),
+            keep_alive: c.keep_alive,
+            clean_session: c.clean_session,
+            will: c.will.as_ref().map(|w| WillSpec {
+                topic: w.topic.as_str().to_owned(),
+                message: w.payload.clone(),
+                qos: w.qos as u8,
+                retain: w.retain,
+            }),
+            username: c.username.as_ref().map(|u| u.as_str().to_owned()),
+            password: c.password.clone(),
+        }),
+        Packet::Publish(p) => {
+            assert!(!p.dup && !p.retain);
+            Spec::Publish {
+                topic: p.topic.as_str().to_owned(),
+                qos: p.qos_pid.qos() as u8,
+                pid: p.qos_pid.packet_id().map_or(0, PacketId::get),
+                payload: p.payload.clone(),
+            }
+        }
+        Packet::PubAck(id) => Spec::PubAck(id.get()),
+        Packet::Subscribe(s) => Spec::Subscribe {
+            pid: s.packet_id.get(),
+            filters: s
+                .filters()
+                .map(|f| (f.filter.as_str().to_owned(), f.qos as u8))
+                .collect(),
+        },
+        Packet::Unsubscribe(u) => Spec::Unsubscribe {
+            pid: u.packet_id.get(),
+            filters: u.filters().map(|f| f.as_str().to_owned()).collect(),
+        },
+        Packet::PingReq => Spec::PingReq,
+        Packet::Disconnect => Spec::Disconnect,
+        other => panic!("a server does not receive {other:?}"),
+    }
+}
+
+fn from_rumqttc(packet: &rq::Packet) -> Spec {
+    match packet {
+        rq::Packet::Connect(c) => {
+            assert_eq!(c.protocol, rq_bytes::Protocol::V4);
+            Spec::Connect(ConnectSpec {
+                client_id: c.client_id.clone(),
+                keep_alive: c.keep_alive,
+                clean_session: c.clean_session,
+                will: c.last_will.as_ref().map(|w| WillSpec {
+                    topic: w.topic.clone(),
+                    message: w.message.clone(),
+                    qos: w.qos as u8,
+                    retain: w.retain,
+                }),
+                username: c.login.as_ref().map(|l| l.username.clone()),
+                password: c
+                    .login
+                    .as_ref()
+                    .map(|l| Bytes::copy_from_slice(l.password.as_bytes())),
+            })
+        }
+        rq::Packet::Publish(p) => {
+            assert!(!p.dup && !p.retain);
+            Spec::Publish {
+                topic: p.topic.clone(),
+                qos: p.qos as u8,
+                pid: p.pkid,
+                payload: p.payload.clone(),
+            }
+        }
+        rq::Packet::PubAck(a) => Spec::PubAck(a.pkid),
+        rq::Packet::Subscribe(s) => Spec::Subscribe {
+            pid: s.pkid,
+            filters: s
+                .filters
+                .iter()
+                .map(|f| (f.path.clone(), f.qos as u8))
+                .collect(),
+        },
+        rq::Packet::Unsubscribe(u) => Spec::Unsubscribe {
+            pid: u.pkid,
+            filters: u.topics.clone(),
+        },
+        rq::Packet::PingReq => Spec::PingReq,
+        rq::Packet::Disconnect => Spec::Disconnect,
+        other => panic!("a server does not receive {other:?}"),
+    }
+}
+
+fn mqttrs_qos_u8(qos: mqttrs::QoS) -> u8 {
+    match qos {
+        mqttrs::QoS::AtMostOnce => 0,
+        mqttrs::QoS::AtLeastOnce => 1,
+        mqttrs::QoS::ExactlyOnce => 2,
+    }
+}
+
+fn from_mqttrs(packet: &mqttrs::Packet<'_>) -> Spec {
+    match packet {
+        mqttrs::Packet::Connect(c) => {
+            assert_eq!(c.protocol, mqttrs::Protocol::MQTT311);
+            Spec::Connect(ConnectSpec {
+                client_id: c.client_id.to_owned(),
+                keep_alive: c.keep_alive,
+                clean_session: c.clean_session,
+                will: c.last_will.as_ref().map(|w| WillSpec {
+                    topic: w.topic.to_owned(),
+                    message: Bytes::copy_from_slice(w.message),
+                    qos: mqttrs_qos_u8(w.qos),
+                    retain: w.retain,
+                }),
+                username: c.username.map(str::to_owned),
+                password: c.password.map(Bytes::copy_from_slice),
+            })
+        }
+        mqttrs::Packet::Publish(p) => {
+            assert!(!p.dup && !p.retain);
+            Spec::Publish {
+                topic: p.topic_name.to_owned(),
+                qos: mqttrs_qos_u8(p.qospid.qos()),
+                pid: p.qospid.pid().map_or(0, mqttrs::Pid::get),
+                payload: Bytes::copy_from_slice(p.payload),
+            }
+        }
+        mqttrs::Packet::Puback(pid) => Spec::PubAck(pid.get()),
+        mqttrs::Packet::Subscribe(s) => Spec::Subscribe {
+            pid: s.pid.get(),
+            filters: s
+                .topics
+                .iter()
+                .map(|t| (t.topic_path.clone(), mqttrs_qos_u8(t.qos)))
+                .collect(),
+        },
+        mqttrs::Packet::Unsubscribe(u) => Spec::Unsubscribe {
+            pid: u.pid.get(),
+            filters: u.topics.clone(),
+        },
+        mqttrs::Packet::Pingreq => Spec::PingReq,
+        mqttrs::Packet::Disconnect => Spec::Disconnect,
+        other => panic!("a server does not receive {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cases.
+
+/// JSON-ish telemetry text of exactly `len` bytes (payload contents do not matter to a codec, but
+/// realistic bytes keep everyone honest).
+fn payload(len: usize, seed: u64) -> Bytes {
+    let text = format!(
+        r#"{{"ts":{},"seq":{},"temp":21.{},"hum":48.{},"volt":3.{},"status":"ok","fw":"2.4.1"}}"#,
+        1_712_000_000 + seed,
+        seed,
+        seed % 10,
+        (seed / 10) % 10,
+        (seed / 100) % 10
+    );
+    Bytes::from(text.bytes().cycle().take(len).collect::<Vec<u8>>())
+}
+
+fn publish_qos0_64() -> Spec {
+    Spec::Publish {
+        topic: "sensors/building-7/floor-3/room-12/temperature".to_owned(),
+        qos: 0,
+        pid: 0,
+        payload: payload(64, 1),
+    }
+}
+
+fn publish_qos1_1k() -> Spec {
+    Spec::Publish {
+        topic: "devices/gw-0042/telemetry/batch".to_owned(),
+        qos: 1,
+        pid: 4242,
+        payload: payload(1024, 2),
+    }
+}
+
+fn connect() -> Spec {
+    Spec::Connect(ConnectSpec {
+        client_id: "gw-0042-7f3a9c1e".to_owned(),
+        keep_alive: 60,
+        clean_session: true,
+        will: Some(WillSpec {
+            topic: "devices/gw-0042/status".to_owned(),
+            message: Bytes::from_static(br#"{"state":"offline","reason":"connection lost"}"#),
+            qos: 1,
+            retain: true,
+        }),
+        username: Some("gateway-fleet-eu-west".to_owned()),
+        password: Some(Bytes::from_static(
+            b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJndy0wMDQyIn0.c2lnbmF0dXJl",
+        )),
+    })
+}
+
+fn subscribe_10() -> Spec {
+    Spec::Subscribe {
+        pid: 17,
+        filters: vec![
+            ("devices/gw-0042/cmd/#".to_owned(), 1),
+            ("devices/gw-0042/config".to_owned(), 1),
+            ("$aws/things/gw-0042/shadow/update/delta".to_owned(), 1),
+            ("$aws/things/gw-0042/shadow/get/accepted".to_owned(), 0),
+            ("$aws/things/gw-0042/jobs/notify-next".to_owned(), 1),
+            ("fleet/+/firmware/announce".to_owned(), 0),
+            ("factory/line-3/+/alarms".to_owned(), 1),
+            ("factory/line-3/machine-12/setpoint".to_owned(), 2),
+            ("broadcast/#".to_owned(), 0),
+            ("time/sync".to_owned(), 0),
+        ],
+    }
+}
+
+/// xorshift64*: a deterministic stream without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `0..n` (the bias is irrelevant here).
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn range(&mut self, lo: u64, hi_inclusive: u64) -> u64 {
+        lo + self.below(hi_inclusive - lo + 1)
+    }
+}
+
+/// What a server reads from its clients, in one stream: a CONNECT, then 59% PUBLISH QoS 0, 25%
+/// PUBLISH QoS 1, 12% PUBACK (for QoS 1 deliveries to the client), 3% PINGREQ, 0.6% SUBSCRIBE,
+/// 0.4% UNSUBSCRIBE, and a DISCONNECT. Payloads: 45% 16–64 B, 35% 65–256 B, 15% 257 B–1 KiB,
+/// 5% 1–8 KiB.
+fn mixed() -> Vec<Spec> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut next_pid = 0u16;
+    let mut pid = move || {
+        next_pid = next_pid.checked_add(1).unwrap_or(1);
+        next_pid
+    };
+    let mut specs = Vec::with_capacity(MIXED_LEN);
+    specs.push(connect());
+    while specs.len() < MIXED_LEN - 1 {
+        let device = rng.below(500);
+        let roll = rng.below(1000);
+        let spec = if roll < 840 {
+            let topic = match rng.below(4) {
+                0 => format!("devices/dev-{device:04}/telemetry"),
+                1 => format!("devices/dev-{device:04}/events/alarm"),
+                2 => format!("$aws/things/dev-{device:04}/shadow/update"),
+                _ => format!("factory/line-{}/machine-{device}/temperature", rng.below(8)),
+            };
+            let size_roll = rng.below(100);
+            let len = if size_roll < 45 {
+                rng.range(16, 64)
+            } else if size_roll < 80 {
+                rng.range(65, 256)
+            } else if size_roll < 95 {
+                rng.range(257, 1024)
+            } else {
+                rng.range(1025, 8192)
+            };
+            let qos = u8::from(roll >= 590);
+            Spec::Publish {
+                topic,
+                qos,
+                pid: if qos == 0 { 0 } else { pid() },
+                payload: payload(usize::try_from(len).unwrap(), rng.below(1000)),
+            }
+        } else if roll < 960 {
+            Spec::PubAck(u16::try_from(rng.range(1, 65_535)).unwrap())
+        } else if roll < 990 {
+            Spec::PingReq
+        } else if roll < 996 {
+            let all = [
+                format!("devices/dev-{device:04}/cmd/#"),
+                format!("$aws/things/dev-{device:04}/shadow/update/delta"),
+                "fleet/+/firmware/announce".to_owned(),
+                format!("factory/+/machine-{device}/config"),
+                "broadcast/#".to_owned(),
+            ];
+            let n = usize::try_from(rng.range(1, 5)).unwrap();
+            Spec::Subscribe {
+                pid: pid(),
+                filters: all
+                    .into_iter()
+                    .take(n)
+                    .map(|f| (f, u8::try_from(rng.below(2)).unwrap()))
+                    .collect(),
+            }
+        } else {
+            let all = [
+                format!("devices/dev-{device:04}/cmd/#"),
+                "fleet/+/firmware/announce".to_owned(),
+                "broadcast/#".to_owned(),
+            ];
+            let n = usize::try_from(rng.range(1, 3)).unwrap();
+            Spec::Unsubscribe {
+                pid: pid(),
+                filters: all.into_iter().take(n).collect(),
+            }
+        };
+        specs.push(spec);
+    }
+    specs.push(Spec::Disconnect);
+    specs
+}
+
+/// One benchmark case: `items` encoded back to back, the whole list `repeat` times.
+struct Case {
+    name: &'static str,
+    items: Vec<Spec>,
+    repeat: usize,
+}
+
+impl Case {
+    fn packets(&self) -> usize {
+        self.items.len() * self.repeat
+    }
+
+    /// The reference, item by item as the decoders must return them.
+    fn expected(&self) -> Vec<Spec> {
+        let mut all = Vec::with_capacity(self.packets());
+        for _ in 0..self.repeat {
+            all.extend(self.items.iter().cloned());
+        }
+        all
+    }
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "publish_qos0_64B",
+            items: vec![publish_qos0_64()],
+            repeat: REPEAT,
+        },
+        Case {
+            name: "publish_qos1_1KiB",
+            items: vec![publish_qos1_1k()],
+            repeat: REPEAT,
+        },
+        Case {
+            name: "connect",
+            items: vec![connect()],
+            repeat: REPEAT,
+        },
+        Case {
+            name: "subscribe_10_filters",
+            items: vec![subscribe_10()],
+            repeat: REPEAT,
+        },
+        Case {
+            name: "mixed_10k",
+            items: mixed(),
+            repeat: 1,
+        },
+    ]
+}
+
+/// The bytes every decoder reads: our encoding of the case.
+fn wire(ours: &[Packet], repeat: usize) -> Bytes {
+    let one: usize = ours.iter().map(Encode::encoded_len).sum();
+    let mut buf = BytesMut::with_capacity(one * repeat);
+    for _ in 0..repeat {
+        for packet in ours {
+            packet.encode(&mut buf).unwrap();
+        }
+    }
+    assert_eq!(buf.len(), one * repeat, "encoded_len disagrees with encode");
+    buf.freeze()
+}
+
+/// Each frame's length, from its fixed header (for stepping `mqttrs` through the stream).
+fn frame_lengths(mut wire: &[u8]) -> Vec<usize> {
+    let mut lengths = Vec::new();
+    while !wire.is_empty() {
+        let mut remaining = 0usize;
+        let mut header_len = 1;
+        for (i, &byte) in wire[1..].iter().take(4).enumerate() {
+            remaining |= usize::from(byte & 0x7F) << (7 * i);
+            header_len = i + 2;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        let len = header_len + remaining;
+        lengths.push(len);
+        wire = &wire[len..];
+    }
+    lengths
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup checks: a broken benchmark must not pass silently.
+
+fn check_decoders(case: &Case, wire: &Bytes, lengths: &[usize]) {
+    let expected = case.expected();
+    assert_eq!(lengths.len(), expected.len());
+
+    let options = DecodeOptions::server();
+    let mut buf = BytesMut::from(&wire[..]);
+    let ours: Vec<Spec> = (0..expected.len())
+        .map(|_| from_ours(&decode(&mut buf, &options).unwrap().unwrap()))
+        .collect();
+    assert!(buf.is_empty(), "{}: mqtt-wire left bytes", case.name);
+    assert_eq!(
+        ours, expected,
+        "{}: mqtt-wire decodes differently",
+        case.name
+    );
+
+    let mut buf = BytesMut::from(&wire[..]);
+    let theirs: Vec<Spec> = (0..expected.len())
+        .map(|_| from_rumqttc(&rq::Packet::read(&mut buf, MAX_PACKET_SIZE).unwrap()))
+        .collect();
+    assert!(buf.is_empty(), "{}: rumqttc left bytes", case.name);
+    assert_eq!(
+        theirs, expected,
+        "{}: rumqttc decodes differently",
+        case.name
+    );
+
+    let mut rest: &[u8] = wire;
+    let theirs: Vec<Spec> = lengths
+        .iter()
+        .map(|&len| {
+            let spec = from_mqttrs(&mqttrs::decode_slice(rest).unwrap().unwrap());
+            rest = &rest[len..];
+            spec
+        })
+        .collect();
+    assert!(rest.is_empty());
+    assert_eq!(
+        theirs, expected,
+        "{}: mqttrs decodes differently",
+        case.name
+    );
+}
+
+fn encode_ours(packets: &[Packet], repeat: usize, buf: &mut BytesMut) {
+    buf.clear();
+    for _ in 0..repeat {
+        for packet in packets {
+            black_box(packet).encode(buf).unwrap();
+        }
+    }
+}
+
+fn encode_rumqttc(packets: &[rq::Packet], repeat: usize, buf: &mut BytesMut) {
+    buf.clear();
+    for _ in 0..repeat {
+        for packet in packets {
+            black_box(packet).write(buf, MAX_PACKET_SIZE).unwrap();
+        }
+    }
+}
+
+fn encode_mqttrs(packets: &[mqttrs::Packet<'_>], repeat: usize, buf: &mut [u8]) -> usize {
+    let mut offset = 0;
+    for _ in 0..repeat {
+        for packet in packets {
+            offset += mqttrs::encode_slice(black_box(packet), &mut buf[offset..]).unwrap();
+        }
+    }
+    offset
+}
+
+fn check_encoders(
+    case: &Case,
+    wire: &Bytes,
+    rumqttc: &[rq::Packet],
+    mqttrs: &[mqttrs::Packet<'_>],
+) {
+    let mut buf = BytesMut::with_capacity(wire.len());
+    encode_rumqttc(rumqttc, case.repeat, &mut buf);
+    assert_eq!(
+        &buf[..],
+        &wire[..],
+        "{}: rumqttc encodes differently",
+        case.name
+    );
+
+    let mut out = vec![0u8; wire.len()];
+    let written = encode_mqttrs(mqttrs, case.repeat, &mut out);
+    assert_eq!(
+        written,
+        wire.len(),
+        "{}: mqttrs reports another length",
+        case.name
+    );
+    assert_eq!(
+        &out[..],
+        &wire[..],
+        "{}: mqttrs encodes differently",
+        case.name
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The benchmarks.
+
+struct Prepared {
+    case: Case,
+    ours: Vec<Packet>,
+    wire: Bytes,
+    lengths: Vec<usize>,
+}
+
+fn prepare() -> Vec<Prepared> {
+    cases()
+        .into_iter()
+        .map(|case| {
+            let ours: Vec<Packet> = case.items.iter().map(to_ours).collect();
+            let wire = wire(&ours, case.repeat);
+            let lengths = frame_lengths(&wire);
+            check_decoders(&case, &wire, &lengths);
+            let rumqttc: Vec<rq::Packet> = case.items.iter().map(to_rumqttc).collect();
+            let mqttrs: Vec<mqttrs::Packet<'_>> = case.items.iter().map(to_mqttrs).collect();
+            check_encoders(&case, &wire, &rumqttc, &mqttrs);
+            Prepared {
+                case,
+                ours,
+                wire,
+                lengths,
+            }
+        })
+        .collect()
+}
+
+fn decode_benches(c: &mut Criterion) {
+    let options = DecodeOptions::server();
+    for Prepared {
+        case,
+        wire,
+        lengths,
+        ..
+    } in prepare()
+    {
+        let count = case.packets();
+        let mut group = c.benchmark_group(format!("decode_{}", case.name));
+        group.throughput(Throughput::Elements(u64::try_from(count).unwrap()));
+
+        // With iterations of tens of microseconds and more, LargeInput makes batches of one input:
+        // each iteration decodes a buffer just copied by the (untimed) setup.
+        group.bench_function("mqtt-wire", |b| {
+            b.iter_batched(
+                || BytesMut::from(&wire[..]),
+                |mut buf| {
+                    for _ in 0..count {
+                        black_box(decode(&mut buf, &options).unwrap().unwrap());
+                    }
+                    buf
+                },
+                BatchSize::LargeInput,
+            );
+        });
+        group.bench_function("rumqttc", |b| {
+            b.iter_batched(
+                || BytesMut::from(&wire[..]),
+                |mut buf| {
+                    for _ in 0..count {
+                        black_box(rq::Packet::read(&mut buf, MAX_PACKET_SIZE).unwrap());
+                    }
+                    buf
+                },
+                BatchSize::LargeInput,
+            );
+        });
+        group.bench_function("mqttrs", |b| {
+            b.iter(|| {
+                let mut rest: &[u8] = &wire;
+                for &len in &lengths {
+                    black_box(mqttrs::decode_slice(rest).unwrap().unwrap());
+                    rest = &rest[len..];
+                }
+                rest.len()
+            });
+        });
+        group.finish();
+    }
+}
+
+fn encode_benches(c: &mut Criterion) {
+    for Prepared {
+        case, ours, wire, ..
+    } in prepare()
+    {
+        let rumqttc: Vec<rq::Packet> = case.items.iter().map(to_rumqttc).collect();
+        let mqttrs: Vec<mqttrs::Packet<'_>> = case.items.iter().map(to_mqttrs).collect();
+        let mut group = c.benchmark_group(format!("encode_{}", case.name));
+        group.throughput(Throughput::Elements(u64::try_from(case.packets()).unwrap()));
+
+        let mut buf = BytesMut::with_capacity(wire.len());
+        group.bench_function("mqtt-wire", |b| {
+            b.iter(|| {
+                encode_ours(&ours, case.repeat, &mut buf);
+                black_box(buf.len())
+            });
+        });
+        assert_eq!(&buf[..], &wire[..]);
+
+        let mut buf = BytesMut::with_capacity(wire.len());
+        group.bench_function("rumqttc", |b| {
+            b.iter(|| {
+                encode_rumqttc(&rumqttc, case.repeat, &mut buf);
+                black_box(buf.len())
+            });
+        });
+
+        let mut out = vec![0u8; wire.len()];
+        group.bench_function("mqttrs", |b| {
+            b.iter(|| black_box(encode_mqttrs(&mqttrs, case.repeat, &mut out)));
+        });
+        group.finish();
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = decode_benches, encode_benches
+}
+criterion_main!(benches);

@@ -95,9 +95,7 @@ fn decode_body(
         PacketType::PubAck => Packet::PubAck(packet::decode_packet_id_only(reader, packet_type)?),
         PacketType::PubRec => Packet::PubRec(packet::decode_packet_id_only(reader, packet_type)?),
         PacketType::PubRel => Packet::PubRel(packet::decode_packet_id_only(reader, packet_type)?),
-        PacketType::PubComp => {
-            Packet::PubComp(packet::decode_packet_id_only(reader, packet_type)?)
-        }
+        PacketType::PubComp => Packet::PubComp(packet::decode_packet_id_only(reader, packet_type)?),
         PacketType::Subscribe => Packet::Subscribe(packet::Subscribe::decode(reader)?),
         PacketType::SubAck => Packet::SubAck(packet::SubAck::decode(reader)?),
         PacketType::Unsubscribe => Packet::Unsubscribe(packet::Unsubscribe::decode(reader)?),

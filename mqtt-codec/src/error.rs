@@ -265,9 +265,7 @@ impl fmt::Display for DecodeErrorKind {
             ),
             InvalidQos => f.write_str("PUBLISH has both QoS bits set"),
             DupOnQos0 => f.write_str("PUBLISH at QoS 0 has the DUP flag set"),
-            MalformedRemainingLength => {
-                f.write_str("remaining length continues past four bytes")
-            }
+            MalformedRemainingLength => f.write_str("remaining length continues past four bytes"),
             PacketTooLarge { size, max } => {
                 write!(f, "packet of {size} bytes exceeds the maximum of {max}")
             }
@@ -302,7 +300,10 @@ impl fmt::Display for DecodeErrorKind {
                 f.write_str("password flag is set without the user name flag")
             }
             ConnAckReservedFlags { flags } => {
-                write!(f, "CONNACK acknowledge flags {flags:#010b} set reserved bits")
+                write!(
+                    f,
+                    "CONNACK acknowledge flags {flags:#010b} set reserved bits"
+                )
             }
             InvalidConnectReturnCode { code } => {
                 write!(f, "CONNACK return code {code} is reserved")

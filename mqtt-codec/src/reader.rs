@@ -160,8 +160,11 @@ fn string_error(start: usize, field: &'static str, e: StringError) -> DecodeErro
 fn topic_error(start: usize, field: &'static str, reason: TopicError) -> DecodeError {
     match reason {
         TopicError::InvalidString(e) => string_error(start, field, e),
+        // A topic that is wrong as a whole (empty) is reported at its length prefix.
         reason => DecodeError::new(
-            start.saturating_add(reason.offset().unwrap_or(0)),
+            reason
+                .offset()
+                .map_or(start.saturating_sub(2), |at| start.saturating_add(at)),
             DecodeErrorKind::InvalidTopic { field, reason },
         ),
     }

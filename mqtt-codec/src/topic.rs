@@ -134,8 +134,8 @@ pub fn validate_topic_filter(bytes: &[u8]) -> Result<(), TopicError> {
         match b {
             b'/' => level_start = i.saturating_add(1),
             b'+' | b'#' => {
-                let alone = i == level_start
-                    && matches!(bytes.get(i.saturating_add(1)), None | Some(b'/'));
+                let alone =
+                    i == level_start && matches!(bytes.get(i.saturating_add(1)), None | Some(b'/'));
                 if b == b'+' && !alone {
                     return Err(TopicError::MisplacedSingleLevelWildcard { offset: i });
                 }

@@ -6,15 +6,15 @@
     clippy::expect_used,
     clippy::indexing_slicing,
     clippy::arithmetic_side_effects,
+    clippy::panic,
     missing_docs
 )] // Test code: a failed expectation should panic.
 
 use bytes::{Bytes, BytesMut};
 use mqtt_wire::{
-    ConnAck, Connect, ConnectReturnCode, DecodeOptions, Encode, EncodeError,
-    MqttString, Packet, PacketId, PacketType, Publish, QoS, QosPid, Role, SubAck,
-    SubAckReturnCode, Subscribe, SubscribeFilter, TopicFilter, TopicName, Unsubscribe, Will,
-    decode,
+    ConnAck, Connect, ConnectReturnCode, DecodeOptions, Encode, EncodeError, MqttString, Packet,
+    PacketId, PacketType, Publish, QoS, QosPid, Role, SubAck, SubAckReturnCode, Subscribe,
+    SubscribeFilter, TopicFilter, TopicName, Unsubscribe, Will, decode,
 };
 use proptest::prelude::*;
 
@@ -35,11 +35,8 @@ fn text() -> impl Strategy<Value = MqttString> {
 }
 
 fn topic_name() -> impl Strategy<Value = TopicName> {
-    prop_oneof![
-        "[a-zA-Z0-9$/ _\u{e9}\u{1F600}-]{1,40}",
-        any::<String>(),
-    ]
-    .prop_filter_map("topic name", |s| TopicName::new(&s).ok())
+    prop_oneof!["[a-zA-Z0-9$/ _\u{e9}\u{1F600}-]{1,40}", any::<String>(),]
+        .prop_filter_map("topic name", |s| TopicName::new(&s).ok())
 }
 
 fn topic_filter() -> impl Strategy<Value = TopicFilter> {
@@ -69,15 +66,20 @@ fn qos_pid() -> impl Strategy<Value = QosPid> {
 }
 
 fn publish() -> impl Strategy<Value = Publish> {
-    (qos_pid(), any::<bool>(), any::<bool>(), topic_name(), binary(2000)).prop_map(
-        |(qos_pid, dup, retain, topic, payload)| Publish {
+    (
+        qos_pid(),
+        any::<bool>(),
+        any::<bool>(),
+        topic_name(),
+        binary(2000),
+    )
+        .prop_map(|(qos_pid, dup, retain, topic, payload)| Publish {
             dup: dup && qos_pid != QosPid::AtMostOnce,
             qos_pid,
             retain,
             topic,
             payload,
-        },
-    )
+        })
 }
 
 fn connect() -> impl Strategy<Value = Connect> {
@@ -450,7 +452,10 @@ fn the_encoder_refuses_what_mqtt_forbids_and_writes_nothing() {
     );
     let cases: Vec<(Packet, EncodeError)> = vec![
         (Packet::Publish(dup0), EncodeError::DupOnQos0),
-        (Packet::Connect(connect), EncodeError::PasswordWithoutUsername),
+        (
+            Packet::Connect(connect),
+            EncodeError::PasswordWithoutUsername,
+        ),
         (
             Packet::ConnAck(ConnAck::new(true, ConnectReturnCode::NotAuthorized)),
             EncodeError::SessionPresentOnRefusal,
@@ -535,9 +540,7 @@ fn decoded_lists_read_back_in_order() {
     );
     // The zero-length client id with clean session 0 is a session rule ([MQTT-3.1.3-8]): the
     // codec decodes it and leaves the CONNACK 0x02 to the server.
-    let mut buf = BytesMut::from(
-        &[0x10, 0x0c, 0, 4, b'M', b'Q', b'T', b'T', 4, 0, 0, 0, 0, 0][..],
-    );
+    let mut buf = BytesMut::from(&[0x10, 0x0c, 0, 4, b'M', b'Q', b'T', b'T', 4, 0, 0, 0, 0, 0][..]);
     let Some(Packet::Connect(c)) = decode(&mut buf, &DecodeOptions::server()).unwrap() else {
         panic!("not a CONNECT");
     };

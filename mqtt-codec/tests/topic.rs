@@ -13,7 +13,10 @@ use mqtt_wire::{StringError, TopicError, TopicFilter, TopicName};
 use proptest::prelude::*;
 
 fn m(filter: &str, name: &str) -> bool {
-    matches(&TopicFilter::new(filter).unwrap(), &TopicName::new(name).unwrap())
+    matches(
+        &TopicFilter::new(filter).unwrap(),
+        &TopicName::new(name).unwrap(),
+    )
 }
 
 #[test]
@@ -21,8 +24,16 @@ fn matching_follows_section_4_7() {
     let table: &[(&str, &str, bool)] = &[
         // §4.7.1.2: "sport/tennis/player1/#" matches these three.
         ("sport/tennis/player1/#", "sport/tennis/player1", true),
-        ("sport/tennis/player1/#", "sport/tennis/player1/ranking", true),
-        ("sport/tennis/player1/#", "sport/tennis/player1/score/wimbledon", true),
+        (
+            "sport/tennis/player1/#",
+            "sport/tennis/player1/ranking",
+            true,
+        ),
+        (
+            "sport/tennis/player1/#",
+            "sport/tennis/player1/score/wimbledon",
+            true,
+        ),
         ("sport/tennis/player1/#", "sport/tennis/player2", false),
         // "sport/#" also matches the singular "sport".
         ("sport/#", "sport", true),
@@ -48,7 +59,11 @@ fn matching_follows_section_4_7() {
         ("+/monitor/Clients", "$SYS/monitor/Clients", false),
         ("$SYS/#", "$SYS/monitor/Clients", true),
         ("$SYS/monitor/+", "$SYS/monitor/Clients", true),
-        ("$aws/things/+/shadow/update", "$aws/things/lamp/shadow/update", true),
+        (
+            "$aws/things/+/shadow/update",
+            "$aws/things/lamp/shadow/update",
+            true,
+        ),
         // Exact comparison: case, empty levels and Unicode are not normalised [MQTT-4.7.3-4].
         ("ACCOUNTS", "Accounts", false),
         ("a//b", "a/b", false),
@@ -74,11 +89,15 @@ fn topic_names_reject_what_the_spec_forbids() {
     );
     assert_eq!(
         validate_topic_name(b"a\0"),
-        Err(TopicError::InvalidString(StringError::NullCharacter { offset: 1 }))
+        Err(TopicError::InvalidString(StringError::NullCharacter {
+            offset: 1
+        }))
     );
     assert_eq!(
         validate_topic_name(b"\xed\xa0\x80"),
-        Err(TopicError::InvalidString(StringError::Utf16Surrogate { offset: 0 }))
+        Err(TopicError::InvalidString(StringError::Utf16Surrogate {
+            offset: 0
+        }))
     );
     assert_eq!(
         validate_topic_name(&vec![b'a'; 65_536]),
@@ -97,22 +116,40 @@ fn topic_names_reject_what_the_spec_forbids() {
 
 #[test]
 fn topic_filters_need_wildcards_in_whole_levels() {
-    for ok in ["#", "+", "+/+", "/+", "+/", "a/#", "a/+/b", "+/#", "$SYS/#", "//#"] {
+    for ok in [
+        "#", "+", "+/+", "/+", "+/", "a/#", "a/+/b", "+/#", "$SYS/#", "//#",
+    ] {
         assert_eq!(validate_topic_filter(ok.as_bytes()), Ok(()), "{ok}");
     }
     let bad: &[(&str, TopicError)] = &[
         ("", TopicError::Empty),
-        ("a/b#", TopicError::MisplacedMultiLevelWildcard { offset: 3 }),
+        (
+            "a/b#",
+            TopicError::MisplacedMultiLevelWildcard { offset: 3 },
+        ),
         ("#/a", TopicError::MisplacedMultiLevelWildcard { offset: 0 }),
-        ("a/#/", TopicError::MisplacedMultiLevelWildcard { offset: 2 }),
+        (
+            "a/#/",
+            TopicError::MisplacedMultiLevelWildcard { offset: 2 },
+        ),
         ("##", TopicError::MisplacedMultiLevelWildcard { offset: 0 }),
-        ("a+/b", TopicError::MisplacedSingleLevelWildcard { offset: 1 }),
-        ("a/+b", TopicError::MisplacedSingleLevelWildcard { offset: 2 }),
+        (
+            "a+/b",
+            TopicError::MisplacedSingleLevelWildcard { offset: 1 },
+        ),
+        (
+            "a/+b",
+            TopicError::MisplacedSingleLevelWildcard { offset: 2 },
+        ),
         ("++", TopicError::MisplacedSingleLevelWildcard { offset: 0 }),
         ("+#", TopicError::MisplacedSingleLevelWildcard { offset: 0 }),
     ];
     for (filter, err) in bad {
-        assert_eq!(validate_topic_filter(filter.as_bytes()), Err(*err), "{filter}");
+        assert_eq!(
+            validate_topic_filter(filter.as_bytes()),
+            Err(*err),
+            "{filter}"
+        );
     }
     assert_eq!(
         TopicError::MisplacedMultiLevelWildcard { offset: 0 }.rule(),
@@ -144,7 +181,9 @@ fn aws_iot_quotas_are_opt_in() {
         Err(TopicError::AwsTooLong { len: 257 })
     );
     assert_eq!(
-        TopicName::new(&"x".repeat(256)).unwrap().check_aws_iot_limits(),
+        TopicName::new(&"x".repeat(256))
+            .unwrap()
+            .check_aws_iot_limits(),
         Ok(())
     );
     // Basic Ingest's "$aws/rules/<rule-name>/" does not count against either quota.
@@ -162,7 +201,9 @@ fn aws_iot_quotas_are_opt_in() {
         Err(TopicError::AwsTooManyLevels { levels: 9 })
     );
     assert_eq!(
-        TopicName::new("$aws/things/a/b/c/d/e/f/g").unwrap().check_aws_iot_limits(),
+        TopicName::new("$aws/things/a/b/c/d/e/f/g")
+            .unwrap()
+            .check_aws_iot_limits(),
         Err(TopicError::AwsTooManyLevels { levels: 9 })
     );
 }

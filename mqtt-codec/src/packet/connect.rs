@@ -104,8 +104,7 @@ impl Connect {
                 return Err(flag_error(DecodeErrorKind::WillRetainWithoutWill));
             }
         }
-        let will_qos =
-            QoS::from_u8(will_qos).ok_or(flag_error(DecodeErrorKind::InvalidWillQos))?;
+        let will_qos = QoS::from_u8(will_qos).ok_or(flag_error(DecodeErrorKind::InvalidWillQos))?;
         if flags & PASSWORD != 0 && flags & USERNAME == 0 {
             return Err(flag_error(DecodeErrorKind::PasswordWithoutUsername));
         }

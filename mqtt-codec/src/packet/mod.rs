@@ -189,8 +189,16 @@ impl PacketType {
         use PacketType::*;
         matches!(
             self,
-            Connect | Publish | PubAck | PubRec | PubRel | PubComp | Subscribe | Unsubscribe
-                | PingReq | Disconnect
+            Connect
+                | Publish
+                | PubAck
+                | PubRec
+                | PubRel
+                | PubComp
+                | Subscribe
+                | Unsubscribe
+                | PingReq
+                | Disconnect
         )
     }
 

@@ -63,7 +63,11 @@ impl Body for Publish {
     }
 
     fn body_len(&self) -> usize {
-        let id_len = if self.qos_pid.packet_id().is_some() { 2 } else { 0 };
+        let id_len = if self.qos_pid.packet_id().is_some() {
+            2
+        } else {
+            0
+        };
         prefixed_len(self.topic.len())
             .saturating_add(id_len)
             .saturating_add(self.payload.len())
