@@ -345,7 +345,7 @@ topic_type!(
 );
 
 impl TopicFilter {
-    /// Whether this filter matches `name`; see [`matches`].
+    /// Whether this filter matches `name`; see [`matches()`].
     pub fn matches(&self, name: &TopicName) -> bool {
         matches(self, name)
     }
