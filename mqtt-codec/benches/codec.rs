@@ -19,7 +19,9 @@
 //!   the work of finding the next frame.
 //! - Encoding goes through each library's packet-level API (`Encode for Packet`,
 //!   `rumqttc::mqttbytes::v4::Packet::write`, `mqttrs::encode_slice`), into a buffer reserved once
-//!   and cleared (or, for `mqttrs`, overwritten) every iteration.
+//!   and cleared (or, for `mqttrs`, overwritten) every iteration. rumqttc 0.25 writes a correct
+//!   CONNECT only at the start of a buffer (it patches the flags in at an absolute index), so its
+//!   CONNECTs are written to an emptied buffer, which flatters it a little.
 //!
 //! `cargo bench -p mqtt-wire --bench codec`; add a filter such as `decode` or `mixed` to run fewer.
 
@@ -684,6 +686,21 @@ fn frame_lengths(mut wire: &[u8]) -> Vec<usize> {
 // ---------------------------------------------------------------------------------------------
 // Setup checks: a broken benchmark must not pass silently.
 
+/// Like `assert_eq!` on the packet lists, printing only the first difference.
+fn same_packets(actual: &[Spec], expected: &[Spec], case: &str, library: &str) {
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "{case}: {library} decodes another count"
+    );
+    if let Some(at) = actual.iter().zip(expected).position(|(a, b)| a != b) {
+        panic!(
+            "{case}: {library} decodes packet {at} as {:?}, expected {:?}",
+            actual[at], expected[at]
+        );
+    }
+}
+
 fn check_decoders(case: &Case, wire: &Bytes, lengths: &[usize]) {
     let expected = case.expected();
     assert_eq!(lengths.len(), expected.len());
@@ -694,22 +711,14 @@ fn check_decoders(case: &Case, wire: &Bytes, lengths: &[usize]) {
         .map(|_| from_ours(&decode(&mut buf, &options).unwrap().unwrap()))
         .collect();
     assert!(buf.is_empty(), "{}: mqtt-wire left bytes", case.name);
-    assert_eq!(
-        ours, expected,
-        "{}: mqtt-wire decodes differently",
-        case.name
-    );
+    same_packets(&ours, &expected, case.name, "mqtt-wire");
 
     let mut buf = BytesMut::from(&wire[..]);
     let theirs: Vec<Spec> = (0..expected.len())
         .map(|_| from_rumqttc(&rq::Packet::read(&mut buf, MAX_PACKET_SIZE).unwrap()))
         .collect();
     assert!(buf.is_empty(), "{}: rumqttc left bytes", case.name);
-    assert_eq!(
-        theirs, expected,
-        "{}: rumqttc decodes differently",
-        case.name
-    );
+    same_packets(&theirs, &expected, case.name, "rumqttc");
 
     let mut rest: &[u8] = wire;
     let theirs: Vec<Spec> = lengths
@@ -721,11 +730,7 @@ fn check_decoders(case: &Case, wire: &Bytes, lengths: &[usize]) {
         })
         .collect();
     assert!(rest.is_empty());
-    assert_eq!(
-        theirs, expected,
-        "{}: mqttrs decodes differently",
-        case.name
-    );
+    same_packets(&theirs, &expected, case.name, "mqttrs");
 }
 
 fn encode_ours(packets: &[Packet], repeat: usize, buf: &mut BytesMut) {
@@ -741,6 +746,13 @@ fn encode_rumqttc(packets: &[rq::Packet], repeat: usize, buf: &mut BytesMut) {
     buf.clear();
     for _ in 0..repeat {
         for packet in packets {
+            if matches!(packet, rq::Packet::Connect(_)) {
+                // rumqttc 0.25 patches the CONNECT flags in at an index counted from the start of
+                // the buffer (`flags_index` in `Connect::write`), so a CONNECT is only right in an
+                // empty buffer, which is where a client writes it. (No-op in the mixed stream,
+                // where the CONNECT comes first.)
+                buf.clear();
+            }
             black_box(packet).write(buf, MAX_PACKET_SIZE).unwrap();
         }
     }
@@ -756,6 +768,18 @@ fn encode_mqttrs(packets: &[mqttrs::Packet<'_>], repeat: usize, buf: &mut [u8]) 
     offset
 }
 
+/// Like `assert_eq!` on the bytes, without printing megabytes.
+fn same_bytes(actual: &[u8], expected: &[u8], case: &str, library: &str) {
+    if let Some(at) = actual.iter().zip(expected).position(|(a, b)| a != b) {
+        panic!("{case}: {library} encodes differently from byte {at} on");
+    }
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "{case}: {library} encodes another length"
+    );
+}
+
 fn check_encoders(
     case: &Case,
     wire: &Bytes,
@@ -764,12 +788,13 @@ fn check_encoders(
 ) {
     let mut buf = BytesMut::with_capacity(wire.len());
     encode_rumqttc(rumqttc, case.repeat, &mut buf);
-    assert_eq!(
-        &buf[..],
-        &wire[..],
-        "{}: rumqttc encodes differently",
-        case.name
-    );
+    // A CONNECT-only case leaves rumqttc's buffer with just the last one (see `encode_rumqttc`).
+    let expected = if matches!(case.items[..], [Spec::Connect(_)]) {
+        &wire[wire.len() - wire.len() / case.repeat..]
+    } else {
+        &wire[..]
+    };
+    same_bytes(&buf, expected, case.name, "rumqttc");
 
     let mut out = vec![0u8; wire.len()];
     let written = encode_mqttrs(mqttrs, case.repeat, &mut out);
@@ -779,12 +804,7 @@ fn check_encoders(
         "{}: mqttrs reports another length",
         case.name
     );
-    assert_eq!(
-        &out[..],
-        &wire[..],
-        "{}: mqttrs encodes differently",
-        case.name
-    );
+    same_bytes(&out, wire, case.name, "mqttrs");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -828,6 +848,7 @@ fn decode_benches(c: &mut Criterion) {
     } in prepare()
     {
         let count = case.packets();
+        eprintln!("{}: {count} packets, {} bytes", case.name, wire.len());
         let mut group = c.benchmark_group(format!("decode_{}", case.name));
         group.throughput(Throughput::Elements(u64::try_from(count).unwrap()));
 
@@ -888,7 +909,6 @@ fn encode_benches(c: &mut Criterion) {
                 black_box(buf.len())
             });
         });
-        assert_eq!(&buf[..], &wire[..]);
 
         let mut buf = BytesMut::with_capacity(wire.len());
         group.bench_function("rumqttc", |b| {
