@@ -1,0 +1,256 @@
+//! Compiled string patterns: literal text, `*` and `?` wildcards, and `${...}` policy
+//! variables, matched without allocating and in O(pattern × text) time at worst.
+
+use crate::context::RequestContext;
+use crate::error::PolicyErrorKind;
+use crate::variables::{KeyRef, Resolution, parse_key};
+
+/// One piece of a compiled pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Piece {
+    /// Text matched exactly (escapes `${*}`, `${?}`, `${$}` already replaced).
+    Lit(Box<str>),
+    /// `*`: any run of characters, including `/` and `:`.
+    Star,
+    /// `?`: exactly one character.
+    One,
+    /// `${...}`: the variable's value, matched as literal text.
+    Var(KeyRef),
+}
+
+/// A pattern as written in a policy, compiled into pieces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pattern {
+    pub(crate) pieces: Box<[Piece]>,
+    pub(crate) source: Box<str>,
+}
+
+/// How to read a pattern's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Syntax {
+    /// `*` and `?` are wildcards (resources, `StringLike`, `ArnLike`), or literal
+    /// (`StringEquals`).
+    pub(crate) wildcards: bool,
+    /// `${...}` is a policy variable (`Version` 2012-10-17), or literal text (2008-10-17).
+    pub(crate) variables: bool,
+}
+
+/// The outcome of matching a pattern against text in one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Match {
+    Yes,
+    No,
+    /// A variable in the pattern did not resolve (or was not substitutable): the entry
+    /// matches nothing.
+    Unresolved,
+}
+
+fn push_lit(pieces: &mut Vec<Piece>, lit: &mut String) {
+    if !lit.is_empty() {
+        pieces.push(Piece::Lit(std::mem::take(lit).into_boxed_str()));
+    }
+}
+
+/// Compiles pattern text.
+pub(crate) fn compile(text: &str, syntax: Syntax) -> Result<Pattern, PolicyErrorKind> {
+    let mut pieces = Vec::new();
+    let mut lit = String::new();
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if syntax.variables && rest.starts_with("${") {
+            let inner_and_after = rest.get(2..).unwrap_or_default();
+            let Some(close) = inner_and_after.find('}') else {
+                return Err(PolicyErrorKind::MalformedVariable(format!(
+                    "\"${{\" without a closing \"}}\" in {text:?}"
+                )));
+            };
+            let inner = inner_and_after.get(..close).unwrap_or_default();
+            rest = inner_and_after.get(close.saturating_add(1)..).unwrap_or_default();
+            match inner {
+                "*" | "?" | "$" => lit.push_str(inner),
+                "" => {
+                    return Err(PolicyErrorKind::MalformedVariable(format!(
+                        "empty \"${{}}\" in {text:?}"
+                    )));
+                }
+                _ if inner.contains(['$', '{']) || inner.trim() != inner => {
+                    return Err(PolicyErrorKind::MalformedVariable(format!(
+                        "\"${{{inner}}}\" in {text:?}"
+                    )));
+                }
+                _ => match parse_key(inner, true) {
+                    Ok(key) => {
+                        push_lit(&mut pieces, &mut lit);
+                        pieces.push(Piece::Var(key));
+                    }
+                    Err(crate::variables::KeyError::Unknown) => {
+                        return Err(PolicyErrorKind::UnknownVariable(inner.to_owned()));
+                    }
+                    Err(crate::variables::KeyError::Malformed(why)) => {
+                        return Err(PolicyErrorKind::MalformedVariable(format!(
+                            "\"${{{inner}}}\": {why}"
+                        )));
+                    }
+                },
+            }
+            continue;
+        }
+        rest = rest.get(c.len_utf8()..).unwrap_or_default();
+        match c {
+            '*' if syntax.wildcards => {
+                push_lit(&mut pieces, &mut lit);
+                // `**` is the same as `*`.
+                if pieces.last() != Some(&Piece::Star) {
+                    pieces.push(Piece::Star);
+                }
+            }
+            '?' if syntax.wildcards => {
+                push_lit(&mut pieces, &mut lit);
+                pieces.push(Piece::One);
+            }
+            _ => lit.push(c),
+        }
+    }
+    push_lit(&mut pieces, &mut lit);
+    Ok(Pattern {
+        pieces: pieces.into_boxed_slice(),
+        source: text.into(),
+    })
+}
+
+impl Pattern {
+    /// Whether the pattern has `${...}` variables.
+    pub(crate) fn variables(&self) -> impl Iterator<Item = &KeyRef> {
+        self.pieces.iter().filter_map(|p| match p {
+            Piece::Var(k) => Some(k),
+            _ => None,
+        })
+    }
+
+    /// Whether the pattern is exactly `*`.
+    pub(crate) fn is_any(&self) -> bool {
+        matches!(&*self.pieces, [Piece::Star])
+    }
+
+    /// Matches `text`, substituting variables from `ctx` as literal text. `fold` compares
+    /// ASCII letters case-insensitively.
+    pub(crate) fn matches(&self, text: &str, ctx: &RequestContext<'_>, fold: bool) -> Match {
+        for key in self.variables() {
+            if !matches!(key.substitute(ctx), Resolution::Value(_)) {
+                return Match::Unresolved;
+            }
+        }
+        let prefix = |piece: &Piece, rest: &[u8]| -> Option<usize> {
+            let lit: &str = match piece {
+                Piece::Lit(s) => s,
+                Piece::Var(key) => match key.substitute(ctx) {
+                    Resolution::Value(v) => v,
+                    // Checked above; matching nothing is the safe answer regardless.
+                    Resolution::Missing | Resolution::Unsafe(_) => return None,
+                },
+                Piece::Star | Piece::One => return None,
+            };
+            starts_with(rest, lit.as_bytes(), fold).then_some(lit.len())
+        };
+        if glob(&self.pieces, text, prefix) {
+            Match::Yes
+        } else {
+            Match::No
+        }
+    }
+}
+
+fn char_len_at(text: &[u8], at: usize) -> usize {
+    match text.get(at) {
+        Some(&b) if b < 0x80 => 1,
+        Some(&b) if b >= 0xF0 => 4,
+        Some(&b) if b >= 0xE0 => 3,
+        Some(_) => 2,
+        None => 1,
+    }
+}
+
+fn starts_with(text: &[u8], prefix: &[u8], fold: bool) -> bool {
+    match text.get(..prefix.len()) {
+        Some(head) if fold => head.eq_ignore_ascii_case(prefix),
+        Some(head) => head == prefix,
+        None => false,
+    }
+}
+
+/// Two-pointer glob matching with a single backtrack point (the position after the last `*`
+/// and where in the text it started): each `*` only ever moves forward, so the work is bounded
+/// by pattern length × text length, with no exponential backtracking.
+fn glob(pieces: &[Piece], text: &str, prefix: impl Fn(&Piece, &[u8]) -> Option<usize>) -> bool {
+    let text = text.as_bytes();
+    let mut p = 0usize;
+    let mut t = 0usize;
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        let advanced = match pieces.get(p) {
+            Some(Piece::Star) => {
+                star = Some((p.saturating_add(1), t));
+                p = p.saturating_add(1);
+                continue;
+            }
+            Some(Piece::One) => {
+                if t < text.len() {
+                    t = t.saturating_add(char_len_at(text, t));
+                    true
+                } else {
+                    false
+                }
+            }
+            Some(piece) => {
+                let rest = text.get(t..).unwrap_or_default();
+                match prefix(piece, rest) {
+                    Some(len) => {
+                        t = t.saturating_add(len);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            None => {
+                if t >= text.len() {
+                    return true;
+                }
+                // A trailing `*` swallows the rest.
+                if matches!(pieces.last(), Some(Piece::Star)) {
+                    return true;
+                }
+                false
+            }
+        };
+        if advanced {
+            p = p.saturating_add(1);
+            continue;
+        }
+        match star {
+            Some((after, started)) if started < text.len() => {
+                let next = started.saturating_add(char_len_at(text, started));
+                star = Some((after, next));
+                p = after;
+                t = next;
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// Glob match of plain strings (no variables): `*` any run, `?` one character.
+pub(crate) fn glob_match_str(pattern: &str, text: &str) -> bool {
+    match compile(
+        pattern,
+        Syntax {
+            wildcards: true,
+            variables: false,
+        },
+    ) {
+        Ok(compiled) => glob(&compiled.pieces, text, |piece, rest| match piece {
+            Piece::Lit(s) => starts_with(rest, s.as_bytes(), false).then_some(s.len()),
+            _ => None,
+        }),
+        Err(_) => false,
+    }
+}
