@@ -54,8 +54,12 @@ impl std::error::Error for StringError {}
 /// Checks that `bytes` is well-formed UTF-8 without U+0000.
 ///
 /// The length is not checked here: a decoded string cannot exceed its two-byte prefix.
-pub(crate) fn check_utf8(bytes: &[u8]) -> Result<&str, StringError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
+pub(crate) fn check_utf8(bytes: &[u8]) -> Result<(), StringError> {
+    // Device traffic is overwhelmingly ASCII: one vectorizable pass settles it.
+    if scan(bytes).plain_ascii {
+        return Ok(());
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
         let offset = e.valid_up_to();
         // std rejects surrogates as ill-formed; MQTT names them separately. A surrogate is
         // encoded as ED A0..BF xx.
@@ -66,7 +70,29 @@ pub(crate) fn check_utf8(bytes: &[u8]) -> Result<&str, StringError> {
     })?;
     match bytes.iter().position(|&b| b == 0) {
         Some(offset) => Err(StringError::NullCharacter { offset }),
-        None => Ok(text),
+        None => Ok(()),
+    }
+}
+
+/// What one pass over a string found.
+pub(crate) struct Scan {
+    /// Every byte is in 0x01..=0x7F: valid UTF-8 without U+0000.
+    pub(crate) plain_ascii: bool,
+    /// Some byte is `+` or `#`.
+    pub(crate) wildcard: bool,
+}
+
+/// One pass without early exit, so the compiler vectorizes it.
+pub(crate) fn scan(bytes: &[u8]) -> Scan {
+    let mut outside = false;
+    let mut wildcard = false;
+    for &b in bytes {
+        outside |= b.wrapping_sub(1) >= 0x7F;
+        wildcard |= (b == b'+') | (b == b'#');
+    }
+    Scan {
+        plain_ascii: !outside,
+        wildcard,
     }
 }
 

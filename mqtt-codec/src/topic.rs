@@ -4,7 +4,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use crate::string::{MAX_STRING_LEN, StringError, check_utf8, validated_str};
+use crate::string::{MAX_STRING_LEN, StringError, check_utf8, scan, validated_str};
 
 /// AWS IoT Core: at most 7 forward slashes (8 levels) in a topic or topic filter.
 pub const AWS_IOT_MAX_LEVELS: usize = 8;
@@ -118,24 +118,41 @@ impl std::error::Error for TopicError {}
 /// Checks the rules every topic name obeys: non-empty, at most 65,535 bytes, a valid MQTT
 /// string, no wildcard.
 pub fn validate_topic_name(bytes: &[u8]) -> Result<(), TopicError> {
-    check_common(bytes)?;
-    match bytes.iter().position(|&b| b == b'+' || b == b'#') {
-        Some(offset) => Err(TopicError::WildcardInName { offset }),
-        None => Ok(()),
+    check_length(bytes)?;
+    let scan = scan(bytes);
+    if !scan.plain_ascii {
+        check_utf8(bytes).map_err(TopicError::InvalidString)?;
     }
+    if scan.wildcard {
+        if let Some(offset) = bytes.iter().position(|&b| b == b'+' || b == b'#') {
+            return Err(TopicError::WildcardInName { offset });
+        }
+    }
+    Ok(())
 }
 
 /// Checks the rules every topic filter obeys: non-empty, at most 65,535 bytes, a valid MQTT
 /// string, `+` occupying whole levels and `#` alone in the last level.
 pub fn validate_topic_filter(bytes: &[u8]) -> Result<(), TopicError> {
-    check_common(bytes)?;
+    check_length(bytes)?;
+    let scan = scan(bytes);
+    if !scan.plain_ascii {
+        check_utf8(bytes).map_err(TopicError::InvalidString)?;
+    }
+    if scan.wildcard {
+        check_wildcards(bytes)?;
+    }
+    Ok(())
+}
+
+fn check_wildcards(bytes: &[u8]) -> Result<(), TopicError> {
     let mut level_start = 0usize;
     for (i, &b) in bytes.iter().enumerate() {
         match b {
             b'/' => level_start = i.saturating_add(1),
             b'+' | b'#' => {
-                let alone =
-                    i == level_start && matches!(bytes.get(i.saturating_add(1)), None | Some(b'/'));
+                let alone = i == level_start
+                    && matches!(bytes.get(i.saturating_add(1)), None | Some(b'/'));
                 if b == b'+' && !alone {
                     return Err(TopicError::MisplacedSingleLevelWildcard { offset: i });
                 }
@@ -149,14 +166,13 @@ pub fn validate_topic_filter(bytes: &[u8]) -> Result<(), TopicError> {
     Ok(())
 }
 
-fn check_common(bytes: &[u8]) -> Result<(), TopicError> {
+fn check_length(bytes: &[u8]) -> Result<(), TopicError> {
     if bytes.is_empty() {
         return Err(TopicError::Empty);
     }
     if bytes.len() > MAX_STRING_LEN {
         return Err(TopicError::TooLong { len: bytes.len() });
     }
-    check_utf8(bytes).map_err(TopicError::InvalidString)?;
     Ok(())
 }
 

@@ -20,6 +20,13 @@ const WILL: u8 = 0b0000_0100;
 const CLEAN_SESSION: u8 = 0b0000_0010;
 const RESERVED: u8 = 0b0000_0001;
 
+#[derive(Clone, Copy)]
+enum ProtocolName {
+    Mqtt,
+    MqIsdp,
+    Other,
+}
+
 /// A client's request to connect. Strings and binary fields share the decoded buffer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Connect {
@@ -65,28 +72,29 @@ impl Connect {
 
     pub(crate) fn decode(mut reader: Reader) -> Result<Self, DecodeError> {
         let name_at = reader.offset();
-        let (name, _) = reader.binary("protocol name")?;
+        let name = reader.prefixed_map("protocol name", |name| match name {
+            b"MQTT" => ProtocolName::Mqtt,
+            b"MQIsdp" => ProtocolName::MqIsdp,
+            _ => ProtocolName::Other,
+        })?;
         let level_at = reader.offset();
         let level = reader.u8("protocol level")?;
-        // MQTT 3.1 called itself "MQIsdp" at level 3: that is an unsupported level, which the
-        // server answers with CONNACK 0x01 [MQTT-3.1.2-2], not an unknown protocol.
-        if name.as_ref() == b"MQIsdp" && level == 3 {
-            return Err(DecodeError::new(
-                level_at,
-                DecodeErrorKind::UnsupportedProtocolLevel { level },
-            ));
-        }
-        if name.as_ref() != b"MQTT" {
-            return Err(DecodeError::new(
-                name_at,
-                DecodeErrorKind::InvalidProtocolName,
-            ));
-        }
-        if level != PROTOCOL_LEVEL {
-            return Err(DecodeError::new(
-                level_at,
-                DecodeErrorKind::UnsupportedProtocolLevel { level },
-            ));
+        match (name, level) {
+            (ProtocolName::Mqtt, PROTOCOL_LEVEL) => {}
+            // MQTT 3.1 called itself "MQIsdp" at level 3: that is an unsupported level, which the
+            // server answers with CONNACK 0x01 [MQTT-3.1.2-2], not an unknown protocol.
+            (ProtocolName::Mqtt, _) | (ProtocolName::MqIsdp, 3) => {
+                return Err(DecodeError::new(
+                    level_at,
+                    DecodeErrorKind::UnsupportedProtocolLevel { level },
+                ));
+            }
+            _ => {
+                return Err(DecodeError::new(
+                    name_at,
+                    DecodeErrorKind::InvalidProtocolName,
+                ));
+            }
         }
 
         let flags_at = reader.offset();
@@ -114,7 +122,7 @@ impl Connect {
         let client_id = reader.string("client identifier")?;
         let will = if flags & WILL != 0 {
             let topic = reader.topic_name("will topic")?;
-            let (payload, _) = reader.binary("will message")?;
+            let payload = reader.binary("will message")?;
             Some(Will {
                 topic,
                 payload,
@@ -130,7 +138,7 @@ impl Connect {
             None
         };
         let password = if flags & PASSWORD != 0 {
-            Some(reader.binary("password")?.0)
+            Some(reader.binary("password")?)
         } else {
             None
         };

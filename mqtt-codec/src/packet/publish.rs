@@ -49,7 +49,7 @@ impl Publish {
             retain: flags & 1 != 0,
             topic,
             // The payload is the rest of the frame, so a PUBLISH has no trailing bytes.
-            payload: reader.rest(),
+            payload: reader.into_rest(),
         })
     }
 }

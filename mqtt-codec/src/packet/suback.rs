@@ -74,7 +74,7 @@ impl SubAck {
             return Err(reader.error(DecodeErrorKind::NoReturnCodes));
         }
         let codes_at = reader.offset();
-        let codes = reader.rest();
+        let codes = reader.into_rest();
         if let Some((i, &code)) = codes
             .iter()
             .enumerate()

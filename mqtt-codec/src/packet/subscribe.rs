@@ -64,8 +64,6 @@ impl Subscribe {
     pub(crate) fn decode(mut reader: Reader) -> Result<Self, DecodeError> {
         let packet_id = reader.packet_id()?;
         let payload_at = reader.offset();
-        let payload = reader.rest();
-        let mut reader = Reader::new(payload.clone(), payload_at);
         if reader.is_empty() {
             return Err(reader.error(DecodeErrorKind::NoTopicFilters {
                 packet_type: PacketType::Subscribe,
@@ -88,6 +86,7 @@ impl Subscribe {
                 ));
             }
         }
+        let payload = reader.since(payload_at);
         Ok(Self { packet_id, payload })
     }
 }

@@ -52,8 +52,6 @@ impl Unsubscribe {
     pub(crate) fn decode(mut reader: Reader) -> Result<Self, DecodeError> {
         let packet_id = reader.packet_id()?;
         let payload_at = reader.offset();
-        let payload = reader.rest();
-        let mut reader = Reader::new(payload.clone(), payload_at);
         if reader.is_empty() {
             return Err(reader.error(DecodeErrorKind::NoTopicFilters {
                 packet_type: PacketType::Unsubscribe,
@@ -62,6 +60,7 @@ impl Unsubscribe {
         while !reader.is_empty() {
             reader.skip_topic_filter("topic filter")?;
         }
+        let payload = reader.since(payload_at);
         Ok(Self { packet_id, payload })
     }
 }
