@@ -305,7 +305,12 @@ pub(crate) fn parse_date(text: &str) -> Option<i64> {
         if frac.is_empty() {
             return None;
         }
-        let ms: i64 = format!("{:0<3}", frac).get(..3)?.parse().ok()?;
+        // Milliseconds from the first three digits, padded with zeros; no allocation.
+        let mut ms = 0i64;
+        for i in 0..3 {
+            let digit = frac.as_bytes().get(i).map_or(0, |d| d.saturating_sub(b'0'));
+            ms = ms.checked_mul(10)?.checked_add(i64::from(digit))?;
+        }
         millis = millis.checked_add(ms)?;
     }
     match b.get(at) {

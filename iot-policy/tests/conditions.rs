@@ -92,6 +92,8 @@ fn date_operators() {
         (r#"{"DateLessThanEquals":{"aws:EpochTime":"1704067200"}}"#, "aws:EpochTime", Some(&["1704067200"]), Allowed),
         (r#"{"DateGreaterThanEquals":{"aws:CurrentTime":"2024-02-29T23:59:59Z"}}"#, "aws:CurrentTime", Some(&["2024-03-01T00:00:00Z"]), Allowed),
         (r#"{"DateGreaterThan":{"aws:CurrentTime":"2024-01-01"}}"#, "aws:CurrentTime", Some(&["yesterday"]), ImplicitDeny),
+        (r#"{"DateGreaterThan":{"aws:CurrentTime":"2024-01-01T00:00:00.1Z"}}"#, "aws:CurrentTime", Some(&["2024-01-01T00:00:00.099Z"]), ImplicitDeny),
+        (r#"{"DateGreaterThan":{"aws:CurrentTime":"2024-01-01T00:00:00.1Z"}}"#, "aws:CurrentTime", Some(&["2024-01-01T00:00:00.101Z"]), Allowed),
     ]);
 }
 
