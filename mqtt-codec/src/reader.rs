@@ -52,7 +52,10 @@ impl Reader {
     }
 
     pub(crate) fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
-        let value = *self.rest().first().ok_or_else(|| self.end_of_frame(field))?;
+        let value = *self
+            .rest()
+            .first()
+            .ok_or_else(|| self.end_of_frame(field))?;
         self.pos = self.pos.saturating_add(1);
         Ok(value)
     }

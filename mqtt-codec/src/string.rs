@@ -104,95 +104,128 @@ pub(crate) fn validated_str(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap_or_default()
 }
 
-/// A validated MQTT UTF-8 string that shares the buffer it was decoded from.
-///
-/// Used for the client identifier and the user name. Equality, ordering and hashing are those of
-/// the bytes.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct MqttString(Bytes);
-
-impl MqttString {
-    /// Copies and validates `text`.
-    pub fn new(text: &str) -> Result<Self, StringError> {
-        Self::try_from(Bytes::copy_from_slice(text.as_bytes()))
+fn validate_mqtt_string(bytes: &[u8]) -> Result<(), StringError> {
+    if bytes.len() > MAX_STRING_LEN {
+        return Err(StringError::TooLong { len: bytes.len() });
     }
-
-    /// Validates a `'static` string without copying it.
-    pub fn from_static(text: &'static str) -> Result<Self, StringError> {
-        Self::try_from(Bytes::from_static(text.as_bytes()))
-    }
-
-    /// Wraps bytes the decoder already validated.
-    pub(crate) fn from_validated(bytes: Bytes) -> Self {
-        Self(bytes)
-    }
-
-    /// The text.
-    pub fn as_str(&self) -> &str {
-        validated_str(&self.0)
-    }
-
-    /// The UTF-8 bytes.
-    pub fn as_bytes(&self) -> &Bytes {
-        &self.0
-    }
-
-    /// Length in bytes.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether the string is empty (a zero-length client id is legal).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The underlying buffer.
-    pub fn into_bytes(self) -> Bytes {
-        self.0
-    }
+    check_utf8(bytes)
 }
 
-impl TryFrom<Bytes> for MqttString {
-    type Error = StringError;
+/// Defines a newtype over `Bytes` whose content `$validate` has accepted, with the accessors and
+/// conversions every validated string type of this crate shares.
+macro_rules! validated_text {
+    ($(#[$doc:meta])* $name:ident, $validate:path, $error:ty) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(bytes::Bytes);
 
-    fn try_from(bytes: Bytes) -> Result<Self, StringError> {
-        if bytes.len() > MAX_STRING_LEN {
-            return Err(StringError::TooLong { len: bytes.len() });
+        impl $name {
+            /// Copies and validates `text`.
+            pub fn new(text: &str) -> Result<Self, $error> {
+                Self::try_from(bytes::Bytes::copy_from_slice(text.as_bytes()))
+            }
+
+            /// Validates a `'static` string without copying it.
+            pub fn from_static(text: &'static str) -> Result<Self, $error> {
+                Self::try_from(bytes::Bytes::from_static(text.as_bytes()))
+            }
+
+            /// Wraps bytes the decoder already validated.
+            pub(crate) fn from_validated(bytes: bytes::Bytes) -> Self {
+                Self(bytes)
+            }
+
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                $crate::string::validated_str(&self.0)
+            }
+
+            /// The UTF-8 bytes.
+            pub fn as_bytes(&self) -> &bytes::Bytes {
+                &self.0
+            }
+
+            /// Length in bytes.
+            pub fn len(&self) -> usize {
+                self.0.len()
+            }
+
+            /// Whether it is empty (a client id may be; a topic never is).
+            pub fn is_empty(&self) -> bool {
+                self.0.is_empty()
+            }
+
+            /// The underlying buffer.
+            pub fn into_bytes(self) -> bytes::Bytes {
+                self.0
+            }
         }
-        check_utf8(&bytes)?;
-        Ok(Self(bytes))
-    }
+
+        impl TryFrom<bytes::Bytes> for $name {
+            type Error = $error;
+
+            fn try_from(bytes: bytes::Bytes) -> Result<Self, $error> {
+                $validate(&bytes)?;
+                Ok(Self(bytes))
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = $error;
+
+            fn try_from(text: &str) -> Result<Self, $error> {
+                Self::new(text)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $error;
+
+            fn from_str(text: &str) -> Result<Self, $error> {
+                Self::new(text)
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(self.as_str(), f)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other.as_bytes()
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == other.as_bytes()
+            }
+        }
+    };
 }
 
-impl TryFrom<&str> for MqttString {
-    type Error = StringError;
+pub(crate) use validated_text;
 
-    fn try_from(text: &str) -> Result<Self, StringError> {
-        Self::new(text)
-    }
-}
+validated_text!(
+    /// A validated MQTT UTF-8 string that shares the buffer it was decoded from.
+    ///
+    /// Used for the client identifier and the user name. Equality, ordering and hashing are those
+    /// of the bytes.
+    MqttString,
+    validate_mqtt_string,
+    StringError
+);
 
-impl fmt::Debug for MqttString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl fmt::Display for MqttString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl PartialEq<str> for MqttString {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other.as_bytes()
-    }
-}
-
-impl PartialEq<&str> for MqttString {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == other.as_bytes()
+impl Default for MqttString {
+    fn default() -> Self {
+        Self(Bytes::new())
     }
 }

@@ -2,9 +2,7 @@
 
 use std::fmt;
 
-use bytes::Bytes;
-
-use crate::string::{MAX_STRING_LEN, StringError, check_utf8, scan, validated_str};
+use crate::string::{MAX_STRING_LEN, StringError, check_utf8, scan, validated_text};
 
 /// AWS IoT Core: at most 7 forward slashes (8 levels) in a topic or topic filter.
 pub const AWS_IOT_MAX_LEVELS: usize = 8;
@@ -151,8 +149,8 @@ fn check_wildcards(bytes: &[u8]) -> Result<(), TopicError> {
         match b {
             b'/' => level_start = i.saturating_add(1),
             b'+' | b'#' => {
-                let alone = i == level_start
-                    && matches!(bytes.get(i.saturating_add(1)), None | Some(b'/'));
+                let alone =
+                    i == level_start && matches!(bytes.get(i.saturating_add(1)), None | Some(b'/'));
                 if b == b'+' && !alone {
                     return Err(TopicError::MisplacedSingleLevelWildcard { offset: i });
                 }
@@ -234,48 +232,27 @@ fn strip_basic_ingest_prefix(bytes: &[u8]) -> &[u8] {
     }
 }
 
-macro_rules! topic_type {
-    ($(#[$doc:meta])* $name:ident, $validate:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(Bytes);
+validated_text!(
+    /// A validated topic name: what a PUBLISH is sent to. Never contains `+` or `#`.
+    ///
+    /// Shares the buffer it was decoded from; equality, ordering and hashing are those of the bytes.
+    TopicName,
+    validate_topic_name,
+    TopicError
+);
 
+validated_text!(
+    /// A validated topic filter: what a SUBSCRIBE asks for. `+` and `#` are wildcards.
+    ///
+    /// Shares the buffer it was decoded from; equality, ordering and hashing are those of the bytes.
+    TopicFilter,
+    validate_topic_filter,
+    TopicError
+);
+
+macro_rules! topic_methods {
+    ($($name:ident),*) => {$(
         impl $name {
-            /// Copies and validates `text`.
-            pub fn new(text: &str) -> Result<Self, TopicError> {
-                Self::try_from(Bytes::copy_from_slice(text.as_bytes()))
-            }
-
-            /// Validates a `'static` string without copying it.
-            pub fn from_static(text: &'static str) -> Result<Self, TopicError> {
-                Self::try_from(Bytes::from_static(text.as_bytes()))
-            }
-
-            /// Wraps bytes the decoder already validated.
-            pub(crate) fn from_validated(bytes: Bytes) -> Self {
-                Self(bytes)
-            }
-
-            /// The text.
-            pub fn as_str(&self) -> &str {
-                validated_str(&self.0)
-            }
-
-            /// The UTF-8 bytes.
-            pub fn as_bytes(&self) -> &Bytes {
-                &self.0
-            }
-
-            /// Length in bytes.
-            pub fn len(&self) -> usize {
-                self.0.len()
-            }
-
-            /// Always false: topics are at least one character long.
-            pub fn is_empty(&self) -> bool {
-                self.0.is_empty()
-            }
-
             /// The levels, split at `/`.
             pub fn levels(&self) -> impl Iterator<Item = &str> {
                 self.as_str().split('/')
@@ -286,79 +263,10 @@ macro_rules! topic_type {
             pub fn check_aws_iot_limits(&self) -> Result<(), TopicError> {
                 check_aws_limits(&self.0)
             }
-
-            /// The underlying buffer.
-            pub fn into_bytes(self) -> Bytes {
-                self.0
-            }
         }
-
-        impl TryFrom<Bytes> for $name {
-            type Error = TopicError;
-
-            fn try_from(bytes: Bytes) -> Result<Self, TopicError> {
-                $validate(&bytes)?;
-                Ok(Self(bytes))
-            }
-        }
-
-        impl TryFrom<&str> for $name {
-            type Error = TopicError;
-
-            fn try_from(text: &str) -> Result<Self, TopicError> {
-                Self::new(text)
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = TopicError;
-
-            fn from_str(text: &str) -> Result<Self, TopicError> {
-                Self::new(text)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(self.as_str(), f)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl PartialEq<str> for $name {
-            fn eq(&self, other: &str) -> bool {
-                self.0 == other.as_bytes()
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.0 == other.as_bytes()
-            }
-        }
-    };
+    )*};
 }
-
-topic_type!(
-    /// A validated topic name: what a PUBLISH is sent to. Never contains `+` or `#`.
-    ///
-    /// Shares the buffer it was decoded from; equality, ordering and hashing are those of the bytes.
-    TopicName,
-    validate_topic_name
-);
-
-topic_type!(
-    /// A validated topic filter: what a SUBSCRIBE asks for. `+` and `#` are wildcards.
-    ///
-    /// Shares the buffer it was decoded from; equality, ordering and hashing are those of the bytes.
-    TopicFilter,
-    validate_topic_filter
-);
+topic_methods!(TopicName, TopicFilter);
 
 impl TopicFilter {
     /// Whether this filter matches `name`; see [`matches()`].

@@ -61,16 +61,8 @@ impl Subscribe {
         }
     }
 
-    pub(crate) fn decode(mut reader: Reader) -> Result<Self, DecodeError> {
-        let packet_id = reader.packet_id()?;
-        let payload_at = reader.offset();
-        if reader.is_empty() {
-            return Err(reader.error(DecodeErrorKind::NoTopicFilters {
-                packet_type: PacketType::Subscribe,
-            }));
-        }
-        while !reader.is_empty() {
-            reader.skip_topic_filter("topic filter")?;
+    pub(crate) fn decode(reader: Reader) -> Result<Self, DecodeError> {
+        let (packet_id, payload) = decode_filter_list(reader, PacketType::Subscribe, |reader| {
             let options_at = reader.offset();
             let options = reader.u8("requested QoS")?;
             if options & 0b1111_1100 != 0 {
@@ -85,10 +77,30 @@ impl Subscribe {
                     DecodeErrorKind::InvalidSubscribeQos,
                 ));
             }
-        }
-        let payload = reader.since(payload_at);
+            Ok(())
+        })?;
         Ok(Self { packet_id, payload })
     }
+}
+
+/// Validates the filter list of a SUBSCRIBE or UNSUBSCRIBE (at least one filter;
+/// `after_filter` reads what follows each one) and returns the packet identifier and the list as
+/// one slice of the frame.
+pub(crate) fn decode_filter_list(
+    mut reader: Reader,
+    packet_type: PacketType,
+    mut after_filter: impl FnMut(&mut Reader) -> Result<(), DecodeError>,
+) -> Result<(PacketId, Bytes), DecodeError> {
+    let packet_id = reader.packet_id()?;
+    let payload_at = reader.offset();
+    if reader.is_empty() {
+        return Err(reader.error(DecodeErrorKind::NoTopicFilters { packet_type }));
+    }
+    while !reader.is_empty() {
+        reader.skip_topic_filter("topic filter")?;
+        after_filter(&mut reader)?;
+    }
+    Ok((packet_id, reader.since(payload_at)))
 }
 
 impl fmt::Debug for Subscribe {

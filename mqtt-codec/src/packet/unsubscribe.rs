@@ -4,10 +4,10 @@ use std::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::subscribe::take_prefixed;
+use super::subscribe::{decode_filter_list, take_prefixed};
 use super::{PacketId, PacketType};
 use crate::encode::{Body, first_byte, prefixed_len, put_prefixed};
-use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
+use crate::error::{DecodeError, EncodeError};
 use crate::reader::Reader;
 use crate::topic::TopicFilter;
 
@@ -49,18 +49,8 @@ impl Unsubscribe {
         }
     }
 
-    pub(crate) fn decode(mut reader: Reader) -> Result<Self, DecodeError> {
-        let packet_id = reader.packet_id()?;
-        let payload_at = reader.offset();
-        if reader.is_empty() {
-            return Err(reader.error(DecodeErrorKind::NoTopicFilters {
-                packet_type: PacketType::Unsubscribe,
-            }));
-        }
-        while !reader.is_empty() {
-            reader.skip_topic_filter("topic filter")?;
-        }
-        let payload = reader.since(payload_at);
+    pub(crate) fn decode(reader: Reader) -> Result<Self, DecodeError> {
+        let (packet_id, payload) = decode_filter_list(reader, PacketType::Unsubscribe, |_| Ok(()))?;
         Ok(Self { packet_id, payload })
     }
 }
