@@ -21,7 +21,10 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 fn fail(code: u8, error: &str, path: &str, message: &str) -> ExitCode {
-    println!("{}", json!({"error": error, "path": path, "message": message}));
+    println!(
+        "{}",
+        json!({"error": error, "path": path, "message": message})
+    );
     ExitCode::from(code)
 }
 
@@ -29,7 +32,10 @@ fn fail(code: u8, error: &str, path: &str, message: &str) -> ExitCode {
 fn strings(value: &Value) -> Option<Vec<String>> {
     match value {
         Value::String(s) => Some(vec![s.clone()]),
-        Value::Array(items) => items.iter().map(|v| v.as_str().map(str::to_owned)).collect(),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect(),
         _ => None,
     }
 }
@@ -39,7 +45,12 @@ fn main() -> ExitCode {
     let all = args.iter().any(|a| a == "--all");
     let lint = args.iter().any(|a| a == "--lint");
     if let Some(bad) = args.iter().find(|a| *a != "--all" && *a != "--lint") {
-        return fail(2, "Usage", "", &format!("unknown argument {bad:?}; options: --all, --lint"));
+        return fail(
+            2,
+            "Usage",
+            "",
+            &format!("unknown argument {bad:?}; options: --all, --lint"),
+        );
     }
     let mut input = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut input) {
@@ -51,10 +62,18 @@ fn main() -> ExitCode {
         Ok(doc) => doc,
         Err(e) => return fail(2, "Input", "", &format!("input is not a JSON object: {e}")),
     };
-    let raw_policies: Vec<Box<RawValue>> = match doc.get("policies").map(|p| serde_json::from_str(p.get())) {
-        Some(Ok(p)) => p,
-        _ => return fail(2, "Input", "policies", "\"policies\" must be an array of policy documents"),
-    };
+    let raw_policies: Vec<Box<RawValue>> =
+        match doc.get("policies").map(|p| serde_json::from_str(p.get())) {
+            Some(Ok(p)) => p,
+            _ => {
+                return fail(
+                    2,
+                    "Input",
+                    "policies",
+                    "\"policies\" must be an array of policy documents",
+                );
+            }
+        };
     let mut policies = Vec::new();
     for (i, raw) in raw_policies.iter().enumerate() {
         // A policy may also be given as a JSON string holding the document.
@@ -95,23 +114,50 @@ fn main() -> ExitCode {
     let mut results = Vec::new();
     for (i, req) in requests.iter().enumerate() {
         let Some(action) = req["action"].as_str().and_then(Action::from_name) else {
-            return fail(2, "Input", &format!("requests[{i}].action"), "expected an AWS IoT action name such as \"iot:Publish\"");
+            return fail(
+                2,
+                "Input",
+                &format!("requests[{i}].action"),
+                "expected an AWS IoT action name such as \"iot:Publish\"",
+            );
         };
         let Some(resource) = req["resource"].as_str() else {
-            return fail(2, "Input", &format!("requests[{i}].resource"), "expected a resource ARN string");
+            return fail(
+                2,
+                "Input",
+                &format!("requests[{i}].resource"),
+                "expected a resource ARN string",
+            );
         };
         let mut context: Vec<(String, Vec<String>)> = Vec::new();
         if let Some(map) = req["context"].as_object() {
             for (key, value) in map {
                 let Some(values) = strings(value) else {
-                    return fail(2, "Input", &format!("requests[{i}].context.{key}"), "expected a string or an array of strings");
+                    return fail(
+                        2,
+                        "Input",
+                        &format!("requests[{i}].context.{key}"),
+                        "expected a string or an array of strings",
+                    );
                 };
                 context.push((key.clone(), values));
             }
         }
-        let borrowed: Vec<Vec<&str>> = context.iter().map(|(_, v)| v.iter().map(String::as_str).collect()).collect();
-        let other: Vec<(&str, &[&str])> = context.iter().zip(&borrowed).map(|((k, _), v)| (k.as_str(), v.as_slice())).collect();
-        let first = |name: &str| other.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.first().copied());
+        let borrowed: Vec<Vec<&str>> = context
+            .iter()
+            .map(|(_, v)| v.iter().map(String::as_str).collect())
+            .collect();
+        let other: Vec<(&str, &[&str])> = context
+            .iter()
+            .zip(&borrowed)
+            .map(|((k, _), v)| (k.as_str(), v.as_slice()))
+            .collect();
+        let first = |name: &str| {
+            other
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.first().copied())
+        };
         let ctx = RequestContext {
             client_id: first("iot:ClientId"),
             thing_name: first("iot:Connection.Thing.ThingName"),

@@ -43,7 +43,10 @@ pub(crate) enum SetOp {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Values {
     /// `String*` (`fold` for `IgnoreCase`) and `Arn*`: patterns that may hold variables.
-    Patterns { patterns: Vec<Pattern>, fold: bool },
+    Patterns {
+        patterns: Vec<Pattern>,
+        fold: bool,
+    },
     Numbers(Cmp, Vec<f64>),
     /// Milliseconds since the Unix epoch.
     Dates(Cmp, Vec<i64>),
@@ -99,12 +102,48 @@ pub(crate) fn parse_operator(name: &str) -> Option<OperatorSpec> {
         None => (rest, false),
     };
     let (family, negated) = match base {
-        "StringEquals" => (Family::String { fold: false, like: false }, false),
-        "StringNotEquals" => (Family::String { fold: false, like: false }, true),
-        "StringEqualsIgnoreCase" => (Family::String { fold: true, like: false }, false),
-        "StringNotEqualsIgnoreCase" => (Family::String { fold: true, like: false }, true),
-        "StringLike" => (Family::String { fold: false, like: true }, false),
-        "StringNotLike" => (Family::String { fold: false, like: true }, true),
+        "StringEquals" => (
+            Family::String {
+                fold: false,
+                like: false,
+            },
+            false,
+        ),
+        "StringNotEquals" => (
+            Family::String {
+                fold: false,
+                like: false,
+            },
+            true,
+        ),
+        "StringEqualsIgnoreCase" => (
+            Family::String {
+                fold: true,
+                like: false,
+            },
+            false,
+        ),
+        "StringNotEqualsIgnoreCase" => (
+            Family::String {
+                fold: true,
+                like: false,
+            },
+            true,
+        ),
+        "StringLike" => (
+            Family::String {
+                fold: false,
+                like: true,
+            },
+            false,
+        ),
+        "StringNotLike" => (
+            Family::String {
+                fold: false,
+                like: true,
+            },
+            true,
+        ),
         "NumericEquals" => (Family::Numeric(Cmp::Eq), false),
         "NumericNotEquals" => (Family::Numeric(Cmp::Eq), true),
         "NumericLessThan" => (Family::Numeric(Cmp::Lt), false),
@@ -135,7 +174,11 @@ pub(crate) fn parse_operator(name: &str) -> Option<OperatorSpec> {
 }
 
 /// Compiles one policy value for a family; `None` if the operator cannot use it.
-pub(crate) fn compile_value(family: Family, text: &str, variables: bool) -> Option<Result<Compiled, crate::PolicyErrorKind>> {
+pub(crate) fn compile_value(
+    family: Family,
+    text: &str,
+    variables: bool,
+) -> Option<Result<Compiled, crate::PolicyErrorKind>> {
     Some(Ok(match family {
         Family::String { like, .. } => {
             let syntax = Syntax {
@@ -213,7 +256,9 @@ fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
 fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
     match (ip, net) {
         (IpAddr::V4(ip), IpAddr::V4(net)) => {
-            let mask = u32::MAX.checked_shl(32u32.saturating_sub(u32::from(bits))).unwrap_or(0);
+            let mask = u32::MAX
+                .checked_shl(32u32.saturating_sub(u32::from(bits)))
+                .unwrap_or(0);
             u32::from(ip) & mask == u32::from(net) & mask
         }
         (IpAddr::V6(ip), IpAddr::V6(net)) => {
@@ -243,7 +288,9 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> Option<i64> {
         .checked_add(yoe.checked_div(4)?)?
         .checked_sub(yoe.checked_div(100)?)?
         .checked_add(doy)?;
-    era.checked_mul(146_097)?.checked_add(doe)?.checked_sub(719_468)
+    era.checked_mul(146_097)?
+        .checked_add(doe)?
+        .checked_sub(719_468)
 }
 
 fn digits(text: &str, from: usize, len: usize) -> Option<i64> {

@@ -56,8 +56,12 @@ impl fmt::Display for Reason {
         match self {
             Reason::Action => f.write_str("action not covered"),
             Reason::Resource => f.write_str("resource did not match"),
-            Reason::Unresolved => f.write_str("resource uses a policy variable that did not resolve"),
-            Reason::Condition { operator, key } => write!(f, "condition {operator} on {key} was false"),
+            Reason::Unresolved => {
+                f.write_str("resource uses a policy variable that did not resolve")
+            }
+            Reason::Condition { operator, key } => {
+                write!(f, "condition {operator} on {key} was false")
+            }
             Reason::Overridden => f.write_str("applies, but an explicit deny wins"),
         }
     }

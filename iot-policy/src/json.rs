@@ -59,7 +59,9 @@ pub(crate) fn parse(text: &str) -> Result<Node, PolicyError> {
     let node = reader.value(0)?;
     reader.skip_ws();
     if reader.pos < reader.bytes.len() {
-        return Err(reader.error(PolicyErrorKind::Syntax("trailing characters after the document")));
+        return Err(reader.error(PolicyErrorKind::Syntax(
+            "trailing characters after the document",
+        )));
     }
     Ok(node)
 }
@@ -174,7 +176,11 @@ impl Reader<'_> {
             let digit = self
                 .peek()
                 .and_then(|b| char::from(b).to_digit(16))
-                .ok_or_else(|| self.error(PolicyErrorKind::Syntax("expected four hex digits after \\u")))?;
+                .ok_or_else(|| {
+                    self.error(PolicyErrorKind::Syntax(
+                        "expected four hex digits after \\u",
+                    ))
+                })?;
             code = (code << 4) | digit;
             self.bump();
         }
@@ -216,13 +222,19 @@ impl Reader<'_> {
                             let escape_at = self.pos;
                             let first = self.hex4()?;
                             let code = if (0xD800..0xDC00).contains(&first) {
-                                if self.bytes.get(self.pos..self.pos.saturating_add(2)) != Some(b"\\u") {
-                                    return Err(self.error(PolicyErrorKind::Syntax("unpaired surrogate in \\u escape")));
+                                if self.bytes.get(self.pos..self.pos.saturating_add(2))
+                                    != Some(b"\\u")
+                                {
+                                    return Err(self.error(PolicyErrorKind::Syntax(
+                                        "unpaired surrogate in \\u escape",
+                                    )));
                                 }
                                 self.pos = self.pos.saturating_add(2);
                                 let second = self.hex4()?;
                                 if !(0xDC00..0xE000).contains(&second) {
-                                    return Err(self.error(PolicyErrorKind::Syntax("unpaired surrogate in \\u escape")));
+                                    return Err(self.error(PolicyErrorKind::Syntax(
+                                        "unpaired surrogate in \\u escape",
+                                    )));
                                 }
                                 0x10000u32
                                     .saturating_add((first.saturating_sub(0xD800)) << 10)
@@ -240,13 +252,19 @@ impl Reader<'_> {
                             out.push(c);
                             continue;
                         }
-                        _ => return Err(self.error(PolicyErrorKind::Syntax("invalid escape in a string"))),
+                        _ => {
+                            return Err(
+                                self.error(PolicyErrorKind::Syntax("invalid escape in a string"))
+                            );
+                        }
                     };
                     self.bump();
                     out.push(escaped);
                 }
                 Some(_) => {
-                    return Err(self.error(PolicyErrorKind::Syntax("control character in a string")));
+                    return Err(
+                        self.error(PolicyErrorKind::Syntax("control character in a string"))
+                    );
                 }
                 None => return Err(self.error(PolicyErrorKind::Syntax("unterminated string"))),
             }
@@ -293,7 +311,8 @@ impl Reader<'_> {
             let key = self.string()?;
             if members.iter().any(|m| m.key == key) {
                 self.path.push(PathSeg::Key(key.clone()));
-                let err = PolicyError::new(PolicyErrorKind::DuplicateKey(key), &self.path, key_offset);
+                let err =
+                    PolicyError::new(PolicyErrorKind::DuplicateKey(key), &self.path, key_offset);
                 return Err(err);
             }
             self.skip_ws();

@@ -116,7 +116,10 @@ impl Policy {
                 push(
                     LintKind::Shadowed,
                     &st.path,
-                    format!("{} covers every action and resource of this statement, which therefore never decides", other.path),
+                    format!(
+                        "{} covers every action and resource of this statement, which therefore never decides",
+                        other.path
+                    ),
                 );
             }
         }
@@ -124,7 +127,12 @@ impl Policy {
     }
 }
 
-fn lint_resource(policy: &Policy, st: &Statement, r: &ResourceEntry, push: &mut impl FnMut(LintKind, &str, String)) {
+fn lint_resource(
+    policy: &Policy,
+    st: &Statement,
+    r: &ResourceEntry,
+    push: &mut impl FnMut(LintKind, &str, String),
+) {
     let source = &*r.pattern.source;
     let allow = st.effect == Effect::Allow && !st.not_resource;
     if allow && source == "*" {
@@ -142,7 +150,9 @@ fn lint_resource(policy: &Policy, st: &Statement, r: &ResourceEntry, push: &mut 
                     push(
                         LintKind::StarCrossesLevels,
                         &r.path,
-                        format!("\"*\" in {source:?} matches across topic levels, including \"/\"; if one level was meant, list the levels or use a variable"),
+                        format!(
+                            "\"*\" in {source:?} matches across topic levels, including \"/\"; if one level was meant, list the levels or use a variable"
+                        ),
                     );
                 }
             }
@@ -153,7 +163,9 @@ fn lint_resource(policy: &Policy, st: &Statement, r: &ResourceEntry, push: &mut 
             push(
                 LintKind::MqttWildcardInTopic,
                 &r.path,
-                format!("\"+\" and \"#\" are literal characters in a topic/ resource ({source:?}); use \"*\" there, and topicfilter/ for subscriptions"),
+                format!(
+                    "\"+\" and \"#\" are literal characters in a topic/ resource ({source:?}); use \"*\" there, and topicfilter/ for subscriptions"
+                ),
             );
         }
     }
@@ -163,12 +175,17 @@ fn lint_resource(policy: &Policy, st: &Statement, r: &ResourceEntry, push: &mut 
                 push(
                     LintKind::ConnectAnyClient,
                     &r.path,
-                    format!("{source:?} lets a device connect with any client id, including another device's; use client/${{iot:Connection.Thing.ThingName}}"),
+                    format!(
+                        "{source:?} lets a device connect with any client id, including another device's; use client/${{iot:Connection.Thing.ThingName}}"
+                    ),
                 );
             }
         }
     }
-    if r.pattern.variables().any(|k| k.key.is_thing() || k.key == Key::ThingIsAttached) {
+    if r.pattern
+        .variables()
+        .any(|k| k.key.is_thing() || k.key == Key::ThingIsAttached)
+    {
         push(
             LintKind::ThingVariable,
             &r.path,
@@ -184,7 +201,9 @@ fn lint_resource(policy: &Policy, st: &Statement, r: &ResourceEntry, push: &mut 
         push(
             LintKind::VariableNotSubstituted,
             &r.path,
-            format!("\"${{\" is literal text in {why}; use \"Version\": \"2012-10-17\" for policy variables"),
+            format!(
+                "\"${{\" is literal text in {why}; use \"Version\": \"2012-10-17\" for policy variables"
+            ),
         );
     }
 }
@@ -197,9 +216,11 @@ fn covers(t: &Statement, s: &Statement) -> bool {
     if s.actions & !t.actions & ALL_ACTIONS != 0 || s.actions == 0 {
         return false;
     }
-    s.resources
-        .iter()
-        .all(|sr| t.resources.iter().any(|tr| pattern_covers(&tr.pattern, &sr.pattern)))
+    s.resources.iter().all(|sr| {
+        t.resources
+            .iter()
+            .any(|tr| pattern_covers(&tr.pattern, &sr.pattern))
+    })
 }
 
 /// A sound, partial test that every text `s` matches, `t` matches too: `t` is `*`, equal to
@@ -210,10 +231,11 @@ fn pattern_covers(t: &Pattern, s: &Pattern) -> bool {
     }
     match &*t.pieces {
         [Piece::Lit(prefix), Piece::Star] => {
-            !prefix.contains('$') && match s.pieces.first() {
-                Some(Piece::Lit(first)) => first.starts_with(&**prefix),
-                _ => false,
-            }
+            !prefix.contains('$')
+                && match s.pieces.first() {
+                    Some(Piece::Lit(first)) => first.starts_with(&**prefix),
+                    _ => false,
+                }
         }
         _ => false,
     }

@@ -65,7 +65,9 @@ pub(crate) fn compile(text: &str, syntax: Syntax) -> Result<Pattern, PolicyError
                 )));
             };
             let inner = inner_and_after.get(..close).unwrap_or_default();
-            rest = inner_and_after.get(close.saturating_add(1)..).unwrap_or_default();
+            rest = inner_and_after
+                .get(close.saturating_add(1)..)
+                .unwrap_or_default();
             match inner {
                 "*" | "?" | "$" => lit.push_str(inner),
                 "" => {
@@ -133,30 +135,38 @@ impl Pattern {
     }
 
     /// Matches `text`, substituting variables from `ctx` as literal text. `fold` compares
-    /// ASCII letters case-insensitively.
+    /// ASCII letters case-insensitively. Reports [`Match::Unresolved`] when a variable does not
+    /// resolve, whatever the text.
     pub(crate) fn matches(&self, text: &str, ctx: &RequestContext<'_>, fold: bool) -> Match {
         for key in self.variables() {
             if !matches!(key.substitute(ctx), Resolution::Value(_)) {
                 return Match::Unresolved;
             }
         }
+        if self.matches_lazily(text, ctx, fold) {
+            Match::Yes
+        } else {
+            Match::No
+        }
+    }
+
+    /// Whether the pattern matches `text`; a variable is resolved only when matching reaches
+    /// it, and one that does not resolve matches nothing there — so the whole pattern cannot
+    /// match, exactly as with [`matches`](Self::matches), only faster when the literal text
+    /// before it already differs.
+    pub(crate) fn matches_lazily(&self, text: &str, ctx: &RequestContext<'_>, fold: bool) -> bool {
         let prefix = |piece: &Piece, rest: &[u8]| -> Option<usize> {
             let lit: &str = match piece {
                 Piece::Lit(s) => s,
                 Piece::Var(key) => match key.substitute(ctx) {
                     Resolution::Value(v) => v,
-                    // Checked above; matching nothing is the safe answer regardless.
                     Resolution::Missing | Resolution::Unsafe(_) => return None,
                 },
                 Piece::Star | Piece::One => return None,
             };
             starts_with(rest, lit.as_bytes(), fold).then_some(lit.len())
         };
-        if glob(&self.pieces, text, prefix) {
-            Match::Yes
-        } else {
-            Match::No
-        }
+        glob(&self.pieces, text, fold, prefix)
     }
 }
 
@@ -170,25 +180,68 @@ fn char_len_at(text: &[u8], at: usize) -> usize {
     }
 }
 
+#[inline]
 fn starts_with(text: &[u8], prefix: &[u8], fold: bool) -> bool {
     match text.get(..prefix.len()) {
         Some(head) if fold => head.eq_ignore_ascii_case(prefix),
-        Some(head) => head == prefix,
+        // ARNs share long prefixes (`arn:aws:iot:region:account:topic/`) and differ near the
+        // end of a literal run, so look at the last byte before comparing the whole run.
+        // Short runs (`/`, a client id) are compared inline rather than through `memcmp`.
+        Some(head) if prefix.len() <= 16 => head.iter().zip(prefix).all(|(a, b)| a == b),
+        Some(head) => head.last() == prefix.last() && head == prefix,
         None => false,
     }
+}
+
+/// Where the literal `lit` can next start in `text` at or after `from`: the next occurrence
+/// of its first byte (a `*` followed by `lit` need not try the positions in between).
+fn next_candidate(text: &[u8], from: usize, lit: &[u8], fold: bool) -> Option<usize> {
+    let first = *lit.first()?;
+    let rest = text.get(from..)?;
+    let found = if fold {
+        rest.iter().position(|b| b.eq_ignore_ascii_case(&first))
+    } else {
+        rest.iter().position(|&b| b == first)
+    };
+    found.map(|i| from.saturating_add(i))
 }
 
 /// Two-pointer glob matching with a single backtrack point (the position after the last `*`
 /// and where in the text it started): each `*` only ever moves forward, so the work is bounded
 /// by pattern length × text length, with no exponential backtracking.
-fn glob(pieces: &[Piece], text: &str, prefix: impl Fn(&Piece, &[u8]) -> Option<usize>) -> bool {
+fn glob(
+    pieces: &[Piece],
+    text: &str,
+    fold: bool,
+    prefix: impl Fn(&Piece, &[u8]) -> Option<usize>,
+) -> bool {
     let text = text.as_bytes();
+    // A literal last piece must end the text: reject without scanning.
+    if let Some(Piece::Lit(last)) = pieces.last() {
+        let Some(tail) = text
+            .len()
+            .checked_sub(last.len())
+            .and_then(|at| text.get(at..))
+        else {
+            return false;
+        };
+        if !starts_with(tail, last.as_bytes(), fold) {
+            return false;
+        }
+    }
     let mut p = 0usize;
     let mut t = 0usize;
     let mut star: Option<(usize, usize)> = None;
     loop {
         let advanced = match pieces.get(p) {
             Some(Piece::Star) => {
+                // Skip straight to where the following literal can start.
+                if let Some(Piece::Lit(lit)) = pieces.get(p.saturating_add(1)) {
+                    match next_candidate(text, t, lit.as_bytes(), fold) {
+                        Some(at) => t = at,
+                        None => return false,
+                    }
+                }
                 star = Some((p.saturating_add(1), t));
                 p = p.saturating_add(1);
                 continue;
@@ -228,7 +281,13 @@ fn glob(pieces: &[Piece], text: &str, prefix: impl Fn(&Piece, &[u8]) -> Option<u
         }
         match star {
             Some((after, started)) if started < text.len() => {
-                let next = started.saturating_add(char_len_at(text, started));
+                let mut next = started.saturating_add(char_len_at(text, started));
+                if let Some(Piece::Lit(lit)) = pieces.get(after) {
+                    match next_candidate(text, next, lit.as_bytes(), fold) {
+                        Some(at) => next = at,
+                        None => return false,
+                    }
+                }
                 star = Some((after, next));
                 p = after;
                 t = next;
@@ -247,7 +306,7 @@ pub(crate) fn glob_match_str(pattern: &str, text: &str) -> bool {
             variables: false,
         },
     ) {
-        Ok(compiled) => glob(&compiled.pieces, text, |piece, rest| match piece {
+        Ok(compiled) => glob(&compiled.pieces, text, false, |piece, rest| match piece {
             Piece::Lit(s) => starts_with(rest, s.as_bytes(), false).then_some(s.len()),
             _ => None,
         }),

@@ -150,7 +150,11 @@ impl Parser {
         crate::error::format_path(&self.path)
     }
 
-    fn with<T>(&mut self, seg: PathSeg, f: impl FnOnce(&mut Self) -> Result<T, PolicyError>) -> Result<T, PolicyError> {
+    fn with<T>(
+        &mut self,
+        seg: PathSeg,
+        f: impl FnOnce(&mut Self) -> Result<T, PolicyError>,
+    ) -> Result<T, PolicyError> {
         self.path.push(seg);
         let out = f(self);
         self.path.pop();
@@ -220,7 +224,9 @@ impl Parser {
                 "Version" => version = Some(&m.value),
                 "Statement" => statement = Some(&m.value),
                 "Id" => {
-                    self.with(PathSeg::Key(m.key.clone()), |p| p.string(&m.value).map(drop))?;
+                    self.with(PathSeg::Key(m.key.clone()), |p| {
+                        p.string(&m.value).map(drop)
+                    })?;
                 }
                 _ => {
                     return Err(self.with(PathSeg::Key(m.key.clone()), |p| {
@@ -243,25 +249,27 @@ impl Parser {
             return Err(self.err(PolicyErrorKind::MissingKey("Statement"), root.offset));
         };
         let variables = version == Version::V2012_10_17;
-        let statements = self.with(PathSeg::Key("Statement".into()), |p| match &statement.value {
-            Value::Object(_) => Ok(vec![p.statement(statement, variables)?]),
-            Value::Array(items) => {
-                if items.is_empty() {
-                    return Err(p.err(PolicyErrorKind::EmptyList, statement.offset));
+        let statements = self.with(PathSeg::Key("Statement".into()), |p| {
+            match &statement.value {
+                Value::Object(_) => Ok(vec![p.statement(statement, variables)?]),
+                Value::Array(items) => {
+                    if items.is_empty() {
+                        return Err(p.err(PolicyErrorKind::EmptyList, statement.offset));
+                    }
+                    let mut out = Vec::with_capacity(items.len());
+                    for (i, item) in items.iter().enumerate() {
+                        out.push(p.with(PathSeg::Index(i), |p| p.statement(item, variables))?);
+                    }
+                    Ok(out)
                 }
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    out.push(p.with(PathSeg::Index(i), |p| p.statement(item, variables))?);
-                }
-                Ok(out)
+                other => Err(p.err(
+                    PolicyErrorKind::WrongType {
+                        expected: "an object or an array of objects",
+                        found: other.type_name(),
+                    },
+                    statement.offset,
+                )),
             }
-            other => Err(p.err(
-                PolicyErrorKind::WrongType {
-                    expected: "an object or an array of objects",
-                    found: other.type_name(),
-                },
-                statement.offset,
-            )),
         })?;
         Ok(Policy {
             version,
@@ -303,20 +311,30 @@ impl Parser {
         }
         let path = self.path_string();
         let sid = match sid {
-            Some(m) => Some(self.with(PathSeg::Key(m.key.clone()), |p| p.string(&m.value).map(str::to_owned))?),
+            Some(m) => Some(self.with(PathSeg::Key(m.key.clone()), |p| {
+                p.string(&m.value).map(str::to_owned)
+            })?),
             None => None,
         };
         let Some(effect) = effect else {
             return Err(self.err(PolicyErrorKind::MissingKey("Effect"), node.offset));
         };
-        let effect = self.with(PathSeg::Key("Effect".into()), |p| match p.string(&effect.value)? {
-            "Allow" => Ok(Effect::Allow),
-            "Deny" => Ok(Effect::Deny),
-            other => Err(p.err(PolicyErrorKind::BadEffect(other.to_owned()), effect.value.offset)),
+        let effect = self.with(PathSeg::Key("Effect".into()), |p| {
+            match p.string(&effect.value)? {
+                "Allow" => Ok(Effect::Allow),
+                "Deny" => Ok(Effect::Deny),
+                other => Err(p.err(
+                    PolicyErrorKind::BadEffect(other.to_owned()),
+                    effect.value.offset,
+                )),
+            }
         })?;
         let (action_member, is_not_action) = match (action, not_action) {
             (Some(_), Some(m)) => {
-                return Err(self.err(PolicyErrorKind::ConflictingKeys("Action", "NotAction"), m.key_offset));
+                return Err(self.err(
+                    PolicyErrorKind::ConflictingKeys("Action", "NotAction"),
+                    m.key_offset,
+                ));
             }
             (Some(m), None) => (m, false),
             (None, Some(m)) => (m, true),
@@ -324,29 +342,37 @@ impl Parser {
                 return Err(self.err(PolicyErrorKind::MissingKey("Action"), node.offset));
             }
         };
-        let (actions, action_entries) = self.with(PathSeg::Key(action_member.key.clone()), |p| {
-            let entries = p.string_list(&action_member.value)?;
-            let mut mask = 0u32;
-            let mut texts = Vec::with_capacity(entries.len());
-            for (text, offset, path) in entries {
-                match compile_action_pattern(&text) {
-                    Ok(m) => mask |= m,
-                    Err(e) => {
-                        let kind = match e {
-                            ActionPatternError::Malformed => PolicyErrorKind::BadAction(text),
-                            ActionPatternError::Unknown => PolicyErrorKind::UnknownAction(text),
-                        };
-                        return Err(PolicyError::new(kind, &[], offset).with_path(path));
+        let (actions, action_entries) =
+            self.with(PathSeg::Key(action_member.key.clone()), |p| {
+                let entries = p.string_list(&action_member.value)?;
+                let mut mask = 0u32;
+                let mut texts = Vec::with_capacity(entries.len());
+                for (text, offset, path) in entries {
+                    match compile_action_pattern(&text) {
+                        Ok(m) => mask |= m,
+                        Err(e) => {
+                            let kind = match e {
+                                ActionPatternError::Malformed => PolicyErrorKind::BadAction(text),
+                                ActionPatternError::Unknown => PolicyErrorKind::UnknownAction(text),
+                            };
+                            return Err(PolicyError::new(kind, &[], offset).with_path(path));
+                        }
                     }
+                    texts.push((text, path));
                 }
-                texts.push((text, path));
-            }
-            Ok((mask, texts))
-        })?;
-        let actions = if is_not_action { !actions & ALL_ACTIONS } else { actions };
+                Ok((mask, texts))
+            })?;
+        let actions = if is_not_action {
+            !actions & ALL_ACTIONS
+        } else {
+            actions
+        };
         let (resource_member, is_not_resource) = match (resource, not_resource) {
             (Some(_), Some(m)) => {
-                return Err(self.err(PolicyErrorKind::ConflictingKeys("Resource", "NotResource"), m.key_offset));
+                return Err(self.err(
+                    PolicyErrorKind::ConflictingKeys("Resource", "NotResource"),
+                    m.key_offset,
+                ));
             }
             (Some(m), None) => (m, false),
             (None, Some(m)) => (m, true),
@@ -359,20 +385,26 @@ impl Parser {
             let mut out = Vec::with_capacity(entries.len());
             for (text, offset, path) in entries {
                 if text != "*" && !text.starts_with("arn:") {
-                    return Err(PolicyError::new(PolicyErrorKind::BadResource(text), &[], offset).with_path(path));
+                    return Err(
+                        PolicyError::new(PolicyErrorKind::BadResource(text), &[], offset)
+                            .with_path(path),
+                    );
                 }
                 let syntax = Syntax {
                     wildcards: true,
                     variables,
                 };
-                let pattern = compile(&text, syntax).map_err(|kind| PolicyError::new(kind, &[], offset).with_path(path.clone()))?;
+                let pattern = compile(&text, syntax)
+                    .map_err(|kind| PolicyError::new(kind, &[], offset).with_path(path.clone()))?;
                 out.push(ResourceEntry { pattern, path });
             }
             Ok(out)
         })?;
         let conditions = match condition {
             None => Vec::new(),
-            Some(m) => self.with(PathSeg::Key("Condition".into()), |p| p.conditions(&m.value, variables))?,
+            Some(m) => self.with(PathSeg::Key("Condition".into()), |p| {
+                p.conditions(&m.value, variables)
+            })?,
         };
         Ok(Statement {
             sid,
@@ -392,7 +424,10 @@ impl Parser {
         for op_member in self.object(node)? {
             self.with(PathSeg::Key(op_member.key.clone()), |p| {
                 let Some(spec) = parse_operator(&op_member.key) else {
-                    return Err(p.err(PolicyErrorKind::UnknownOperator(op_member.key.clone()), op_member.key_offset));
+                    return Err(p.err(
+                        PolicyErrorKind::UnknownOperator(op_member.key.clone()),
+                        op_member.key_offset,
+                    ));
                 };
                 let keys = p.object(&op_member.value)?;
                 if keys.is_empty() {
@@ -405,16 +440,25 @@ impl Parser {
                                 KeyError::Unknown => "unknown key",
                                 KeyError::Malformed(why) => why,
                             };
-                            p.err(PolicyErrorKind::MalformedVariable(format!("condition key {:?}: {why}", key_member.key)), key_member.key_offset)
+                            p.err(
+                                PolicyErrorKind::MalformedVariable(format!(
+                                    "condition key {:?}: {why}",
+                                    key_member.key
+                                )),
+                                key_member.key_offset,
+                            )
                         })?;
                         let texts = p.scalar_list(&key_member.value)?;
                         let operator = op_member.key.as_str();
-                        let substitute = variables && matches!(spec.family, Family::String { .. } | Family::Arn);
+                        let substitute =
+                            variables && matches!(spec.family, Family::String { .. } | Family::Arn);
                         let mut compiled = Vec::with_capacity(texts.len());
                         for (text, offset, path) in texts {
                             match compile_value(spec.family, &text, substitute) {
                                 Some(Ok(c)) => compiled.push(c),
-                                Some(Err(kind)) => return Err(PolicyError::new(kind, &[], offset).with_path(path)),
+                                Some(Err(kind)) => {
+                                    return Err(PolicyError::new(kind, &[], offset).with_path(path));
+                                }
                                 None => {
                                     return Err(PolicyError::new(
                                         PolicyErrorKind::BadConditionValue {
@@ -468,7 +512,9 @@ impl Parser {
                 }
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    out.push(self.with(PathSeg::Index(i), |p| Ok((scalar(p, item)?, item.offset, p.path_string())))?);
+                    out.push(self.with(PathSeg::Index(i), |p| {
+                        Ok((scalar(p, item)?, item.offset, p.path_string()))
+                    })?);
                 }
                 Ok(out)
             }

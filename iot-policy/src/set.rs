@@ -80,12 +80,20 @@ impl PolicySet {
             entries
                 .iter()
                 .enumerate()
-                .filter(|(_, e)| e.statement.effect == effect && e.statement.actions & action.bit() != 0)
+                .filter(|(_, e)| {
+                    e.statement.effect == effect && e.statement.actions & action.bit() != 0
+                })
                 .map(|(i, _)| i)
                 .collect()
         };
-        let deny = Action::ALL.iter().map(|&a| index_for(Effect::Deny, a)).collect();
-        let allow = Action::ALL.iter().map(|&a| index_for(Effect::Allow, a)).collect();
+        let deny = Action::ALL
+            .iter()
+            .map(|&a| index_for(Effect::Deny, a))
+            .collect();
+        let allow = Action::ALL
+            .iter()
+            .map(|&a| index_for(Effect::Allow, a))
+            .collect();
         PolicySet {
             names,
             entries,
@@ -99,13 +107,21 @@ impl PolicySet {
         let applies = |i: &usize| {
             self.entries
                 .get(*i)
-                .is_some_and(|e| statement_applies(&e.statement, resource, ctx).is_ok())
+                .is_some_and(|e| statement_applies_fast(&e.statement, resource, ctx))
         };
-        let denies = self.deny.get(action.index()).map(|l| &l[..]).unwrap_or_default();
+        let denies = self
+            .deny
+            .get(action.index())
+            .map(|l| &l[..])
+            .unwrap_or_default();
         if denies.iter().any(applies) {
             return Decision::ExplicitDeny;
         }
-        let allows = self.allow.get(action.index()).map(|l| &l[..]).unwrap_or_default();
+        let allows = self
+            .allow
+            .get(action.index())
+            .map(|l| &l[..])
+            .unwrap_or_default();
         if allows.iter().any(applies) {
             Decision::Allowed
         } else {
@@ -197,7 +213,11 @@ impl PolicySet {
 
 /// Whether a statement (already known to cover the action) applies to the resource and
 /// context; on `Err`, why not.
-fn statement_applies(st: &Statement, resource: &str, ctx: &RequestContext<'_>) -> Result<(), Reason> {
+fn statement_applies(
+    st: &Statement,
+    resource: &str,
+    ctx: &RequestContext<'_>,
+) -> Result<(), Reason> {
     if st.not_resource {
         let mut unresolved = false;
         for r in &st.resources {
@@ -242,4 +262,16 @@ fn statement_applies(st: &Statement, resource: &str, ctx: &RequestContext<'_>) -
         }
     }
     Ok(())
+}
+
+/// [`statement_applies`] without the reason: the same answer, but `Resource` entries resolve
+/// their variables lazily (an unresolvable entry matches nothing either way).
+fn statement_applies_fast(st: &Statement, resource: &str, ctx: &RequestContext<'_>) -> bool {
+    if st.not_resource {
+        return statement_applies(st, resource, ctx).is_ok();
+    }
+    st.resources
+        .iter()
+        .any(|r| r.pattern.matches_lazily(resource, ctx, false))
+        && st.conditions.iter().all(|c| c.evaluate(ctx))
 }

@@ -206,7 +206,11 @@ fn classify(name: &str) -> Result<Classified, KeyError> {
         }
         let (head, selector) = split_selector(rest)?;
         if head.eq_ignore_ascii_case("AvailableKeys") {
-            return Ok(Some((Key::Other, selector, "iot:Certificate.AvailableKeys".to_owned())));
+            return Ok(Some((
+                Key::Other,
+                selector,
+                "iot:Certificate.AvailableKeys".to_owned(),
+            )));
         }
         for (side, is_subject) in [("Subject.", true), ("Issuer.", false)] {
             let Some(field) = strip_prefix_ci(head, side) else {

@@ -19,7 +19,10 @@ const ARN: &str = "arn:aws:iot:us-east-1:123456789012:";
 fn set(docs: &[&str]) -> PolicySet {
     PolicySet::compile(docs.iter().enumerate().map(|(i, d)| {
         let doc = d.replace("ARN:", ARN);
-        (format!("p{i}"), Policy::parse(&doc, &ParseOptions::default()).unwrap())
+        (
+            format!("p{i}"),
+            Policy::parse(&doc, &ParseOptions::default()).unwrap(),
+        )
     }))
 }
 
@@ -37,8 +40,12 @@ fn ctx(client_id: &str) -> RequestContext<'_> {
 #[test]
 fn connect_examples() {
     // Developer guide, "Connect policy examples": a fixed client id, and the thing-name form.
-    let fixed = set(&[r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":["ARN:client/client1","ARN:client/client2"]}]}"#]);
-    let by_thing = set(&[r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"ARN:client/${iot:Connection.Thing.ThingName}"}]}"#]);
+    let fixed = set(&[
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":["ARN:client/client1","ARN:client/client2"]}]}"#,
+    ]);
+    let by_thing = set(&[
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"ARN:client/${iot:Connection.Thing.ThingName}"}]}"#,
+    ]);
     let thing = RequestContext {
         client_id: Some("thing1"),
         thing_name: Some("thing1"),
@@ -55,11 +62,20 @@ fn connect_examples() {
         (&by_thing, "thing1", &no_thing, ImplicitDeny), // thing variable unresolved
     ];
     for (set, client, ctx, expected) in cases {
-        assert_eq!(set.evaluate(Action::Connect, &res("client", client), ctx), *expected, "{client}");
+        assert_eq!(
+            set.evaluate(Action::Connect, &res("client", client), ctx),
+            *expected,
+            "{client}"
+        );
     }
     // The action is case-insensitive in the policy.
-    let lower = set(&[r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"IOT:connect","Resource":"ARN:client/c"}]}"#]);
-    assert_eq!(lower.evaluate(Action::Connect, &res("client", "c"), &ctx("c")), Allowed);
+    let lower = set(&[
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"IOT:connect","Resource":"ARN:client/c"}]}"#,
+    ]);
+    assert_eq!(
+        lower.evaluate(Action::Connect, &res("client", "c"), &ctx("c")),
+        Allowed
+    );
 }
 
 #[test]
@@ -74,31 +90,89 @@ fn publish_subscribe_examples() {
     let cases: &[(Action, &str, &str, Decision)] = &[
         (Action::Publish, "topic", "some/specific/topic", Allowed),
         (Action::Receive, "topic", "some/specific/topic", Allowed),
-        (Action::Publish, "topic", "some/specific/topic/more", ImplicitDeny),
-        (Action::Subscribe, "topicfilter", "some/specific/topic", Allowed),
-        (Action::Subscribe, "topicfilter", "some/specific/#", ImplicitDeny),
+        (
+            Action::Publish,
+            "topic",
+            "some/specific/topic/more",
+            ImplicitDeny,
+        ),
+        (
+            Action::Subscribe,
+            "topicfilter",
+            "some/specific/topic",
+            Allowed,
+        ),
+        (
+            Action::Subscribe,
+            "topicfilter",
+            "some/specific/#",
+            ImplicitDeny,
+        ),
         // `+` is literal in a topicfilter resource: only the filter "sensors/+/temperature".
-        (Action::Subscribe, "topicfilter", "sensors/+/temperature", Allowed),
-        (Action::Subscribe, "topicfilter", "sensors/kitchen/temperature", ImplicitDeny),
+        (
+            Action::Subscribe,
+            "topicfilter",
+            "sensors/+/temperature",
+            Allowed,
+        ),
+        (
+            Action::Subscribe,
+            "topicfilter",
+            "sensors/kitchen/temperature",
+            ImplicitDeny,
+        ),
         // `*` crosses levels in a topic resource.
-        (Action::Receive, "topic", "sensors/kitchen/temperature", Allowed),
-        (Action::Receive, "topic", "sensors/a/b/c/temperature", Allowed),
-        (Action::Publish, "topic", "sensors/kitchen/temperature", ImplicitDeny),
+        (
+            Action::Receive,
+            "topic",
+            "sensors/kitchen/temperature",
+            Allowed,
+        ),
+        (
+            Action::Receive,
+            "topic",
+            "sensors/a/b/c/temperature",
+            Allowed,
+        ),
+        (
+            Action::Publish,
+            "topic",
+            "sensors/kitchen/temperature",
+            ImplicitDeny,
+        ),
         (Action::Connect, "client", "c", ImplicitDeny),
     ];
     for (action, kind, name, expected) in cases {
-        assert_eq!(s.evaluate(*action, &res(kind, name), &c), *expected, "{action} {name}");
+        assert_eq!(
+            s.evaluate(*action, &res(kind, name), &c),
+            *expected,
+            "{action} {name}"
+        );
     }
 }
 
 #[test]
 fn question_mark_matches_one_character() {
-    let s = set(&[r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/room?/t"}]}"#]);
+    let s = set(&[
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/room?/t"}]}"#,
+    ]);
     let c = ctx("c");
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "room1/t"), &c), Allowed);
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "roomé/t"), &c), Allowed);
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "room/t"), &c), ImplicitDeny);
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "room12/t"), &c), ImplicitDeny);
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "room1/t"), &c),
+        Allowed
+    );
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "roomé/t"), &c),
+        Allowed
+    );
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "room/t"), &c),
+        ImplicitDeny
+    );
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "room12/t"), &c),
+        ImplicitDeny
+    );
 }
 
 #[test]
@@ -107,11 +181,23 @@ fn deny_wins_over_allow_across_policies() {
     let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iot:Publish","Resource":"ARN:topic/admin/*"}]}"#;
     let s = set(&[allow, deny]);
     let c = ctx("c");
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "admin/reboot"), &c), ExplicitDeny);
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "user/x"), &c), Allowed);
-    assert_eq!(s.evaluate(Action::Receive, &res("topic", "admin/reboot"), &c), Allowed);
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "admin/reboot"), &c),
+        ExplicitDeny
+    );
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "user/x"), &c),
+        Allowed
+    );
+    assert_eq!(
+        s.evaluate(Action::Receive, &res("topic", "admin/reboot"), &c),
+        Allowed
+    );
     let empty = PolicySet::compile(Vec::<(String, Policy)>::new());
-    assert_eq!(empty.evaluate(Action::Connect, &res("client", "c"), &c), ImplicitDeny);
+    assert_eq!(
+        empty.evaluate(Action::Connect, &res("client", "c"), &c),
+        ImplicitDeny
+    );
 }
 
 #[test]
@@ -119,9 +205,18 @@ fn not_action_and_not_resource() {
     let s = set(&[r#"{"Version":"2012-10-17","Statement":[
         {"Effect":"Allow","NotAction":"iot:Connect","NotResource":"ARN:topic/secret"}]}"#]);
     let c = ctx("c");
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "open"), &c), Allowed);
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "secret"), &c), ImplicitDeny);
-    assert_eq!(s.evaluate(Action::Connect, &res("client", "c"), &c), ImplicitDeny);
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "open"), &c),
+        Allowed
+    );
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "secret"), &c),
+        ImplicitDeny
+    );
+    assert_eq!(
+        s.evaluate(Action::Connect, &res("client", "c"), &c),
+        ImplicitDeny
+    );
 }
 
 const SERIAL_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/iotbutton/${iot:Certificate.Subject.SerialNumber}"}]}"#;
@@ -129,7 +224,10 @@ const SERIAL_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"A
 #[test]
 fn scenario_1_one_policy_per_fleet() {
     let s = set(&[SERIAL_POLICY]);
-    let subject = [(DnAttribute::CommonName, "button"), (DnAttribute::SerialNumber, "G030JF0000000001")];
+    let subject = [
+        (DnAttribute::CommonName, "button"),
+        (DnAttribute::SerialNumber, "G030JF0000000001"),
+    ];
     let c = RequestContext {
         client_id: Some("b1"),
         subject: &subject,
@@ -141,14 +239,24 @@ fn scenario_1_one_policy_per_fleet() {
         ("iotbutton/G030JF000000000", ImplicitDeny),
         ("iotbutton/G030JF0000000001/x", ImplicitDeny),
         ("iotbutton/*", ImplicitDeny),
-        ("iotbutton/${iot:Certificate.Subject.SerialNumber}", ImplicitDeny),
+        (
+            "iotbutton/${iot:Certificate.Subject.SerialNumber}",
+            ImplicitDeny,
+        ),
     ];
     for (topic, expected) in cases {
-        assert_eq!(s.evaluate(Action::Publish, &res("topic", topic), &c), *expected, "{topic}");
+        assert_eq!(
+            s.evaluate(Action::Publish, &res("topic", topic), &c),
+            *expected,
+            "{topic}"
+        );
     }
     // No serial in the certificate: the entry matches nothing.
     let bare = ctx("b1");
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "iotbutton/"), &bare), ImplicitDeny);
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "iotbutton/"), &bare),
+        ImplicitDeny
+    );
 }
 
 #[test]
@@ -170,12 +278,37 @@ fn injected_client_ids_are_literal() {
         ("", "devices/", Allowed), // an empty id is a value, matched literally
     ];
     for (client, topic, expected) in cases {
-        assert_eq!(s.evaluate(Action::Publish, &res("topic", topic), &ctx(client)), *expected, "{client} -> {topic}");
+        assert_eq!(
+            s.evaluate(Action::Publish, &res("topic", topic), &ctx(client)),
+            *expected,
+            "{client} -> {topic}"
+        );
     }
     // A subscribe filter with wildcards grants only the literal filter built from the id.
-    assert_eq!(s.evaluate(Action::Subscribe, &res("topicfilter", "devices/+/#"), &ctx("+")), Allowed);
-    assert_eq!(s.evaluate(Action::Subscribe, &res("topicfilter", "devices/x/#"), &ctx("+")), ImplicitDeny);
-    assert_eq!(s.evaluate(Action::Subscribe, &res("topicfilter", "devices/#"), &ctx("#")), ImplicitDeny);
+    assert_eq!(
+        s.evaluate(
+            Action::Subscribe,
+            &res("topicfilter", "devices/+/#"),
+            &ctx("+")
+        ),
+        Allowed
+    );
+    assert_eq!(
+        s.evaluate(
+            Action::Subscribe,
+            &res("topicfilter", "devices/x/#"),
+            &ctx("+")
+        ),
+        ImplicitDeny
+    );
+    assert_eq!(
+        s.evaluate(
+            Action::Subscribe,
+            &res("topicfilter", "devices/#"),
+            &ctx("#")
+        ),
+        ImplicitDeny
+    );
 }
 
 #[test]
@@ -187,13 +320,26 @@ fn certificate_values_with_special_characters_are_not_substituted() {
             subject: &subject,
             ..Default::default()
         };
-        for topic in [format!("iotbutton/{bad}"), "iotbutton/G030".to_owned(), "iotbutton/${iot:Certificate.Subject.SerialNumber}".to_owned()] {
-            assert_eq!(s.evaluate(Action::Publish, &res("topic", &topic), &c), ImplicitDeny, "{bad} {topic}");
+        for topic in [
+            format!("iotbutton/{bad}"),
+            "iotbutton/G030".to_owned(),
+            "iotbutton/${iot:Certificate.Subject.SerialNumber}".to_owned(),
+        ] {
+            assert_eq!(
+                s.evaluate(Action::Publish, &res("topic", &topic), &c),
+                ImplicitDeny,
+                "{bad} {topic}"
+            );
         }
     }
     // The client id is not a certificate value: it is substituted, literally.
-    let by_client = set(&[r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/${iot:ClientId}"}]}"#]);
-    assert_eq!(by_client.evaluate(Action::Publish, &res("topic", "a$b"), &ctx("a$b")), Allowed);
+    let by_client = set(&[
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/${iot:ClientId}"}]}"#,
+    ]);
+    assert_eq!(
+        by_client.evaluate(Action::Publish, &res("topic", "a$b"), &ctx("a$b")),
+        Allowed
+    );
 }
 
 #[test]
@@ -202,35 +348,73 @@ fn unresolved_variable_in_deny_matches_nothing_but_not_resource_fails_closed() {
         {"Effect":"Allow","Action":"iot:Publish","Resource":"*"},
         {"Effect":"Deny","Action":"iot:Publish","Resource":"ARN:topic/${iot:Connection.Thing.ThingName}/*"}]}"#]);
     let c = ctx("c");
-    assert_eq!(deny.evaluate(Action::Publish, &res("topic", "x/y"), &c), Allowed);
+    assert_eq!(
+        deny.evaluate(Action::Publish, &res("topic", "x/y"), &c),
+        Allowed
+    );
 
     let not_res_allow = set(&[r#"{"Version":"2012-10-17","Statement":[
         {"Effect":"Allow","Action":"iot:Publish","NotResource":"ARN:topic/${iot:Connection.Thing.ThingName}"}]}"#]);
-    assert_eq!(not_res_allow.evaluate(Action::Publish, &res("topic", "x"), &c), ImplicitDeny);
+    assert_eq!(
+        not_res_allow.evaluate(Action::Publish, &res("topic", "x"), &c),
+        ImplicitDeny
+    );
     let not_res_deny = set(&[r#"{"Version":"2012-10-17","Statement":[
         {"Effect":"Allow","Action":"iot:Publish","Resource":"*"},
         {"Effect":"Deny","Action":"iot:Publish","NotResource":"ARN:topic/${iot:Connection.Thing.ThingName}"}]}"#]);
-    assert_eq!(not_res_deny.evaluate(Action::Publish, &res("topic", "x"), &c), ExplicitDeny);
-    let thing = RequestContext { client_id: Some("t"), thing_name: Some("t"), ..Default::default() };
-    assert_eq!(not_res_deny.evaluate(Action::Publish, &res("topic", "t"), &thing), Allowed);
-    assert_eq!(not_res_deny.evaluate(Action::Publish, &res("topic", "x"), &thing), ExplicitDeny);
+    assert_eq!(
+        not_res_deny.evaluate(Action::Publish, &res("topic", "x"), &c),
+        ExplicitDeny
+    );
+    let thing = RequestContext {
+        client_id: Some("t"),
+        thing_name: Some("t"),
+        ..Default::default()
+    };
+    assert_eq!(
+        not_res_deny.evaluate(Action::Publish, &res("topic", "t"), &thing),
+        Allowed
+    );
+    assert_eq!(
+        not_res_deny.evaluate(Action::Publish, &res("topic", "x"), &thing),
+        ExplicitDeny
+    );
 }
 
 #[test]
 fn version_2008_does_not_substitute() {
     for version in [r#""Version":"2008-10-17","#, ""] {
-        let s = set(&[&format!(r#"{{{version}"Statement":[{{"Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/${{iot:ClientId}}"}}]}}"#)]);
-        assert_eq!(s.evaluate(Action::Publish, &res("topic", "c"), &ctx("c")), ImplicitDeny);
-        assert_eq!(s.evaluate(Action::Publish, &res("topic", "${iot:ClientId}"), &ctx("c")), Allowed);
+        let s = set(&[&format!(
+            r#"{{{version}"Statement":[{{"Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/${{iot:ClientId}}"}}]}}"#
+        )]);
+        assert_eq!(
+            s.evaluate(Action::Publish, &res("topic", "c"), &ctx("c")),
+            ImplicitDeny
+        );
+        assert_eq!(
+            s.evaluate(Action::Publish, &res("topic", "${iot:ClientId}"), &ctx("c")),
+            Allowed
+        );
     }
 }
 
 #[test]
 fn escapes_are_literal_characters() {
-    let s = set(&[r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/a${*}b${?}c${$}"}]}"#]);
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "a*b?c$"), &ctx("c")), Allowed);
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "axb?c$"), &ctx("c")), ImplicitDeny);
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "a*bxc$"), &ctx("c")), ImplicitDeny);
+    let s = set(&[
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/a${*}b${?}c${$}"}]}"#,
+    ]);
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "a*b?c$"), &ctx("c")),
+        Allowed
+    );
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "axb?c$"), &ctx("c")),
+        ImplicitDeny
+    );
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "a*bxc$"), &ctx("c")),
+        ImplicitDeny
+    );
 }
 
 #[test]
@@ -246,10 +430,22 @@ fn thing_variables() {
         thing_attributes: &attrs,
         ..Default::default()
     };
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "lamp/b7/x"), &c), Allowed);
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "lamp/3/x"), &c), ImplicitDeny);
-    let no_attr = RequestContext { thing_attributes: &attrs[..1], ..c };
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "lamp/b7/x"), &no_attr), ImplicitDeny);
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "lamp/b7/x"), &c),
+        Allowed
+    );
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "lamp/3/x"), &c),
+        ImplicitDeny
+    );
+    let no_attr = RequestContext {
+        thing_attributes: &attrs[..1],
+        ..c
+    };
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "lamp/b7/x"), &no_attr),
+        ImplicitDeny
+    );
 }
 
 #[test]
@@ -265,20 +461,52 @@ fn multi_valued_fields_first_index_and_list() {
         (DnAttribute::Organization, "widgets"),
         (DnAttribute::OrganizationalUnit, "ops"),
     ];
-    let sans = [(AltNameKind::IpAddress, "10.0.0.1"), (AltNameKind::DnsName, "d1.example.com")];
+    let sans = [
+        (AltNameKind::IpAddress, "10.0.0.1"),
+        (AltNameKind::DnsName, "d1.example.com"),
+    ];
     let c = RequestContext {
         subject: &subject,
         subject_alt_names: &sans,
         ..Default::default()
     };
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "org/acme"), &c), Allowed);
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "org/widgets"), &c), ImplicitDeny);
-    assert_eq!(s.evaluate(Action::Receive, &res("topic", "org/widgets"), &c), Allowed);
-    assert_eq!(s.evaluate(Action::Receive, &res("topic", "org/acme"), &c), ImplicitDeny);
-    assert_eq!(s.evaluate(Action::Subscribe, &res("topicfilter", "dns/d1.example.com"), &c), Allowed);
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "org/acme"), &c),
+        Allowed
+    );
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "org/widgets"), &c),
+        ImplicitDeny
+    );
+    assert_eq!(
+        s.evaluate(Action::Receive, &res("topic", "org/widgets"), &c),
+        Allowed
+    );
+    assert_eq!(
+        s.evaluate(Action::Receive, &res("topic", "org/acme"), &c),
+        ImplicitDeny
+    );
+    assert_eq!(
+        s.evaluate(
+            Action::Subscribe,
+            &res("topicfilter", "dns/d1.example.com"),
+            &c
+        ),
+        Allowed
+    );
     let subject_no_ops = [(DnAttribute::OrganizationalUnit, "dev")];
-    let c2 = RequestContext { subject: &subject_no_ops, ..c };
-    assert_eq!(s.evaluate(Action::Subscribe, &res("topicfilter", "dns/d1.example.com"), &c2), ImplicitDeny);
+    let c2 = RequestContext {
+        subject: &subject_no_ops,
+        ..c
+    };
+    assert_eq!(
+        s.evaluate(
+            Action::Subscribe,
+            &res("topicfilter", "dns/d1.example.com"),
+            &c2
+        ),
+        ImplicitDeny
+    );
 }
 
 #[test]
@@ -287,17 +515,35 @@ fn other_keys_supply_values_by_name() {
         {"Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/${iot:Certificate.Subject.CommonName.1}/${iot:CertificateId}"}]}"#]);
     let cn: &[&str] = &["x", "y"];
     let id: &[&str] = &["abc123"];
-    let other = [("iot:Certificate.Subject.CommonName", cn), ("IOT:CERTIFICATEID", id)];
-    let c = RequestContext { other: &other, ..Default::default() };
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "y/abc123"), &c), Allowed);
-    assert_eq!(s.evaluate(Action::Publish, &res("topic", "x/abc123"), &c), ImplicitDeny);
+    let other = [
+        ("iot:Certificate.Subject.CommonName", cn),
+        ("IOT:CERTIFICATEID", id),
+    ];
+    let c = RequestContext {
+        other: &other,
+        ..Default::default()
+    };
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "y/abc123"), &c),
+        Allowed
+    );
+    assert_eq!(
+        s.evaluate(Action::Publish, &res("topic", "x/abc123"), &c),
+        ImplicitDeny
+    );
 }
 
 #[test]
 fn pathological_pattern_is_fast() {
-    let s = set(&[r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/a*a*a*a*a*a*a*a*a*a*b"}]}"#]);
+    let s = set(&[
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/a*a*a*a*a*a*a*a*a*a*b"}]}"#,
+    ]);
     let topic = res("topic", &"a".repeat(20_000));
     let start = std::time::Instant::now();
     assert_eq!(s.evaluate(Action::Publish, &topic, &ctx("c")), ImplicitDeny);
-    assert!(start.elapsed() < std::time::Duration::from_secs(1), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
 }

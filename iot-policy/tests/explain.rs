@@ -22,15 +22,19 @@ fn fleet() -> PolicySet {
     PolicySet::compile([
         (
             "fleet",
-            parse(r#"{"Version":"2012-10-17","Statement":[
+            parse(
+                r#"{"Version":"2012-10-17","Statement":[
                 {"Sid":"Own","Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/d/${iot:ClientId}/*"},
                 {"Sid":"Thing","Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/t/${iot:Connection.Thing.ThingName}"},
-                {"Effect":"Allow","Action":"iot:Connect","Resource":"ARN:client/${iot:ClientId}"}]}"#),
+                {"Effect":"Allow","Action":"iot:Connect","Resource":"ARN:client/${iot:ClientId}"}]}"#,
+            ),
         ),
         (
             "guard",
-            parse(r#"{"Version":"2012-10-17","Statement":{"Sid":"NoAdmin","Effect":"Deny","Action":"iot:Publish","Resource":"ARN:topic/d/*/admin",
-                "Condition":{"StringNotEquals":{"iot:ClientId":"root"}}}}"#),
+            parse(
+                r#"{"Version":"2012-10-17","Statement":{"Sid":"NoAdmin","Effect":"Deny","Action":"iot:Publish","Resource":"ARN:topic/d/*/admin",
+                "Condition":{"StringNotEquals":{"iot:ClientId":"root"}}}}"#,
+            ),
         ),
     ])
 }
@@ -52,20 +56,35 @@ fn explain_allowed_names_statement_and_variables() {
     };
     let e = fleet().explain(Action::Publish, &format!("{ARN}topic/d/c1/x"), &ctx, true);
     assert_eq!(e.decision, Decision::Allowed);
-    assert_eq!(e.deciding, vec![info("fleet", 0, Some("Own"), Effect::Allow)]);
+    assert_eq!(
+        e.deciding,
+        vec![info("fleet", 0, Some("Own"), Effect::Allow)]
+    );
     assert_eq!(
         e.variables,
         vec![
-            VariableInfo { name: "iot:ClientId".into(), resolved: Resolved::Value("c1".into()) },
-            VariableInfo { name: "iot:Connection.Thing.ThingName".into(), resolved: Resolved::Missing },
+            VariableInfo {
+                name: "iot:ClientId".into(),
+                resolved: Resolved::Value("c1".into())
+            },
+            VariableInfo {
+                name: "iot:Connection.Thing.ThingName".into(),
+                resolved: Resolved::Missing
+            },
         ]
     );
     assert_eq!(
         e.not_applied,
         vec![
-            (info("fleet", 1, Some("Thing"), Effect::Allow), Reason::Unresolved),
+            (
+                info("fleet", 1, Some("Thing"), Effect::Allow),
+                Reason::Unresolved
+            ),
             (info("fleet", 2, None, Effect::Allow), Reason::Action),
-            (info("guard", 0, Some("NoAdmin"), Effect::Deny), Reason::Resource),
+            (
+                info("guard", 0, Some("NoAdmin"), Effect::Deny),
+                Reason::Resource
+            ),
         ]
     );
     assert_eq!(
@@ -87,23 +106,47 @@ fn explain_explicit_and_implicit_deny() {
         ..Default::default()
     };
     let set = fleet();
-    let e = set.explain(Action::Publish, &format!("{ARN}topic/d/c1/admin"), &ctx, true);
+    let e = set.explain(
+        Action::Publish,
+        &format!("{ARN}topic/d/c1/admin"),
+        &ctx,
+        true,
+    );
     assert_eq!(e.decision, Decision::ExplicitDeny);
-    assert_eq!(e.deciding, vec![info("guard", 0, Some("NoAdmin"), Effect::Deny)]);
-    assert!(e.not_applied.contains(&(info("fleet", 0, Some("Own"), Effect::Allow), Reason::Overridden)));
+    assert_eq!(
+        e.deciding,
+        vec![info("guard", 0, Some("NoAdmin"), Effect::Deny)]
+    );
+    assert!(e.not_applied.contains(&(
+        info("fleet", 0, Some("Own"), Effect::Allow),
+        Reason::Overridden
+    )));
 
     let root = RequestContext {
         client_id: Some("root"),
         ..Default::default()
     };
-    let e = set.explain(Action::Publish, &format!("{ARN}topic/d/root/admin"), &root, true);
+    let e = set.explain(
+        Action::Publish,
+        &format!("{ARN}topic/d/root/admin"),
+        &root,
+        true,
+    );
     assert_eq!(e.decision, Decision::Allowed);
     assert!(e.not_applied.contains(&(
         info("guard", 0, Some("NoAdmin"), Effect::Deny),
-        Reason::Condition { operator: "StringNotEquals".into(), key: "iot:ClientId".into() }
+        Reason::Condition {
+            operator: "StringNotEquals".into(),
+            key: "iot:ClientId".into()
+        }
     )));
 
-    let e = set.explain(Action::Publish, &format!("{ARN}topic/elsewhere"), &ctx, false);
+    let e = set.explain(
+        Action::Publish,
+        &format!("{ARN}topic/elsewhere"),
+        &ctx,
+        false,
+    );
     assert_eq!(e.decision, Decision::ImplicitDeny);
     assert_eq!(e.not_applied, vec![]);
     assert_eq!(
@@ -119,7 +162,9 @@ fn explain_explicit_and_implicit_deny() {
 fn explain_reports_unsubstituted_certificate_values() {
     let set = PolicySet::compile([(
         "p",
-        parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/${iot:Certificate.SerialNumber}"}]}"#),
+        parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/${iot:Certificate.SerialNumber}"}]}"#,
+        ),
     )]);
     let ctx = RequestContext {
         serial_number: Some("01*"),
@@ -129,12 +174,19 @@ fn explain_reports_unsubstituted_certificate_values() {
     assert_eq!(e.decision, Decision::ImplicitDeny);
     assert_eq!(
         e.variables,
-        vec![VariableInfo { name: "iot:Certificate.SerialNumber".into(), resolved: Resolved::Unsafe("01*".into()) }]
+        vec![VariableInfo {
+            name: "iot:Certificate.SerialNumber".into(),
+            resolved: Resolved::Unsafe("01*".into())
+        }]
     );
 }
 
 fn lints(doc: &str) -> Vec<(LintKind, String)> {
-    parse(doc).lint().into_iter().map(|l| (l.kind, l.path)).collect()
+    parse(doc)
+        .lint()
+        .into_iter()
+        .map(|l| (l.kind, l.path))
+        .collect()
 }
 
 #[test]
@@ -151,7 +203,10 @@ fn lint_table() {
         ),
         (
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}"#,
-            &[(AllActions, "Statement[0].Action"), (AllResources, "Statement[0].Resource")],
+            &[
+                (AllActions, "Statement[0].Action"),
+                (AllResources, "Statement[0].Resource"),
+            ],
         ),
         (
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Subscribe","Resource":"ARN:topicfilter/a"}]}"#,
@@ -189,7 +244,10 @@ fn lint_table() {
         ),
     ];
     for (doc, expected) in cases {
-        let expected: Vec<(LintKind, String)> = expected.iter().map(|(k, p)| (*k, (*p).to_owned())).collect();
+        let expected: Vec<(LintKind, String)> = expected
+            .iter()
+            .map(|(k, p)| (*k, (*p).to_owned()))
+            .collect();
         assert_eq!(lints(doc), expected, "{doc}");
     }
 }

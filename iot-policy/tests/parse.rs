@@ -41,52 +41,200 @@ fn rejection_table() {
         ("{", "Syntax", ""),
         (r#"{"Statement":[}"#, "Syntax", "Statement[0]"),
         (r#"{"Version":"2012-10-17"} x"#, "Syntax", ""),
-        (r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Effect":"Deny","Action":"*","Resource":"*"}}"#, "DuplicateKey", "Statement.Effect"),
-        (r#"{"Version":"2012-10-17","Version":"2012-10-17","Statement":[]}"#, "DuplicateKey", "Version"),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Effect":"Deny","Action":"*","Resource":"*"}}"#,
+            "DuplicateKey",
+            "Statement.Effect",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Version":"2012-10-17","Statement":[]}"#,
+            "DuplicateKey",
+            "Version",
+        ),
         // document
         ("[]", "WrongType", ""),
         (r#"{"Version":"2012-10-17"}"#, "MissingKey", ""),
-        (r#"{"Version":"2012-10-18","Statement":[]}"#, "BadVersion", "Version"),
+        (
+            r#"{"Version":"2012-10-18","Statement":[]}"#,
+            "BadVersion",
+            "Version",
+        ),
         (r#"{"Version":2012,"Statement":[]}"#, "WrongType", "Version"),
-        (r#"{"Version":"2012-10-17","Statement":[]}"#, "EmptyList", "Statement"),
-        (r#"{"Version":"2012-10-17","Statement":"x"}"#, "WrongType", "Statement"),
-        (r#"{"Version":"2012-10-17","Statements":[]}"#, "UnknownKey", "Statements"),
+        (
+            r#"{"Version":"2012-10-17","Statement":[]}"#,
+            "EmptyList",
+            "Statement",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":"x"}"#,
+            "WrongType",
+            "Statement",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statements":[]}"#,
+            "UnknownKey",
+            "Statements",
+        ),
         // statement
-        (r#"{"Version":"2012-10-17","Statement":[{"Action":"*","Resource":"*"}]}"#, "MissingKey", "Statement[0]"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"allow","Action":"*","Resource":"*"}]}"#, "BadEffect", "Statement[0].Effect"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#, "UnsupportedKey", "Statement[0].Principal"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":"*","Action":"*","Resource":"*"}]}"#, "UnsupportedKey", "Statement[0].NotPrincipal"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","action":"*","Resource":"*"}]}"#, "UnknownKey", "Statement[0].action"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*"}]}"#, "MissingKey", "Statement[0]"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[],"Resource":"*"}]}"#, "EmptyList", "Statement[0].Action"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","NotAction":"*","Resource":"*"}]}"#, "ConflictingKeys", "Statement[0]"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iot:Connect","publish"],"Resource":"*"}]}"#, "BadAction", "Statement[0].Action[1]"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publsh","Resource":"*"}]}"#, "UnknownAction", "Statement[0].Action"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[1],"Resource":"*"}]}"#, "WrongType", "Statement[0].Action[0]"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*"}]}"#, "MissingKey", "Statement[0]"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":[]}]}"#, "EmptyList", "Statement[0].Resource"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":["*","topic/a"]}]}"#, "BadResource", "Statement[0].Resource[1]"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","NotResource":"*"}]}"#, "ConflictingKeys", "Statement[0]"),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Action":"*","Resource":"*"}]}"#,
+            "MissingKey",
+            "Statement[0]",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"allow","Action":"*","Resource":"*"}]}"#,
+            "BadEffect",
+            "Statement[0].Effect",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#,
+            "UnsupportedKey",
+            "Statement[0].Principal",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":"*","Action":"*","Resource":"*"}]}"#,
+            "UnsupportedKey",
+            "Statement[0].NotPrincipal",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","action":"*","Resource":"*"}]}"#,
+            "UnknownKey",
+            "Statement[0].action",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*"}]}"#,
+            "MissingKey",
+            "Statement[0]",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[],"Resource":"*"}]}"#,
+            "EmptyList",
+            "Statement[0].Action",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","NotAction":"*","Resource":"*"}]}"#,
+            "ConflictingKeys",
+            "Statement[0]",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iot:Connect","publish"],"Resource":"*"}]}"#,
+            "BadAction",
+            "Statement[0].Action[1]",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publsh","Resource":"*"}]}"#,
+            "UnknownAction",
+            "Statement[0].Action",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[1],"Resource":"*"}]}"#,
+            "WrongType",
+            "Statement[0].Action[0]",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*"}]}"#,
+            "MissingKey",
+            "Statement[0]",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":[]}]}"#,
+            "EmptyList",
+            "Statement[0].Resource",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":["*","topic/a"]}]}"#,
+            "BadResource",
+            "Statement[0].Resource[1]",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","NotResource":"*"}]}"#,
+            "ConflictingKeys",
+            "Statement[0]",
+        ),
         // variables
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:iot:r:1:topic/${iot:ClientId"}]}"#, "MalformedVariable", "Statement[0].Resource"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:iot:r:1:topic/${}"}]}"#, "MalformedVariable", "Statement[0].Resource"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:iot:r:1:topic/${a${b}}"}]}"#, "MalformedVariable", "Statement[0].Resource"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":["*","arn:aws:iot:r:1:topic/${iot:Bogus}"]}]}"#, "UnknownVariable", "Statement[0].Resource[1]"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:iot:r:1:topic/${iot:Certificate.Subject.Organization.List}"}]}"#, "MalformedVariable", "Statement[0].Resource"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:iot:r:1:topic/${iot:Certificate.Subject.Nickname}"}]}"#, "UnknownVariable", "Statement[0].Resource"),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:iot:r:1:topic/${iot:ClientId"}]}"#,
+            "MalformedVariable",
+            "Statement[0].Resource",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:iot:r:1:topic/${}"}]}"#,
+            "MalformedVariable",
+            "Statement[0].Resource",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:iot:r:1:topic/${a${b}}"}]}"#,
+            "MalformedVariable",
+            "Statement[0].Resource",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":["*","arn:aws:iot:r:1:topic/${iot:Bogus}"]}]}"#,
+            "UnknownVariable",
+            "Statement[0].Resource[1]",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:iot:r:1:topic/${iot:Certificate.Subject.Organization.List}"}]}"#,
+            "MalformedVariable",
+            "Statement[0].Resource",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:iot:r:1:topic/${iot:Certificate.Subject.Nickname}"}]}"#,
+            "UnknownVariable",
+            "Statement[0].Resource",
+        ),
         // conditions
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEqualz":{"iot:ClientId":"a"}}}]}"#, "UnknownOperator", "Statement[0].Condition.StringEqualz"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"NullIfExists":{"iot:ClientId":"true"}}}]}"#, "UnknownOperator", "Statement[0].Condition.NullIfExists"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"NumericLessThan":{"k":"ten"}}}]}"#, "BadConditionValue", "Statement[0].Condition.NumericLessThan.k"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":["2024-01-01","2024-13-01"]}}}]}"#, "BadConditionValue", "Statement[0].Condition.DateLessThan.aws:CurrentTime[1]"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/33"}}}]}"#, "BadConditionValue", "Statement[0].Condition.IpAddress.aws:SourceIp"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"yes"}}}]}"#, "BadConditionValue", "Statement[0].Condition.Bool.aws:SecureTransport"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"k":[]}}}]}"#, "EmptyList", "Statement[0].Condition.StringEquals.k"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"k":{"a":1}}}}]}"#, "WrongType", "Statement[0].Condition.StringEquals.k"),
-        (r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"k":"${nope}"}}}]}"#, "UnknownVariable", "Statement[0].Condition.StringEquals.k"),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEqualz":{"iot:ClientId":"a"}}}]}"#,
+            "UnknownOperator",
+            "Statement[0].Condition.StringEqualz",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"NullIfExists":{"iot:ClientId":"true"}}}]}"#,
+            "UnknownOperator",
+            "Statement[0].Condition.NullIfExists",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"NumericLessThan":{"k":"ten"}}}]}"#,
+            "BadConditionValue",
+            "Statement[0].Condition.NumericLessThan.k",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":["2024-01-01","2024-13-01"]}}}]}"#,
+            "BadConditionValue",
+            "Statement[0].Condition.DateLessThan.aws:CurrentTime[1]",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/33"}}}]}"#,
+            "BadConditionValue",
+            "Statement[0].Condition.IpAddress.aws:SourceIp",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"yes"}}}]}"#,
+            "BadConditionValue",
+            "Statement[0].Condition.Bool.aws:SecureTransport",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"k":[]}}}]}"#,
+            "EmptyList",
+            "Statement[0].Condition.StringEquals.k",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"k":{"a":1}}}}]}"#,
+            "WrongType",
+            "Statement[0].Condition.StringEquals.k",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"k":"${nope}"}}}]}"#,
+            "UnknownVariable",
+            "Statement[0].Condition.StringEquals.k",
+        ),
     ];
     for (text, kind, path) in cases {
-        assert_eq!(kind_path(text), ((*kind).to_owned(), (*path).to_owned()), "{text}");
+        assert_eq!(
+            kind_path(text),
+            ((*kind).to_owned(), (*path).to_owned()),
+            "{text}"
+        );
     }
 }
 
@@ -98,7 +246,8 @@ fn offsets_point_at_the_offending_element() {
     assert_eq!(path, "Statement[0].Resource[1]");
     assert_eq!(offset, text.find("\"bad\"").unwrap());
 
-    let text = "{\"Version\":\"2012-10-17\",\n \"Statement\":{\"Effect\":\"Allow\",\"Effect\":\"Deny\"}}";
+    let text =
+        "{\"Version\":\"2012-10-17\",\n \"Statement\":{\"Effect\":\"Allow\",\"Effect\":\"Deny\"}}";
     let (kind, path, offset) = err(text);
     assert_eq!(kind, PolicyErrorKind::DuplicateKey("Effect".into()));
     assert_eq!(path, "Statement.Effect");

@@ -22,12 +22,18 @@ fn binary() -> &'static Path {
     BINARY.get_or_init(|| {
         let output = Command::new(env!("CARGO"))
             .args(["build", "--quiet", "--example", "policy-sim"])
-            .args(["--manifest-path", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")])
+            .args([
+                "--manifest-path",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+            ])
             .arg("--message-format=json-render-diagnostics")
             .stderr(Stdio::inherit())
             .output()
             .unwrap();
-        assert!(output.status.success(), "building the policy-sim example failed");
+        assert!(
+            output.status.success(),
+            "building the policy-sim example failed"
+        );
         String::from_utf8(output.stdout)
             .unwrap()
             .lines()
@@ -47,9 +53,18 @@ fn check(args: &[&str], stdin: &str, lines: &[&str], code: i32) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
-    let stdout: Vec<String> = String::from_utf8(output.stdout).unwrap().lines().map(str::to_owned).collect();
+    let stdout: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(stdout, lines, "stderr: {stderr}");
     assert_eq!(output.status.code().unwrap(), code, "stderr: {stderr}");
@@ -106,14 +121,18 @@ fn invalid_policy_names_variant_and_path() {
     check(
         &[],
         input,
-        &[r#"{"error":"BadEffect","message":"Statement[0].Effect: expected \"Allow\" or \"Deny\", found \"allow\" at byte 47","path":"Statement[0].Effect","policy":1}"#],
+        &[
+            r#"{"error":"BadEffect","message":"Statement[0].Effect: expected \"Allow\" or \"Deny\", found \"allow\" at byte 47","path":"Statement[0].Effect","policy":1}"#,
+        ],
         1,
     );
     let duplicate = r#"{"policies":[{"Statement":{"Effect":"Allow","Effect":"Deny","Action":"*","Resource":"*"}}]}"#;
     check(
         &[],
         duplicate,
-        &[r#"{"error":"DuplicateKey","message":"Statement.Effect: duplicate key \"Effect\" at byte 31","path":"Statement.Effect","policy":0}"#],
+        &[
+            r#"{"error":"DuplicateKey","message":"Statement.Effect: duplicate key \"Effect\" at byte 31","path":"Statement.Effect","policy":0}"#,
+        ],
         1,
     );
 }
@@ -124,18 +143,29 @@ fn lint_mode() {
     check(
         &["--lint"],
         input,
-        &[r#"{"lints":[{"kind":"ConnectAnyClient","message":"\"arn:aws:iot:us-east-1:1:client/*\" lets a device connect with any client id, including another device's; use client/${iot:Connection.Thing.ThingName}","path":"Statement[0].Resource","policy":0}]}"#],
+        &[
+            r#"{"lints":[{"kind":"ConnectAnyClient","message":"\"arn:aws:iot:us-east-1:1:client/*\" lets a device connect with any client id, including another device's; use client/${iot:Connection.Thing.ThingName}","path":"Statement[0].Resource","policy":0}]}"#,
+        ],
         0,
     );
 }
 
 #[test]
 fn bad_input() {
-    check(&[], "not json", &[r#"{"error":"Input","message":"input is not a JSON object: expected ident at line 1 column 2","path":""}"#], 2);
+    check(
+        &[],
+        "not json",
+        &[
+            r#"{"error":"Input","message":"input is not a JSON object: expected ident at line 1 column 2","path":""}"#,
+        ],
+        2,
+    );
     check(
         &[],
         r#"{"policies":[],"requests":[{"action":"iot:Fly","resource":"x"}]}"#,
-        &[r#"{"error":"Input","message":"expected an AWS IoT action name such as \"iot:Publish\"","path":"requests[0].action"}"#],
+        &[
+            r#"{"error":"Input","message":"expected an AWS IoT action name such as \"iot:Publish\"","path":"requests[0].action"}"#,
+        ],
         2,
     );
 }

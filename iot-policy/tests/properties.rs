@@ -31,7 +31,14 @@ fn allow(resource: &str) -> PolicySet {
     PolicySet::compile([("p", Policy::parse(&doc, &ParseOptions::default()).unwrap())])
 }
 
-const ACTIONS: [&str; 6] = ["iot:Connect", "iot:Publish", "iot:Subscribe", "iot:Receive", "iot:*", "iot:?ub*"];
+const ACTIONS: [&str; 6] = [
+    "iot:Connect",
+    "iot:Publish",
+    "iot:Subscribe",
+    "iot:Receive",
+    "iot:*",
+    "iot:?ub*",
+];
 const RESOURCES: [&str; 8] = [
     "arn:aws:iot:r:1:topic/a/*",
     "arn:aws:iot:r:1:topic/${iot:ClientId}",
@@ -96,8 +103,14 @@ fn render(st: &St) -> String {
 fn compile(policies: &[Vec<St>]) -> PolicySet {
     PolicySet::compile(policies.iter().enumerate().map(|(i, sts)| {
         let body: Vec<String> = sts.iter().map(render).collect();
-        let doc = format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, body.join(","));
-        (format!("p{i}"), Policy::parse(&doc, &ParseOptions { max_size: 1 << 20 }).unwrap())
+        let doc = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+            body.join(",")
+        );
+        (
+            format!("p{i}"),
+            Policy::parse(&doc, &ParseOptions { max_size: 1 << 20 }).unwrap(),
+        )
     }))
 }
 
@@ -112,7 +125,12 @@ struct Req {
 fn request() -> impl Strategy<Value = Req> {
     let word = prop::sample::select(vec!["a", "b", "*", "+", "#", "a/b", "bb", "?"]);
     (
-        prop::sample::select(vec![Action::Connect, Action::Publish, Action::Subscribe, Action::Receive]),
+        prop::sample::select(vec![
+            Action::Connect,
+            Action::Publish,
+            Action::Subscribe,
+            Action::Receive,
+        ]),
         prop::sample::select(vec!["topic/", "topicfilter/", "client/"]),
         word.clone(),
         word.clone(),

@@ -71,7 +71,10 @@ const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[
 
 #[test]
 fn evaluate_does_not_allocate() {
-    let set = PolicySet::compile([("p", Policy::parse(POLICY, &ParseOptions::default()).unwrap())]);
+    let set = PolicySet::compile([(
+        "p",
+        Policy::parse(POLICY, &ParseOptions::default()).unwrap(),
+    )]);
     let subject = [
         (DnAttribute::SerialNumber, "S1"),
         (DnAttribute::Organization, "acme"),
@@ -97,13 +100,41 @@ fn evaluate_does_not_allocate() {
         ..Default::default()
     };
     let requests = [
-        (Action::Connect, "arn:aws:iot:us-east-1:1:client/t1", Decision::Allowed),
-        (Action::Connect, "arn:aws:iot:us-east-1:1:client/t2", Decision::ImplicitDeny),
-        (Action::Publish, "arn:aws:iot:us-east-1:1:topic/fleet/S1/x", Decision::Allowed),
-        (Action::Receive, "arn:aws:iot:us-east-1:1:topic/org/widgets/berlin", Decision::Allowed),
-        (Action::Publish, "arn:aws:iot:us-east-1:1:topic/org/acme/berlin", Decision::ImplicitDeny),
-        (Action::Publish, "arn:aws:iot:us-east-1:1:topic/fleet/S1/admin", Decision::ExplicitDeny),
-        (Action::Subscribe, "arn:aws:iot:us-east-1:1:topicfilter/#", Decision::ImplicitDeny),
+        (
+            Action::Connect,
+            "arn:aws:iot:us-east-1:1:client/t1",
+            Decision::Allowed,
+        ),
+        (
+            Action::Connect,
+            "arn:aws:iot:us-east-1:1:client/t2",
+            Decision::ImplicitDeny,
+        ),
+        (
+            Action::Publish,
+            "arn:aws:iot:us-east-1:1:topic/fleet/S1/x",
+            Decision::Allowed,
+        ),
+        (
+            Action::Receive,
+            "arn:aws:iot:us-east-1:1:topic/org/widgets/berlin",
+            Decision::Allowed,
+        ),
+        (
+            Action::Publish,
+            "arn:aws:iot:us-east-1:1:topic/org/acme/berlin",
+            Decision::ImplicitDeny,
+        ),
+        (
+            Action::Publish,
+            "arn:aws:iot:us-east-1:1:topic/fleet/S1/admin",
+            Decision::ExplicitDeny,
+        ),
+        (
+            Action::Subscribe,
+            "arn:aws:iot:us-east-1:1:topicfilter/#",
+            Decision::ImplicitDeny,
+        ),
     ];
     // Warm up anything lazily initialised outside the decision path.
     for (action, resource, _) in requests {
