@@ -225,3 +225,54 @@ proptest! {
         }
     }
 }
+
+/// `text` as the inside of a JSON string, with policy wildcards and `$` escaped.
+fn literal(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        match c {
+            '*' => out.push_str("${*}"),
+            '?' => out.push_str("${?}"),
+            '$' => out.push_str("${$}"),
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Substituting `${iot:ClientId}` decides exactly as writing the id into the policy with
+    /// its wildcards escaped: a substituted value is never a wildcard or a variable.
+    #[test]
+    fn substitution_is_literal(
+        id in "[a*?+#${}/\\\\\"]{0,6}",
+        name in "[a*?+#${}/]{0,8}",
+        template in 0usize..3,
+        kind in prop::sample::select(vec!["topic/", "topicfilter/", "client/"]),
+    ) {
+        let templates = [
+            r#"{"Effect":"Allow","Action":"iot:*","Resource":"arn:aws:iot:r:1:*/${iot:ClientId}/*"}"#,
+            r#"{"Effect":"Allow","Action":"iot:*","Resource":"arn:aws:iot:r:1:client/${iot:ClientId}"}"#,
+            r#"{"Effect":"Allow","Action":"iot:*","NotResource":"arn:aws:iot:r:1:topic/?${iot:ClientId}"}"#,
+        ];
+        let body = templates[template];
+        let compile = |body: String| {
+            let doc = format!(r#"{{"Version":"2012-10-17","Statement":[{body}]}}"#);
+            PolicySet::compile([("p", Policy::parse(&doc, &ParseOptions::default()).unwrap())])
+        };
+        let with_variable = compile(body.to_owned());
+        let with_literal = compile(body.replace("${iot:ClientId}", &literal(&id)));
+        let ctx = RequestContext { client_id: Some(&id), ..Default::default() };
+        let resource = format!("arn:aws:iot:r:1:{kind}{name}");
+        for action in [Action::Connect, Action::Publish, Action::Subscribe] {
+            prop_assert_eq!(
+                with_variable.evaluate(action, &resource, &ctx),
+                with_literal.evaluate(action, &resource, &ctx)
+            );
+        }
+    }
+}
