@@ -46,8 +46,7 @@ pub enum Reason {
         /// The key as written.
         key: String,
     },
-    /// It applies, but a statement of the other effect decided (an `Allow` under an explicit
-    /// deny, or a `Deny`... never: a Deny that applies always decides).
+    /// It applies, but it is an `Allow` and an explicit deny decided.
     Overridden,
 }
 
