@@ -135,7 +135,8 @@ fn lint_resource(
 ) {
     let source = &*r.pattern.source;
     let allow = st.effect == Effect::Allow && !st.not_resource;
-    if allow && source == "*" {
+    // `*`, or an ARN whose whole resource part is `*` (`arn:aws:iot:us-east-1:123456789012:*`).
+    if allow && (source == "*" || after(source, "") == Some("*")) {
         push(
             LintKind::AllResources,
             &r.path,

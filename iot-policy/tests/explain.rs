@@ -209,6 +209,10 @@ fn lint_table() {
             ],
         ),
         (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"ARN:*"}]}"#,
+            &[(AllResources, "Statement[0].Resource")],
+        ),
+        (
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Subscribe","Resource":"ARN:topicfilter/a"}]}"#,
             &[(SubscribeWithoutReceive, "Statement[0]")],
         ),
