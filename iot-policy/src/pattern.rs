@@ -184,11 +184,14 @@ fn char_len_at(text: &[u8], at: usize) -> usize {
 fn starts_with(text: &[u8], prefix: &[u8], fold: bool) -> bool {
     match text.get(..prefix.len()) {
         Some(head) if fold => head.eq_ignore_ascii_case(prefix),
-        // ARNs share long prefixes (`arn:aws:iot:region:account:topic/`) and differ near the
-        // end of a literal run, so look at the last byte before comparing the whole run.
         // Short runs (`/`, a client id) are compared inline rather than through `memcmp`.
         Some(head) if prefix.len() <= 16 => head.iter().zip(prefix).all(|(a, b)| a == b),
-        Some(head) => head.last() == prefix.last() && head == prefix,
+        // ARNs share long prefixes (`arn:aws:iot:region:account:topic/`) and differ near the
+        // end of a literal run: compare the last eight bytes (one word) before the whole run.
+        Some(head) => {
+            let split = prefix.len().saturating_sub(8);
+            head.get(split..) == prefix.get(split..) && head == prefix
+        }
         None => false,
     }
 }
