@@ -1,0 +1,605 @@
+//! Callbacks: template-tolerant parsing, field rules, key renames, the normalized message.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic,
+    missing_docs
+)] // Test code: a failed expectation should panic.
+
+use proptest::prelude::*;
+use serde_json::json;
+use sigfox_frame::{
+    BodyEncoding, Callback, CallbackError, CallbackKind, CallbackLimits, CallbackOptions,
+    ComputedLocation, DeviceId, Duplicate, Key, PayloadFormat, Reason, TemplateError,
+    TopicTemplate,
+};
+
+fn parse(body: &str) -> Result<Callback, CallbackError> {
+    Callback::parse(
+        CallbackKind::DataUplink,
+        body.as_bytes(),
+        None,
+        &CallbackOptions::new(),
+    )
+}
+
+fn err(field: &str, reason: Reason) -> Result<Callback, CallbackError> {
+    Err(CallbackError {
+        field: field.to_owned(),
+        reason,
+    })
+}
+
+/// Scenario 3's template: every value a string.
+const SCENARIO_3: &str = r#"{"device":"B92A4","data":"0123456789abcdef01234567","time":"1476980426","snr":"12.34","station":"0A1B",
+ "avgSnr":"15.02","lat":"43.0","lng":"1.0","rssi":"-123.45","seqNumber":"1234"}"#;
+
+#[test]
+fn scenario_3_strings_become_typed_values() {
+    let cb = parse(SCENARIO_3).unwrap();
+    assert_eq!(cb.device, DeviceId(0xB92A4));
+    assert_eq!(cb.time, Some(1476980426));
+    assert_eq!(
+        cb.data,
+        Some(vec![
+            0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67
+        ])
+    );
+    assert_eq!(cb.seq_number, Some(1234));
+    assert_eq!(cb.station.as_deref(), Some("0A1B"));
+    assert_eq!(
+        (cb.rssi, cb.snr, cb.avg_snr),
+        (Some(-123.45), Some(12.34), Some(15.02))
+    );
+    assert_eq!((cb.lat, cb.lng), (Some(43.0), Some(1.0)));
+    let m = cb.to_message(None, &TopicTemplate::default());
+    assert_eq!(m.topic, "sigfox");
+    assert_eq!(
+        m.payload,
+        json!({"device":"B92A4","time":1476980426,"data":"0123456789abcdef01234567",
+               "seqNumber":1234,"station":"0A1B","rssi":-123.45,"snr":12.34,"avgSnr":15.02,
+               "lat":43.0,"lng":1.0,"kind":"DATA_UPLINK"})
+    );
+}
+
+#[test]
+fn same_body_as_json_numbers_form_and_query() {
+    let json_numbers = r#"{"device":"B92A4","data":"c01234","time":1476980426,"seqNumber":12,"rssi":-120.5,"snr":8}"#;
+    let form = "device=B92A4&data=c01234&time=1476980426&seqNumber=12&rssi=-120.5&snr=8";
+    let query = "?device=B92A4&data=C01234&time=1476980426&seqNumber=12&rssi=-120.5&snr=8";
+    let a = parse(json_numbers).unwrap();
+    let b = parse(form).unwrap();
+    let c = parse(query).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(b, c);
+    assert_eq!(a.data, Some(vec![0xc0, 0x12, 0x34]));
+    let explicit = Callback::parse_as(
+        CallbackKind::DataUplink,
+        form.as_bytes(),
+        BodyEncoding::Form,
+        &CallbackOptions::new(),
+    )
+    .unwrap();
+    assert_eq!(explicit, a);
+    assert_eq!(
+        BodyEncoding::detect(Some("application/json; charset=utf-8"), b"device=1"),
+        BodyEncoding::Json
+    );
+    assert_eq!(
+        BodyEncoding::detect(Some("application/x-www-form-urlencoded"), b"{"),
+        BodyEncoding::Form
+    );
+    assert_eq!(BodyEncoding::detect(None, b"  {}"), BodyEncoding::Json);
+    assert_eq!(
+        BodyEncoding::detect(Some("text/plain"), b"a=b"),
+        BodyEncoding::Form
+    );
+}
+
+#[test]
+fn absent_values() {
+    for v in ["null", "\"N/A\"", "\"\""] {
+        let cb = parse(&format!(
+            r#"{{"device":"1","time":{v},"seqNumber":{v},"rssi":{v},"station":{v}}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            (cb.time, cb.seq_number, cb.rssi, cb.station),
+            (None, None, None, None),
+            "{v}"
+        );
+    }
+    // `data: ""` is the empty payload (a 1-bit or empty frame), not an absent one.
+    assert_eq!(
+        parse(r#"{"device":"1","data":""}"#).unwrap().data,
+        Some(vec![])
+    );
+    assert_eq!(parse(r#"{"device":"1","data":null}"#).unwrap().data, None);
+    assert_eq!(parse(r#"{"device":"1","data":"N/A"}"#).unwrap().data, None);
+    assert_eq!(parse("device=1&data=").unwrap().data, Some(vec![]));
+}
+
+#[test]
+fn field_rules() {
+    use Reason::*;
+    let cases: &[(&str, Result<Callback, CallbackError>)] = &[
+        (r#"{"time":"1"}"#, err("device", Missing)),
+        (r#"{"device":"N/A"}"#, err("device", Missing)),
+        (
+            r#"{"device":"123456789"}"#,
+            err("device", TooManyDigits { max: 8 }),
+        ),
+        (r#"{"device":"B92G4"}"#, err("device", NotHex)),
+        (r#"{"device":"-1"}"#, err("device", NotHex)),
+        (r#"{"device":"1","data":"0"}"#, err("data", OddHexLength)),
+        (r#"{"device":"1","data":"zz"}"#, err("data", NotHex)),
+        (
+            r#"{"device":"1","data":"00112233445566778899aabbcc"}"#,
+            err("data", TooManyDigits { max: 24 }),
+        ),
+        (
+            r#"{"device":"1","data":12}"#,
+            err(
+                "data",
+                WrongType {
+                    expected: "a hex string",
+                },
+            ),
+        ),
+        (
+            r#"{"device":"1","seqNumber":"4096"}"#,
+            err(
+                "seqNumber",
+                OutOfRange {
+                    min: 0.0,
+                    max: 4095.0,
+                },
+            ),
+        ),
+        (
+            r#"{"device":"1","seqNumber":-1}"#,
+            err("seqNumber", NotAnInteger),
+        ),
+        (
+            r#"{"device":"1","seqNumber":"1.5"}"#,
+            err("seqNumber", NotAnInteger),
+        ),
+        (
+            r#"{"device":"1","time":"yesterday"}"#,
+            err("time", NotAnInteger),
+        ),
+        (r#"{"device":"1","time":1.5}"#, err("time", NotAnInteger)),
+        (r#"{"device":"1","rssi":"NaN"}"#, err("rssi", NotANumber)),
+        (r#"{"device":"1","rssi":"inf"}"#, err("rssi", NotANumber)),
+        (r#"{"device":"1","rssi":[1]}"#, err("rssi", NotANumber)),
+        (
+            r#"{"device":"1","lat":"91"}"#,
+            err(
+                "lat",
+                OutOfRange {
+                    min: -90.0,
+                    max: 90.0,
+                },
+            ),
+        ),
+        (
+            r#"{"device":"1","lng":-180.5}"#,
+            err(
+                "lng",
+                OutOfRange {
+                    min: -180.0,
+                    max: 180.0,
+                },
+            ),
+        ),
+        (r#"{"device":"1","station":"XYZ"}"#, err("station", NotHex)),
+        (r#"{"device":"1","ack":"maybe"}"#, err("ack", NotABoolean)),
+        (
+            r#"{"device":"1","infoCode":9}"#,
+            err("infoCode", OutOfRange { min: 0.0, max: 8.0 }),
+        ),
+        (
+            r#"{"device":"1","customData#":"x"}"#,
+            err("customData#", InvalidCustomName),
+        ),
+        (
+            r#"{"device":"1","customData#a b":"x"}"#,
+            err("customData#a b", InvalidCustomName),
+        ),
+        (r#"[1]"#, err("(body)", NotAnObject)),
+        ("device=1&device=2", err("device", DuplicateKey)),
+        (
+            "device=%4",
+            err("(body)", InvalidPercentEncoding { offset: 7 }),
+        ),
+        ("device=%ff", err("(body)", InvalidUtf8 { offset: 7 })),
+    ];
+    for (body, expected) in cases {
+        assert_eq!(&parse(body), expected, "{body}");
+    }
+    // Device ids: not zero-padded, either case; leading zeros tolerated and dropped.
+    for (id, expected) in [
+        ("B92A4", 0xB92A4),
+        ("b92a4", 0xB92A4),
+        ("004D33DB", 0x4D33DB),
+        ("FFFFFFFF", u32::MAX),
+    ] {
+        let cb = parse(&format!(r#"{{"device":"{id}"}}"#)).unwrap();
+        assert_eq!(cb.device, DeviceId(expected));
+    }
+    assert_eq!(DeviceId(0xB92A4).to_string(), "B92A4");
+    assert_eq!(DeviceId(0x4D33DB).to_string(), "4D33DB");
+    // Boundaries accepted.
+    let cb =
+        parse(r#"{"device":"1","seqNumber":4095,"infoCode":"8","ack":"true","lat":-90,"lng":180}"#)
+            .unwrap();
+    assert_eq!(
+        (cb.seq_number, cb.info_code, cb.ack, cb.lat, cb.lng),
+        (Some(4095), Some(8), Some(true), Some(-90.0), Some(180.0))
+    );
+}
+
+#[test]
+fn invalid_json_names_line_and_column() {
+    let e = parse("{\"device\":\n 1,}").unwrap_err();
+    assert_eq!(e.field, "(body)");
+    match &e.reason {
+        Reason::InvalidJson { line, column, .. } => assert_eq!((*line, *column), (2, 4)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(e.reason.name(), "InvalidJson");
+}
+
+#[test]
+fn error_display() {
+    let e = parse(r#"{"device":"1","seqNumber":5000}"#).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "callback field `seqNumber` is outside 0..=4095"
+    );
+    let e = parse(r#"{"id":"1"}"#).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "callback field `device` is required but absent (null, \"N/A\" and \"\" count as absent)"
+    );
+}
+
+#[test]
+fn renamed_keys() {
+    let options = CallbackOptions::new()
+        .rename(Key::Device, "id")
+        .rename(Key::SeqNumber, "seq");
+    assert_eq!(options.name_of(Key::Device), "id");
+    let cb = Callback::parse(
+        CallbackKind::DataUplink,
+        br#"{"id":"B92A4","seq":"7","device":"other"}"#,
+        None,
+        &options,
+    )
+    .unwrap();
+    assert_eq!(cb.device, DeviceId(0xB92A4));
+    assert_eq!(cb.seq_number, Some(7));
+    // `device` is no longer a known key: it is kept as an extra.
+    assert_eq!(cb.extra, vec![("device".to_owned(), json!("other"))]);
+    let e =
+        Callback::parse(CallbackKind::DataUplink, br#"{"id":"zz"}"#, None, &options).unwrap_err();
+    assert_eq!(
+        e,
+        CallbackError {
+            field: "id".into(),
+            reason: Reason::NotHex
+        }
+    );
+    let e = Callback::parse(CallbackKind::DataUplink, br#"{}"#, None, &options).unwrap_err();
+    assert_eq!(
+        e,
+        CallbackError {
+            field: "id".into(),
+            reason: Reason::Missing
+        }
+    );
+}
+
+#[test]
+fn custom_data_is_kept_as_untrusted_strings() {
+    let cb = parse(
+        r#"{"device":"1","customData#temp":12,"customData#note":"<script>","customData#x":null}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        cb.custom_data,
+        vec![
+            ("note".to_owned(), "<script>".to_owned()),
+            ("temp".to_owned(), "12".to_owned())
+        ]
+    );
+    let m = cb.to_message(None, &TopicTemplate::default());
+    assert_eq!(
+        m.payload["customData"],
+        json!({"temp":"12","note":"<script>"})
+    );
+}
+
+#[test]
+fn data_advanced() {
+    let body = r#"{"device":"B92A4","time":1476980426,"data":"c01234","seqNumber":3,
+      "duplicates":[{"bsId":"0A1B","rssi":-120.5,"snr":"9.5","nbRep":3},{"bsId":"35f","rssi":null,"snr":"N/A","nbRep":1}],
+      "computedLocation":{"lat":43.5,"lng":1.25,"radius":1500,"source":2,"status":1}}"#;
+    let cb = Callback::parse(
+        CallbackKind::DataAdvanced,
+        body.as_bytes(),
+        None,
+        &CallbackOptions::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        cb.duplicates,
+        vec![
+            Duplicate {
+                bs_id: "0A1B".into(),
+                rssi: Some(-120.5),
+                snr: Some(9.5),
+                nb_rep: Some(3)
+            },
+            Duplicate {
+                bs_id: "35F".into(),
+                rssi: None,
+                snr: None,
+                nb_rep: Some(1)
+            },
+        ]
+    );
+    assert_eq!(
+        cb.computed_location,
+        Some(ComputedLocation {
+            lat: Some(43.5),
+            lng: Some(1.25),
+            radius: Some(1500.0),
+            source: Some(2),
+            status: Some(1)
+        })
+    );
+    let format = PayloadFormat::parse("b1::bool:7 b2::bool:6 i1:1:uint:16").unwrap();
+    let m = cb.to_message(
+        Some(&format),
+        &TopicTemplate::parse("sigfox/{kind}/{device}").unwrap(),
+    );
+    assert_eq!(m.topic, "sigfox/DATA_ADVANCED/B92A4");
+    assert_eq!(
+        m.payload,
+        json!({"device":"B92A4","time":1476980426,"data":"c01234","seqNumber":3,
+               "duplicates":[{"bsId":"0A1B","rssi":-120.5,"snr":9.5,"nbRep":3},{"bsId":"35F","nbRep":1}],
+               "computedLocation":{"lat":43.5,"lng":1.25,"radius":1500.0,"source":2,"status":1},
+               "decoded":{"b1":true,"b2":true,"i1":4660},"kind":"DATA_ADVANCED"})
+    );
+    // In a form body the nested values arrive as JSON strings.
+    let form = "device=1&duplicates=%5B%7B%22bsId%22%3A%220A1B%22%2C%22nbRep%22%3A2%7D%5D";
+    let cb = Callback::parse(
+        CallbackKind::DataAdvanced,
+        form.as_bytes(),
+        None,
+        &CallbackOptions::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        cb.duplicates,
+        vec![Duplicate {
+            bs_id: "0A1B".into(),
+            rssi: None,
+            snr: None,
+            nb_rep: Some(2)
+        }]
+    );
+    // Errors inside name their path.
+    let cases: &[(&str, &str, Reason)] = &[
+        (
+            r#"{"device":"1","duplicates":[{"rssi":1}]}"#,
+            "duplicates[0].bsId",
+            Reason::Missing,
+        ),
+        (
+            r#"{"device":"1","duplicates":[{"bsId":"1"},{"bsId":"1","nbRep":4}]}"#,
+            "duplicates[1].nbRep",
+            Reason::OutOfRange { min: 0.0, max: 3.0 },
+        ),
+        (
+            r#"{"device":"1","duplicates":{}}"#,
+            "duplicates",
+            Reason::WrongType {
+                expected: "an array",
+            },
+        ),
+        (
+            r#"{"device":"1","duplicates":[1]}"#,
+            "duplicates[0]",
+            Reason::WrongType {
+                expected: "an object",
+            },
+        ),
+        (
+            r#"{"device":"1","computedLocation":{"lat":"x"}}"#,
+            "computedLocation.lat",
+            Reason::NotANumber,
+        ),
+    ];
+    for (body, field, reason) in cases {
+        assert_eq!(
+            Callback::parse(
+                CallbackKind::DataAdvanced,
+                body.as_bytes(),
+                None,
+                &CallbackOptions::new()
+            ),
+            Err(CallbackError {
+                field: (*field).into(),
+                reason: reason.clone()
+            }),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn service_callbacks() {
+    let o = CallbackOptions::new();
+    let status = Callback::parse(
+        CallbackKind::Status,
+        br#"{"device":"1","time":"10","temp":"21.5","batt":"3.6"}"#,
+        None,
+        &o,
+    )
+    .unwrap();
+    assert_eq!((status.temp, status.batt), (Some(21.5), Some(3.6)));
+    let ack = Callback::parse(
+        CallbackKind::Acknowledge,
+        br#"{"device":"1","time":10,"downlinkAck":"true","infoCode":"0","infoMessage":"Acked"}"#,
+        None,
+        &o,
+    )
+    .unwrap();
+    assert_eq!(
+        (ack.downlink_ack, ack.info_code, ack.info_message.as_deref()),
+        (Some(true), Some(0), Some("Acked"))
+    );
+    let bidir = Callback::parse(
+        CallbackKind::DataBidir,
+        b"device=1&data=00&ack=false",
+        None,
+        &o,
+    )
+    .unwrap();
+    assert_eq!(bidir.ack, Some(false));
+    let geo = Callback::parse(
+        CallbackKind::Geoloc,
+        br#"{"device":"1","lat":"48.85","lng":"2.35","radius":"2000"}"#,
+        None,
+        &o,
+    )
+    .unwrap();
+    assert_eq!(
+        (geo.lat, geo.lng, geo.radius),
+        (Some(48.85), Some(2.35), Some(2000.0))
+    );
+    let error = Callback::parse(
+        CallbackKind::Error,
+        br#"{"device":"1","info":"Communication loss","severity":"ERROR"}"#,
+        None,
+        &o,
+    )
+    .unwrap();
+    assert_eq!(
+        error.to_message(None, &TopicTemplate::default()).payload,
+        json!({"device":"1","info":"Communication loss","severity":"ERROR","kind":"ERROR"})
+    );
+    let repeater = Callback::parse(
+        CallbackKind::Repeater,
+        br#"{"device":"1","station":"abcd"}"#,
+        None,
+        &o,
+    )
+    .unwrap();
+    assert_eq!(repeater.station.as_deref(), Some("ABCD"));
+}
+
+#[test]
+fn limits() {
+    let options = CallbackOptions::new().with_limits(CallbackLimits {
+        max_body_len: 40,
+        max_keys: 2,
+        max_key_len: 6,
+        max_value_len: 4,
+        max_duplicates: 1,
+    });
+    let p = |b: &str| Callback::parse(CallbackKind::DataAdvanced, b.as_bytes(), None, &options);
+    assert_eq!(
+        p(&format!(r#"{{"device":"{}"}}"#, "1".repeat(40)))
+            .unwrap_err()
+            .reason,
+        Reason::BodyTooLarge { len: 53, max: 40 }
+    );
+    assert_eq!(
+        p("a=1&b=2&c=3").unwrap_err().reason,
+        Reason::TooManyKeys { max: 2 }
+    );
+    assert_eq!(
+        p(r#"{"a":1,"b":2,"c":3}"#).unwrap_err().reason,
+        Reason::TooManyKeys { max: 2 }
+    );
+    assert_eq!(
+        p("device=1&abcdefg=1").unwrap_err(),
+        CallbackError {
+            field: "abcdef".into(),
+            reason: Reason::KeyTooLong { max: 6 }
+        }
+    );
+    assert_eq!(
+        p("device=1&info=hello").unwrap_err(),
+        CallbackError {
+            field: "info".into(),
+            reason: Reason::ValueTooLong { max: 4 }
+        }
+    );
+    assert_eq!(
+        p("device=1&x=hello").unwrap_err(),
+        CallbackError {
+            field: "x".into(),
+            reason: Reason::ValueTooLong { max: 4 }
+        }
+    );
+}
+
+#[test]
+fn topic_templates() {
+    let cb = parse(r#"{"device":"B92A4","deviceTypeId":"5d0f"}"#).unwrap();
+    let t = |s: &str| TopicTemplate::parse(s).map(|t| t.render(&cb));
+    assert_eq!(t("sigfox"), Ok("sigfox".into()));
+    assert_eq!(
+        t("s/{deviceTypeId}/{device}/up"),
+        Ok("s/5d0f/B92A4/up".into())
+    );
+    assert_eq!(t(""), Err(TemplateError::Empty));
+    assert_eq!(
+        t("a/{dev}"),
+        Err(TemplateError::UnknownPlaceholder {
+            name: "dev".into(),
+            offset: 2
+        })
+    );
+    assert_eq!(t("a/{device"), Err(TemplateError::Unclosed { offset: 2 }));
+    assert_eq!(
+        t("a/+"),
+        Err(TemplateError::ForbiddenCharacter {
+            found: '+',
+            offset: 2
+        })
+    );
+    let odd = parse(r#"{"device":"1","deviceTypeId":"a/#"}"#).unwrap();
+    assert_eq!(
+        TopicTemplate::parse("{deviceTypeId}").unwrap().render(&odd),
+        "unknown"
+    );
+}
+
+proptest! {
+    #[test]
+    fn parsing_random_bodies_never_panics(body in proptest::collection::vec(any::<u8>(), 0..256)) {
+        for kind in [CallbackKind::DataUplink, CallbackKind::DataAdvanced] {
+            if let Ok(cb) = Callback::parse(kind, &body, None, &CallbackOptions::new()) {
+                let _ = cb.to_message(None, &TopicTemplate::default());
+            }
+        }
+    }
+
+    #[test]
+    fn parsing_template_like_bodies_never_panics(
+        pairs in proptest::collection::vec(
+            ("(device|data|time|seqNumber|rssi|lat|duplicates|customData#x|ack)", "[0-9a-fA-F%+.N/-]{0,12}"),
+            0..8,
+        )
+    ) {
+        let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = Callback::parse(CallbackKind::DataAdvanced, body.join("&").as_bytes(), None, &CallbackOptions::new());
+    }
+}
