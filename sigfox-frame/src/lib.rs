@@ -4,6 +4,7 @@
 mod auth;
 mod body;
 mod callback;
+mod frame;
 mod grammar;
 mod hex;
 mod message;
@@ -17,6 +18,7 @@ pub use callback::{
     Callback, CallbackError, CallbackKind, CallbackLimits, CallbackOptions, ComputedLocation,
     DeviceId, Duplicate, Key, Reason,
 };
+pub use frame::{FrameClass, FrameError, UplinkFrame};
 pub use grammar::{
     Endian, Field, FieldType, FormatError, FormatErrorKind, FormatLimits, MAX_PAYLOAD_LEN,
     PayloadFormat,
