@@ -470,4 +470,181 @@ proptest! {
             prop_assert_eq!(got, Some(&expected));
         }
     }
+    #[test]
+    fn implicit_layouts_of_every_type_round_trip(fields in proptest::collection::vec(gen_typed(), 1..8)) {
+        // A model of the position rules: an omitted byte index follows the previous field
+        // (its last byte after a bit position, else the byte after it).
+        let mut buf = [0u8; 12];
+        let mut format = Vec::new();
+        let mut spans = Vec::new();
+        let mut next = 0u32;
+        for (i, t) in fields.iter().enumerate() {
+            let byte = t.byte.unwrap_or(next);
+            let first = byte * 8 + (7 - t.offset.unwrap_or(7));
+            let last = (first + t.len - 1) / 8;
+            next = if t.offset.is_some() { last } else { last + 1 };
+            let index = t.byte.map(|b| b.to_string()).unwrap_or_default();
+            format.push(format!("f{i}:{index}:{}", t.spec));
+            if first + t.len <= 96 {
+                write_bits(&mut buf, first, t.len, t.raw);
+            }
+            spans.push((first, first + t.len));
+        }
+        let f = PayloadFormat::parse(&format.join(" ")).unwrap();
+        let d = f.decode(&buf).unwrap();
+        for (i, t) in fields.iter().enumerate() {
+            let (start, end) = spans[i];
+            let got = d.get(&format!("f{i}"));
+            if end > 96 {
+                prop_assert_eq!(got, None, "{}", format.join(" "));
+                continue;
+            }
+            if spans[i + 1..].iter().any(|&(s, e)| e <= 96 && s < end && start < e) {
+                continue;
+            }
+            match (&t.expected, got) {
+                (FieldValue::Float(x), Some(FieldValue::Float(y))) if x.is_nan() => prop_assert!(y.is_nan()),
+                (expected, got) => prop_assert_eq!(got, Some(expected), "{}", format.join(" ")),
+            }
+        }
+    }
+}
+
+/// A field of any type: its format text after the byte index, its bit length, its explicit
+/// byte index and bit offset, the bits to write (already byte-swapped for little-endian) and
+/// the value it must decode to.
+#[derive(Debug, Clone)]
+struct Typed {
+    spec: String,
+    len: u32,
+    byte: Option<u32>,
+    offset: Option<u32>,
+    raw: u64,
+    expected: FieldValue,
+}
+
+fn mask(len: u32) -> u64 {
+    if len == 64 {
+        u64::MAX
+    } else {
+        (1u64 << len) - 1
+    }
+}
+
+fn swap(v: u64, len: u32) -> u64 {
+    let bytes = v.to_be_bytes();
+    let n = (len / 8) as usize;
+    let mut out = 0u64;
+    for b in bytes[8 - n..].iter().rev() {
+        out = (out << 8) | u64::from(*b);
+    }
+    out
+}
+
+fn gen_typed() -> impl Strategy<Value = Typed> {
+    let byte = proptest::option::of(0u32..12);
+    (
+        0u8..6,
+        1u32..=64,
+        byte,
+        proptest::option::of(0u32..8),
+        any::<bool>(),
+        any::<u64>(),
+    )
+        .prop_map(|(kind, len, byte, offset, le, value)| match kind {
+            0 => {
+                let bit = offset.unwrap_or(7);
+                Typed {
+                    spec: format!("bool:{bit}"),
+                    len: 1,
+                    byte,
+                    offset: Some(bit),
+                    raw: value & 1,
+                    expected: FieldValue::Bool(value & 1 == 1),
+                }
+            }
+            1 => {
+                let n = (len % 12) + 1;
+                let bytes: Vec<u8> = (0..n).map(|i| (value >> ((i % 8) * 8)) as u8).collect();
+                let raw_len = n * 8;
+                // Up to 8 characters fit one u64 of bits; longer strings repeat its bytes.
+                let text: String = bytes.iter().map(|b| char::from(*b)).collect();
+                let o = offset.map(|o| format!(":{o}")).unwrap_or_default();
+                if raw_len <= 64 {
+                    let raw = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+                    Typed {
+                        spec: format!("char:{n}{o}"),
+                        len: raw_len,
+                        byte,
+                        offset,
+                        raw,
+                        expected: FieldValue::Str(text),
+                    }
+                } else {
+                    // Fall back to one character.
+                    Typed {
+                        spec: format!("char:1{o}"),
+                        len: 8,
+                        byte,
+                        offset,
+                        raw: u64::from(bytes[0]),
+                        expected: FieldValue::Str(char::from(bytes[0]).to_string()),
+                    }
+                }
+            }
+            2 | 3 => {
+                let signed = kind == 3;
+                let le = le && len % 8 == 0;
+                let offset = if le { None } else { offset };
+                let v = value & mask(len);
+                let expected = if signed {
+                    let shift = 64 - len;
+                    FieldValue::Int(((v << shift) as i64) >> shift)
+                } else {
+                    FieldValue::UInt(v)
+                };
+                let ty = if signed { "int" } else { "uint" };
+                let endian = if le {
+                    "little-endian"
+                } else if value % 3 == 0 {
+                    "big-endian"
+                } else {
+                    ""
+                };
+                let o = offset.map(|o| o.to_string()).unwrap_or_default();
+                let spec = if endian.is_empty() && o.is_empty() {
+                    format!("{ty}:{len}")
+                } else {
+                    format!("{ty}:{len}:{endian}:{o}")
+                };
+                Typed {
+                    spec,
+                    len,
+                    byte,
+                    offset,
+                    raw: if le { swap(v, len) } else { v },
+                    expected,
+                }
+            }
+            _ => {
+                let bits = if kind == 4 { 32 } else { 64 };
+                let offset = if le { None } else { offset };
+                let v = value & mask(bits);
+                let expected = if bits == 32 {
+                    FieldValue::Float(f64::from(f32::from_bits(v as u32)))
+                } else {
+                    FieldValue::Float(f64::from_bits(v))
+                };
+                let endian = if le { "little-endian" } else { "big-endian" };
+                let o = offset.map(|o| format!(":{o}")).unwrap_or_default();
+                Typed {
+                    spec: format!("float:{bits}:{endian}{o}"),
+                    len: bits,
+                    byte,
+                    offset,
+                    raw: if le { swap(v, bits) } else { v },
+                    expected,
+                }
+            }
+        })
 }
