@@ -167,7 +167,7 @@ pub enum FormatErrorKind {
     DuplicateName,
     /// The field lacks the `:` after its name or byte index.
     MissingSeparator,
-    /// The byte index is not a decimal number below 12.
+    /// The byte index is not a decimal number from 0 to 255.
     InvalidByteIndex,
     /// The type is missing.
     MissingType,
@@ -241,7 +241,7 @@ impl fmt::Display for FormatErrorKind {
             Self::DuplicateName => write!(f, "the field name is already used by another field"),
             Self::MissingSeparator => write!(f, "expected `name:byte_index:type`"),
             Self::InvalidByteIndex => {
-                write!(f, "the byte index must be a decimal number from 0 to 11")
+                write!(f, "the byte index must be a decimal number from 0 to 255")
             }
             Self::MissingType => write!(f, "the type is missing"),
             Self::UnknownType(t) => write!(
@@ -369,9 +369,11 @@ fn parse_field<'a>(
     } else {
         let n = parse_num(index_text, "byte index")
             .map_err(|_| (FormatErrorKind::InvalidByteIndex, at))?;
+        // Past the 12th byte a field can only decode to null, like any field outside the
+        // payload; 255 bounds the index so every position prints back as a valid format.
         match u8::try_from(n) {
-            Ok(n) if usize::from(n) < MAX_PAYLOAD_LEN => Some(n),
-            _ => return Err((FormatErrorKind::InvalidByteIndex, at)),
+            Ok(n) => Some(n),
+            Err(_) => return Err((FormatErrorKind::InvalidByteIndex, at)),
         }
     };
     at = at.saturating_add(index_text.len()).saturating_add(1);
@@ -516,7 +518,8 @@ impl PayloadFormat {
                 });
             }
             // Omitted index: the byte after the previous field, or the last byte it used when
-            // it carried a bit position. Past the 12th byte the field can only decode to null.
+            // it carried a bit position. Past the 12th byte the field can only decode to null;
+            // positions saturate at 255, which is past any payload.
             let byte = match raw.index {
                 Some(b) => b,
                 None => u8::try_from(next_byte).unwrap_or(u8::MAX),

@@ -269,7 +269,8 @@ fn format_rejections() {
         ("a::char:2:7:1", TooManyParameters, 0, 8),
         ("a::uint:12:little-endian", UnsupportedLittleEndian, 0, 8),
         ("a::uint:16:little-endian:3", UnsupportedLittleEndian, 0, 8),
-        ("a:12:uint:8", InvalidByteIndex, 0, 2),
+        ("a:256:uint:8", InvalidByteIndex, 0, 2),
+        ("a:99999999999999999999:uint:8", InvalidByteIndex, 0, 2),
         ("a:x:uint:8", InvalidByteIndex, 0, 2),
         ("a", MissingSeparator, 0, 1),
         ("a:0", MissingSeparator, 0, 3),
@@ -647,4 +648,19 @@ fn gen_typed() -> impl Strategy<Value = Typed> {
                 }
             }
         })
+}
+
+#[test]
+fn positions_past_the_payload_print_back() {
+    // 20 × uint:64 run far past byte 255: positions saturate and still print as a valid format.
+    let text: Vec<String> = (0..40).map(|i| format!("f{i}::uint:64")).collect();
+    let f = PayloadFormat::parse(&text.join(" ")).unwrap();
+    assert_eq!(f.fields()[39].byte_index(), 255);
+    let again = PayloadFormat::parse(&f.to_string()).unwrap();
+    assert_eq!(again.fields().len(), 40);
+    assert_eq!(again.fields()[39].byte_index(), 255);
+    assert_eq!(
+        f.decode(&[1; 12]).unwrap().get("f0"),
+        Some(&FieldValue::UInt(0x0101010101010101))
+    );
 }
