@@ -5,8 +5,9 @@
 use std::fmt;
 use std::net::IpAddr;
 
-/// A shared secret, compared in constant time.
-#[derive(Clone, PartialEq, Eq)]
+/// A shared secret, compared in constant time. It has no `PartialEq` on purpose: a derived
+/// comparison would return at the first differing byte. `Debug` does not print it.
+#[derive(Clone)]
 pub struct SharedSecret(Vec<u8>);
 
 impl fmt::Debug for SharedSecret {
