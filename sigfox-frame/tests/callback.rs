@@ -602,4 +602,45 @@ proptest! {
         let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let _ = Callback::parse(CallbackKind::DataAdvanced, body.join("&").as_bytes(), None, &CallbackOptions::new());
     }
+    #[test]
+    fn parsing_json_template_bodies_never_panics(
+        pairs in proptest::collection::vec(
+            (
+                "(device|data|time|seqNumber|rssi|snr|lat|lng|station|ack|infoCode|duplicates|computedLocation|customData#x|other)",
+                json_value(),
+            ),
+            0..10,
+        )
+    ) {
+        let body = serde_json::Value::Object(pairs.into_iter().collect()).to_string();
+        for kind in [CallbackKind::DataUplink, CallbackKind::DataAdvanced] {
+            match Callback::parse(kind, body.as_bytes(), None, &CallbackOptions::new()) {
+                Ok(cb) => {
+                    let m = cb.to_message(None, &TopicTemplate::default());
+                    prop_assert_eq!(&m.payload["device"], &serde_json::Value::String(cb.device.to_string()));
+                }
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+    }
+}
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::Bool),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(serde_json::Value::from),
+        "[0-9a-fA-F.N/+-]{0,10}".prop_map(serde_json::Value::String),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+            proptest::collection::vec(
+                ("(bsId|rssi|snr|nbRep|lat|lng|radius|source|status)", inner),
+                0..5
+            )
+            .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
+        ]
+    })
 }
