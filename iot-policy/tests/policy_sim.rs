@@ -12,36 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use serde_json::Value;
-
-/// The example binary, built once per test run: `cargo test --test policy_sim` does not build
-/// examples, and a binary left by an earlier build may be stale, so ask cargo to build it (a
-/// no-op when up to date) and take its path from cargo's JSON messages.
+/// The example binary, built once per test run.
 fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let output = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", "policy-sim"])
-            .args([
-                "--manifest-path",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
-            ])
-            .arg("--message-format=json-render-diagnostics")
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "building the policy-sim example failed"
-        );
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .find(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "policy-sim")
-            .and_then(|artifact| artifact["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no policy-sim executable")
-    })
+    BINARY
+        .get_or_init(|| test_support::example_binary(env!("CARGO_MANIFEST_DIR"), "policy-sim", &[]))
 }
 
 /// Runs the binary; asserts the exact stdout lines and exit status.

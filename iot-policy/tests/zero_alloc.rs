@@ -1,6 +1,5 @@
 //! Deciding performs no heap allocation: a counting global allocator watches `evaluate` over
 //! variables, multi-valued certificate fields, conditions of every family, allows and denies.
-#![allow(unsafe_code)] // The counting allocator below; see its SAFETY comment.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,51 +9,14 @@
     missing_docs
 )] // Test code: a failed expectation should panic.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use iot_policy::{
     Action, AltNameKind, Decision, DnAttribute, ParseOptions, Policy, PolicySet, RequestContext,
 };
 
-thread_local! {
-    // Per thread, so tests running in parallel do not count each other's allocations.
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-struct Counting;
-
-// SAFETY: every method forwards to `System` unchanged; the only addition is a thread-local
-// counter increment, which neither allocates nor unwinds.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use test_support::{CountingAllocator, allocations_during};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations_during<T>(f: impl FnOnce() -> T) -> (usize, T) {
-    let before = ALLOCATIONS.with(Cell::get);
-    let out = f();
-    (ALLOCATIONS.with(Cell::get) - before, out)
-}
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[
   {"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:us-east-1:1:client/${iot:Connection.Thing.ThingName}",
@@ -145,4 +107,12 @@ fn evaluate_does_not_allocate() {
         assert_eq!(decision, expected, "{action} {resource}");
         assert_eq!(count, 0, "{action} {resource} allocated");
     }
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    // Guard against a test that cannot fail: the allocator is really installed.
+    let (count, v) = allocations_during(|| vec![0u8; 10]);
+    assert_eq!(v.len(), 10);
+    assert_eq!(count, 1);
 }

@@ -12,41 +12,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use serde_json::Value;
-
-/// The example binary, built once per test run. `cargo test --test inspect` builds only this
-/// test, not the examples, and a binary left by an earlier build may be stale, so ask cargo to
-/// build it (a no-op when up to date) and take its path from cargo's JSON messages.
+/// The example binary, built once per test run (with this test's features, so as not to rebuild
+/// the library without them).
 fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .args(["build", "--quiet", "--example", "mqtt-inspect"])
-            .args([
-                "--manifest-path",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
-            ])
-            .arg("--message-format=json-render-diagnostics");
-        // Build the library with this test's features, so as not to rebuild it without them.
-        if cfg!(feature = "tokio-util") {
-            cargo.args(["--features", "tokio-util"]);
-        }
-        let output = cargo.stderr(Stdio::inherit()).output().unwrap();
-        assert!(
-            output.status.success(),
-            "building the mqtt-inspect example failed"
-        );
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .find(|message| {
-                message["reason"] == "compiler-artifact"
-                    && message["target"]["name"] == "mqtt-inspect"
-            })
-            .and_then(|artifact| artifact["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no mqtt-inspect executable")
+        let features: &[&str] = if cfg!(feature = "tokio-util") {
+            &["tokio-util"]
+        } else {
+            &[]
+        };
+        test_support::example_binary(env!("CARGO_MANIFEST_DIR"), "mqtt-inspect", features)
     })
 }
 

@@ -1,6 +1,5 @@
 //! Decoding performs no heap allocation: a counting global allocator watches every decode of
 //! every packet type, and the reads of SUBSCRIBE, UNSUBSCRIBE and SUBACK lists.
-#![allow(unsafe_code)] // The counting allocator below; see its SAFETY comment.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,9 +9,6 @@
     missing_docs
 )] // Test code: a failed expectation should panic.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use bytes::{Bytes, BytesMut};
 use mqtt_wire::{
     ConnAck, Connect, ConnectReturnCode, DecodeOptions, Encode, MqttString, Packet, PacketId,
@@ -20,45 +16,10 @@ use mqtt_wire::{
     TopicName, Unsubscribe, Will, decode,
 };
 
-thread_local! {
-    // Per thread, so tests running in parallel do not count each other's allocations. A const
-    // initialiser without a destructor: reading it never allocates.
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-struct Counting;
-
-// SAFETY: every method forwards to `System` unchanged; the only addition is a thread-local
-// counter increment, which neither allocates nor unwinds.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use test_support::{CountingAllocator, allocations_during};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations_during<T>(f: impl FnOnce() -> T) -> (usize, T) {
-    let before = ALLOCATIONS.with(Cell::get);
-    let out = f();
-    (ALLOCATIONS.with(Cell::get) - before, out)
-}
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 fn id(v: u16) -> PacketId {
     PacketId::new(v).unwrap()

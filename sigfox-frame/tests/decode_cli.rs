@@ -13,34 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use serde_json::Value;
-
-/// The example binary, built once per test run (cargo is asked to build it, a no-op when up to
-/// date, and its path comes from cargo's JSON messages).
+/// The example binary, built once per test run.
 fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        let output = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", "sigfox-decode"])
-            .args([
-                "--manifest-path",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
-            ])
-            .arg("--message-format=json-render-diagnostics")
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "building the sigfox-decode example failed"
-        );
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .find(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "sigfox-decode")
-            .and_then(|a| a["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no sigfox-decode executable")
+        test_support::example_binary(env!("CARGO_MANIFEST_DIR"), "sigfox-decode", &[])
     })
 }
 
