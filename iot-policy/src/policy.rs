@@ -161,6 +161,26 @@ impl Parser {
         out
     }
 
+    /// Exactly one of a key and its `Not` form (`Action`/`NotAction`): the member, and whether
+    /// it is the negated one.
+    fn one_of<'m>(
+        &self,
+        positive: Option<&'m Member>,
+        negative: Option<&'m Member>,
+        (name, not_name): (&'static str, &'static str),
+        statement_offset: usize,
+    ) -> Result<(&'m Member, bool), PolicyError> {
+        match (positive, negative) {
+            (Some(_), Some(m)) => Err(self.err(
+                PolicyErrorKind::ConflictingKeys(name, not_name),
+                m.key_offset,
+            )),
+            (Some(m), None) => Ok((m, false)),
+            (None, Some(m)) => Ok((m, true)),
+            (None, None) => Err(self.err(PolicyErrorKind::MissingKey(name), statement_offset)),
+        }
+    }
+
     fn object<'n>(&self, node: &'n Node) -> Result<&'n [Member], PolicyError> {
         match &node.value {
             Value::Object(members) => Ok(members),
@@ -329,19 +349,8 @@ impl Parser {
                 )),
             }
         })?;
-        let (action_member, is_not_action) = match (action, not_action) {
-            (Some(_), Some(m)) => {
-                return Err(self.err(
-                    PolicyErrorKind::ConflictingKeys("Action", "NotAction"),
-                    m.key_offset,
-                ));
-            }
-            (Some(m), None) => (m, false),
-            (None, Some(m)) => (m, true),
-            (None, None) => {
-                return Err(self.err(PolicyErrorKind::MissingKey("Action"), node.offset));
-            }
-        };
+        let (action_member, is_not_action) =
+            self.one_of(action, not_action, ("Action", "NotAction"), node.offset)?;
         let (actions, action_entries) =
             self.with(PathSeg::Key(action_member.key.clone()), |p| {
                 let entries = p.string_list(&action_member.value)?;
@@ -367,19 +376,12 @@ impl Parser {
         } else {
             actions
         };
-        let (resource_member, is_not_resource) = match (resource, not_resource) {
-            (Some(_), Some(m)) => {
-                return Err(self.err(
-                    PolicyErrorKind::ConflictingKeys("Resource", "NotResource"),
-                    m.key_offset,
-                ));
-            }
-            (Some(m), None) => (m, false),
-            (None, Some(m)) => (m, true),
-            (None, None) => {
-                return Err(self.err(PolicyErrorKind::MissingKey("Resource"), node.offset));
-            }
-        };
+        let (resource_member, is_not_resource) = self.one_of(
+            resource,
+            not_resource,
+            ("Resource", "NotResource"),
+            node.offset,
+        )?;
         let resources = self.with(PathSeg::Key(resource_member.key.clone()), |p| {
             let entries = p.string_list(&resource_member.value)?;
             let mut out = Vec::with_capacity(entries.len());
