@@ -201,7 +201,7 @@ impl Body for Connect {
             return Err(EncodeError::PasswordWithoutUsername);
         }
         if let Some(will) = &self.will {
-            check_field("will topic", will.topic.len())?;
+            // The Will topic is a `TopicName`, at most 65,535 bytes by construction.
             check_field("will message", will.payload.len())?;
         }
         if let Some(password) = &self.password {

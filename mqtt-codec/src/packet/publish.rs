@@ -3,7 +3,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{PacketType, QosPid};
-use crate::encode::{Body, check_field, prefixed_len, put_prefixed};
+use crate::encode::{Body, prefixed_len, put_prefixed};
 use crate::error::{DecodeError, EncodeError};
 use crate::reader::Reader;
 use crate::topic::TopicName;
@@ -77,7 +77,8 @@ impl Body for Publish {
         if self.dup && self.qos_pid == QosPid::AtMostOnce {
             return Err(EncodeError::DupOnQos0);
         }
-        check_field("topic name", self.topic.len())
+        // The topic is a `TopicName`: at most 65,535 bytes by construction.
+        Ok(())
     }
 
     fn write_body(&self, buf: &mut BytesMut) {
