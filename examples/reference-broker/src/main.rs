@@ -1,6 +1,65 @@
-//! The reference broker (work in progress).
+//! `reference-broker`: see the crate documentation and `--help`.
 
-fn main() {
-    eprintln!("reference-broker: not written yet");
-    std::process::exit(1);
+use std::process::ExitCode;
+
+use reference_broker::cli::{Cli, USAGE};
+use reference_broker::setup::{banner, init_data_dir};
+
+fn main() -> ExitCode {
+    let cli = match Cli::parse(std::env::args().skip(1)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("reference-broker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if cli.help {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let (mut config, write_config) = match cli.resolve() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("reference-broker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let created = match init_data_dir(&mut config, write_config) {
+        Ok(created) => created,
+        Err(e) => {
+            eprintln!("reference-broker: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("reference-broker: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let running = match reference_broker::start(config.clone()).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("reference-broker: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        print!(
+            "{}",
+            banner(
+                &config,
+                running.mqtt_addr,
+                running.plain_addr,
+                running.http_addr,
+                created
+            )
+        );
+        if tokio::signal::ctrl_c().await.is_err() {
+            eprintln!("reference-broker: cannot wait for Ctrl-C");
+        }
+        running.shutdown();
+        ExitCode::SUCCESS
+    })
 }

@@ -1,0 +1,339 @@
+//! The broker's configuration: a TOML file (`broker.toml`), defaults for everything, and the
+//! command-line overrides.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration. Every field has a default, so an empty file is a valid config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the PKI, the registry and the policies live; relative paths in the file are relative
+    /// to the current directory.
+    pub data_dir: PathBuf,
+    /// The MQTT-over-TLS listener (client certificates required).
+    pub mqtt_listen: SocketAddr,
+    /// The plain MQTT listener, or `None` for none.
+    pub plain_listen: Option<SocketAddr>,
+    /// The HTTP listener (`/healthz`, `/metrics`, `/sigfox`).
+    pub http_listen: SocketAddr,
+    /// The plain listener's rules.
+    pub plain: PlainConfig,
+    /// The account part of the ARNs that policies name.
+    pub arn: ArnConfig,
+    /// What a denied CONNECT gets.
+    pub deny_connect: DenyConnect,
+    /// Resource limits.
+    pub limits: Limits,
+    /// The Sigfox callback endpoint.
+    pub sigfox: SigfoxConfig,
+}
+
+/// The plain (non-TLS) listener's rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlainConfig {
+    /// Accept clients from loopback addresses only (mosquitto 2's local-only mode).
+    pub localhost_only: bool,
+    /// The registry policy that plain clients are authorized with.
+    pub policy: String,
+}
+
+/// `arn:aws:iot:<region>:<account>:` — the prefix of every resource the broker authorizes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ArnConfig {
+    /// The region, e.g. `us-east-1`.
+    pub region: String,
+    /// The account id, e.g. `123456789012`.
+    pub account: String,
+}
+
+impl ArnConfig {
+    /// `arn:aws:iot:<region>:<account>:<kind>/<name>`.
+    pub fn resource(&self, kind: &str, name: &str) -> String {
+        format!("arn:aws:iot:{}:{}:{kind}/{name}", self.region, self.account)
+    }
+}
+
+/// What a client whose CONNECT is denied gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DenyConnect {
+    /// CONNACK with return code 5, "not authorized" (diagnosable with any client).
+    Connack,
+    /// Close the connection without a CONNACK, as AWS IoT Core does.
+    Close,
+}
+
+/// Resource limits; each one is enforced and counted on `/metrics`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Simultaneous MQTT connections over both listeners; more are closed at accept.
+    pub max_connections: usize,
+    /// Sessions kept (connected or persistent); a CONNECT that needs a new one beyond this gets
+    /// CONNACK 3 (server unavailable).
+    pub max_sessions: usize,
+    /// The largest MQTT packet accepted, fixed header included.
+    pub max_packet_size: usize,
+    /// QoS 1 and 2 messages sent to one client and not yet acknowledged.
+    pub max_inflight: usize,
+    /// QoS 1 and 2 messages queued for one session beyond the in-flight window; more are
+    /// dropped and counted.
+    pub max_queued: usize,
+    /// Packets waiting to be written to one connection; a connection whose queue is full loses
+    /// QoS 0 messages (counted) and is disconnected for anything else (counted).
+    pub outbound_queue: usize,
+    /// Retained messages kept; a new retained topic beyond this is not retained (counted).
+    pub max_retained: usize,
+    /// Seconds a new connection has to complete TLS and send CONNECT.
+    pub connect_timeout_secs: u64,
+    /// Seconds a single write to a client may block before the connection is closed.
+    pub write_timeout_secs: u64,
+    /// Publishes per second per connection (token bucket refill); AWS IoT Core's default is 100.
+    pub publish_rate: u32,
+    /// Token bucket size: publishes accepted in a burst.
+    pub publish_burst: u32,
+}
+
+/// The Sigfox callback endpoint (`POST /sigfox`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SigfoxConfig {
+    /// Whether `/sigfox` is served.
+    pub enabled: bool,
+    /// The shared secret the Sigfox callback sends (at least 16 bytes).
+    pub secret: String,
+    /// The header that carries the secret.
+    pub secret_header: String,
+    /// The topic template (`{device}`, `{deviceTypeId}`, `{kind}`).
+    pub topic: String,
+    /// Payload grammars by device type id.
+    pub formats: std::collections::BTreeMap<String, String>,
+    /// Downlink data (16 hex digits) answered to BIDIR callbacks, by device id; devices not
+    /// listed get `noData`.
+    pub downlinks: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("broker-data"),
+            mqtt_listen: SocketAddr::from(([127, 0, 0, 1], 8883)),
+            plain_listen: Some(SocketAddr::from(([127, 0, 0, 1], 1883))),
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            plain: PlainConfig::default(),
+            arn: ArnConfig::default(),
+            deny_connect: DenyConnect::Connack,
+            limits: Limits::default(),
+            sigfox: SigfoxConfig::default(),
+        }
+    }
+}
+
+impl Default for PlainConfig {
+    fn default() -> Self {
+        Self {
+            localhost_only: true,
+            policy: "plain-default".to_owned(),
+        }
+    }
+}
+
+impl Default for ArnConfig {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".to_owned(),
+            account: "123456789012".to_owned(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            max_sessions: 100_000,
+            max_packet_size: 128 * 1024 + 1024,
+            max_inflight: 32,
+            max_queued: 1000,
+            outbound_queue: 256,
+            max_retained: 100_000,
+            connect_timeout_secs: 10,
+            write_timeout_secs: 30,
+            publish_rate: 100,
+            publish_burst: 100,
+        }
+    }
+}
+
+impl Limits {
+    /// The connect timeout.
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.connect_timeout_secs)
+    }
+
+    /// The write timeout.
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_secs(self.write_timeout_secs)
+    }
+}
+
+impl Default for SigfoxConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            secret: String::new(),
+            secret_header: "x-sigfox-secret".to_owned(),
+            topic: "sigfox".to_owned(),
+            formats: std::collections::BTreeMap::new(),
+            downlinks: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (with line and column).
+        message: String,
+    },
+    /// A value is out of its range.
+    Invalid {
+        /// The key, e.g. `limits.max_inflight`.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A command-line argument is unknown or malformed.
+    Usage(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Read { path, error } => {
+                write!(f, "cannot read config {}: {error}", path.display())
+            }
+            ConfigError::Parse { path, message } => {
+                write!(f, "invalid config {}: {message}", path.display())
+            }
+            ConfigError::Invalid { key, message } => write!(f, "config key {key}: {message}"),
+            ConfigError::Usage(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConfigError::Read { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl Config {
+    /// Parses a TOML document and checks the ranges.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            path: path.to_owned(),
+            error,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// The file written on first start: every key with its default value.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Checks the ranges a broker needs.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let checks: [(&'static str, bool, &str); 8] = [
+            (
+                "limits.max_connections",
+                l.max_connections >= 1,
+                "must be at least 1",
+            ),
+            (
+                "limits.max_sessions",
+                l.max_sessions >= 1,
+                "must be at least 1",
+            ),
+            (
+                "limits.max_packet_size",
+                (64..=mqtt_wire::MAX_REMAINING_LENGTH).contains(&l.max_packet_size),
+                "must be between 64 and 268435455",
+            ),
+            (
+                "limits.max_inflight",
+                (1..=65_000).contains(&l.max_inflight),
+                "must be between 1 and 65000",
+            ),
+            (
+                "limits.outbound_queue",
+                l.outbound_queue >= l.max_inflight.saturating_add(16),
+                "must be at least limits.max_inflight + 16 (a reconnect resends the window)",
+            ),
+            (
+                "limits.connect_timeout_secs",
+                l.connect_timeout_secs >= 1,
+                "must be at least 1",
+            ),
+            (
+                "limits.publish_rate",
+                l.publish_rate >= 1,
+                "must be at least 1",
+            ),
+            (
+                "limits.publish_burst",
+                l.publish_burst >= 1,
+                "must be at least 1",
+            ),
+        ];
+        for (key, ok, message) in checks {
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: message.to_owned(),
+                });
+            }
+        }
+        if l.write_timeout_secs == 0 {
+            return Err(ConfigError::Invalid {
+                key: "limits.write_timeout_secs",
+                message: "must be at least 1".to_owned(),
+            });
+        }
+        Ok(())
+    }
+}

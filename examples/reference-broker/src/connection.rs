@@ -1,0 +1,491 @@
+//! One MQTT connection: CONNECT and its authorization, then the read loop (keep-alive, rate
+//! limit, QoS flows, subscriptions) and a writer task draining the bounded outbound queue.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use iot_policy::Action;
+use mqtt_wire::{
+    ConnAck, Connect, ConnectReturnCode, DecodeErrorKind, DecodeOptions, Encode, Packet, QoS,
+    QosPid, decode,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{Notify, mpsc};
+use tokio::time::{Instant, timeout, timeout_at};
+
+use crate::auth::Principal;
+use crate::broker::{Link, Message, SessionRefusal};
+use crate::config::DenyConnect;
+use crate::identity::Identity;
+use crate::metrics::inc;
+use crate::ratelimit::TokenBucket;
+use crate::registry::Status;
+use crate::server::Shared;
+
+/// AWS IoT Core's limit on client ids, in bytes.
+const MAX_CLIENT_ID_LEN: usize = 128;
+
+/// How a connection authenticated.
+#[derive(Debug, Clone)]
+pub(crate) enum Transport {
+    /// TLS with a verified client certificate.
+    Tls(Box<Identity>),
+    /// The plain listener.
+    Plain,
+}
+
+/// Reads whole packets; the buffer never holds more than one maximum-size packet plus one
+/// read, because the decoder checks the announced length before waiting for the body.
+struct PacketReader<R> {
+    rd: R,
+    buf: BytesMut,
+    options: DecodeOptions,
+}
+
+enum ReadError {
+    Decode(mqtt_wire::DecodeError),
+    Io,
+}
+
+impl<R: AsyncRead + Unpin> PacketReader<R> {
+    /// The next packet, `Ok(None)` at end of stream. Cancel-safe: the only await is
+    /// `read_buf`, and decoded bytes are consumed synchronously.
+    async fn next(&mut self) -> Result<Option<Packet>, ReadError> {
+        loop {
+            if let Some(packet) = decode(&mut self.buf, &self.options).map_err(ReadError::Decode)? {
+                return Ok(Some(packet));
+            }
+            self.buf.reserve(4096);
+            match self.rd.read_buf(&mut self.buf).await {
+                Ok(0) => return Ok(None),
+                Ok(_) => {}
+                Err(_) => return Err(ReadError::Io),
+            }
+        }
+    }
+}
+
+enum Flow {
+    Continue,
+    /// DISCONNECT: a normal end, the Will is discarded [MQTT-3.14.4-3].
+    Disconnect,
+    /// Any other end; the Will is published.
+    Close,
+}
+
+/// Serves one connection until it ends. `deadline` bounds the wait for CONNECT.
+pub(crate) async fn serve<S>(
+    shared: Arc<Shared>,
+    stream: S,
+    peer: SocketAddr,
+    transport: Transport,
+    deadline: Instant,
+) where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let limits = &shared.config.limits;
+    let (rd, mut wr) = tokio::io::split(stream);
+    let mut reader = PacketReader {
+        rd,
+        buf: BytesMut::with_capacity(4096),
+        options: DecodeOptions::server().with_max_packet_size(limits.max_packet_size),
+    };
+    let connect = match timeout_at(deadline, reader.next()).await {
+        Err(_) => {
+            inc(&shared.metrics.connect_timeouts_total);
+            return;
+        }
+        Ok(Ok(Some(Packet::Connect(c)))) => c,
+        Ok(Err(ReadError::Decode(e))) => {
+            inc(&shared.metrics.protocol_errors_total);
+            if matches!(e.kind(), DecodeErrorKind::UnsupportedProtocolLevel { .. }) {
+                // [MQTT-3.1.2-2]: answer 0x01 and close.
+                refuse(
+                    &mut wr,
+                    ConnectReturnCode::UnacceptableProtocolVersion,
+                    &shared,
+                )
+                .await;
+            }
+            crate::log(&format!("{peer}: malformed CONNECT: {e}"));
+            return;
+        }
+        Ok(Ok(Some(_))) => {
+            // [MQTT-3.1.0-1]: the first packet must be CONNECT.
+            inc(&shared.metrics.protocol_errors_total);
+            return;
+        }
+        Ok(Ok(None) | Err(ReadError::Io)) => return,
+    };
+    let link_id = shared.broker.next_link_id();
+    let Some((client_id, principal)) =
+        admit(&shared, &connect, peer, transport, link_id, &mut wr).await
+    else {
+        return;
+    };
+    let will = connect.will.as_ref().map(|w| Message {
+        topic: w.topic.clone(),
+        payload: w.payload.clone(),
+        qos: w.qos,
+        retain: w.retain,
+    });
+
+    let (tx, rx) = mpsc::channel(limits.outbound_queue);
+    let kill = Arc::new(Notify::new());
+    let link = Link {
+        id: link_id,
+        tx,
+        kill: Arc::clone(&kill),
+    };
+    match shared.broker.connect(
+        &client_id,
+        connect.clean_session,
+        Arc::clone(&principal),
+        link,
+    ) {
+        Ok(_) => inc(&shared.metrics.connects_accepted_total),
+        Err(SessionRefusal::TooManySessions | SessionRefusal::QueueFull) => {
+            inc(&shared.metrics.connects_refused_total);
+            refuse(&mut wr, ConnectReturnCode::ServerUnavailable, &shared).await;
+            return;
+        }
+    }
+    let writer = tokio::spawn(write_loop(
+        wr,
+        rx,
+        limits.write_timeout(),
+        Arc::clone(&kill),
+    ));
+
+    // [MQTT-3.1.2-24]: nothing for one and a half keep-alive periods closes the connection.
+    let keep_alive = (connect.keep_alive > 0)
+        .then(|| Duration::from_millis(u64::from(connect.keep_alive).saturating_mul(1500)));
+    let mut bucket = TokenBucket::new(
+        limits.publish_rate,
+        limits.publish_burst,
+        Instant::now().into_std(),
+    );
+    let mut conn = Conn {
+        shared: &shared,
+        client_id: &client_id,
+        principal: &principal,
+        bucket: &mut bucket,
+    };
+    let flow = loop {
+        let read = async {
+            match keep_alive {
+                Some(d) => timeout(d, reader.next()).await.ok(),
+                None => Some(reader.next().await),
+            }
+        };
+        let outcome = tokio::select! {
+            biased;
+            () = kill.notified() => break Flow::Close,
+            r = read => r,
+        };
+        let packet = match outcome {
+            None => {
+                inc(&shared.metrics.keepalive_timeouts_total);
+                break Flow::Close;
+            }
+            Some(Ok(Some(p))) => p,
+            Some(Ok(None) | Err(ReadError::Io)) => break Flow::Close,
+            Some(Err(ReadError::Decode(e))) => {
+                inc(&shared.metrics.protocol_errors_total);
+                crate::log(&format!("client {client_id:?}: closed: {e}"));
+                break Flow::Close;
+            }
+        };
+        match conn.handle(packet).await {
+            Flow::Continue => {}
+            other => break other,
+        }
+    };
+
+    shared.broker.disconnect(&client_id, link_id);
+    if matches!(flow, Flow::Close) {
+        if let Some(will) = will {
+            inc(&shared.metrics.wills_published_total);
+            shared.broker.publish(&will);
+        }
+    }
+    // The session no longer holds the sender; once the writer has flushed what is queued
+    // it ends. A writer stuck on a peer that does not read is bounded by the write timeout.
+    let grace = limits
+        .write_timeout()
+        .saturating_add(Duration::from_secs(1));
+    let abort = writer.abort_handle();
+    if timeout(grace, writer).await.is_err() {
+        abort.abort();
+    }
+}
+
+/// Checks the CONNECT: client id, certificate status, iot:Connect and the Will's
+/// iot:Publish. On refusal answers (or not, per `deny_connect`) and returns `None`.
+async fn admit<W: AsyncWrite + Unpin>(
+    shared: &Shared,
+    connect: &Connect,
+    peer: SocketAddr,
+    transport: Transport,
+    link_id: u64,
+    wr: &mut W,
+) -> Option<(String, Arc<Principal>)> {
+    let mut client_id = connect.client_id.as_str().to_owned();
+    if client_id.is_empty() {
+        if !connect.clean_session {
+            // [MQTT-3.1.3-8]
+            inc(&shared.metrics.connects_refused_total);
+            refuse(wr, ConnectReturnCode::IdentifierRejected, shared).await;
+            return None;
+        }
+        // [MQTT-3.1.3-6]: the server assigns an identifier.
+        client_id = format!("auto-{link_id}");
+    }
+    if client_id.len() > MAX_CLIENT_ID_LEN {
+        inc(&shared.metrics.connects_refused_total);
+        refuse(wr, ConnectReturnCode::IdentifierRejected, shared).await;
+        return None;
+    }
+    let principal = match principal(shared, &client_id, peer, transport) {
+        Ok(p) => Arc::new(p),
+        Err(reason) => {
+            inc(&shared.metrics.denied_connect_total);
+            crate::log(&format!(
+                "denied client {client_id:?} from {peer}: {reason}"
+            ));
+            deny(wr, shared).await;
+            return None;
+        }
+    };
+    let auth = &shared.authorizer;
+    let mut allowed = auth.allows(&principal, Action::Connect, "client", &client_id);
+    if let (true, Some(will)) = (allowed, &connect.will) {
+        // A Will is a publish the broker makes on the client's behalf later; authorize it now.
+        allowed = auth.allows(&principal, Action::Publish, "topic", will.topic.as_str())
+            && (!will.retain
+                || auth.allows(
+                    &principal,
+                    Action::RetainPublish,
+                    "topic",
+                    will.topic.as_str(),
+                ));
+    }
+    if !allowed {
+        deny(wr, shared).await;
+        return None;
+    }
+    Some((client_id, principal))
+}
+
+/// Builds the policy context of a connection from the registry.
+fn principal(
+    shared: &Shared,
+    client_id: &str,
+    peer: SocketAddr,
+    transport: Transport,
+) -> Result<Principal, String> {
+    let registry = shared.registry();
+    let source_ip = peer.ip().to_string();
+    match transport {
+        Transport::Plain => Ok(Principal {
+            client_id: client_id.to_owned(),
+            identity: None,
+            thing: None,
+            source_ip,
+            policies: Arc::new(
+                registry.policy_set(std::slice::from_ref(&shared.config.plain.policy)),
+            ),
+        }),
+        Transport::Tls(identity) => {
+            let Some(entry) = registry.certificates.get(&identity.certificate_id) else {
+                return Err(format!(
+                    "certificate {} is not registered",
+                    identity.certificate_id
+                ));
+            };
+            if entry.status != Status::Active {
+                return Err(format!(
+                    "certificate {} is {:?}",
+                    identity.certificate_id, entry.status
+                ));
+            }
+            // AWS IoT fills iot:Connection.Thing.* when the client id names a thing attached
+            // to the certificate.
+            let thing = entry
+                .things
+                .iter()
+                .find(|t| t.as_str() == client_id)
+                .and_then(|t| registry.things.get(t))
+                .cloned();
+            Ok(Principal {
+                client_id: client_id.to_owned(),
+                identity: Some(*identity),
+                thing,
+                source_ip,
+                policies: Arc::new(registry.policy_set(&entry.policies)),
+            })
+        }
+    }
+}
+
+async fn deny<W: AsyncWrite + Unpin>(wr: &mut W, shared: &Shared) {
+    inc(&shared.metrics.connects_refused_total);
+    match shared.config.deny_connect {
+        DenyConnect::Connack => refuse(wr, ConnectReturnCode::NotAuthorized, shared).await,
+        DenyConnect::Close => {
+            let _ = timeout(Duration::from_secs(1), wr.shutdown()).await;
+        }
+    }
+}
+
+/// Writes a refusing CONNACK and closes [MQTT-3.2.2-5].
+async fn refuse<W: AsyncWrite + Unpin>(wr: &mut W, code: ConnectReturnCode, shared: &Shared) {
+    let mut buf = BytesMut::with_capacity(4);
+    if ConnAck::new(false, code).encode(&mut buf).is_err() {
+        return;
+    }
+    let write = async {
+        wr.write_all(&buf).await?;
+        wr.flush().await?;
+        wr.shutdown().await
+    };
+    let _ = timeout(shared.config.limits.write_timeout(), write).await;
+}
+
+/// Drains the outbound queue into the socket, batching what is queued into one write.
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut wr: W,
+    mut rx: mpsc::Receiver<Packet>,
+    write_timeout: Duration,
+    kill: Arc<Notify>,
+) {
+    const BATCH: usize = 64 * 1024;
+    let mut buf = BytesMut::with_capacity(8192);
+    while let Some(packet) = rx.recv().await {
+        buf.clear();
+        // Packets built by the broker always encode; one that did not would be skipped.
+        let _ = packet.encode(&mut buf);
+        while buf.len() < BATCH {
+            match rx.try_recv() {
+                Ok(p) => {
+                    let _ = p.encode(&mut buf);
+                }
+                Err(_) => break,
+            }
+        }
+        let write = async {
+            wr.write_all(&buf).await?;
+            wr.flush().await
+        };
+        if !matches!(timeout(write_timeout, write).await, Ok(Ok(()))) {
+            // The peer does not read (or the socket failed): end the connection.
+            kill.notify_one();
+            return;
+        }
+    }
+    let _ = timeout(Duration::from_secs(1), wr.shutdown()).await;
+}
+
+/// The per-connection state the packet handler needs.
+struct Conn<'a> {
+    shared: &'a Shared,
+    client_id: &'a str,
+    principal: &'a Principal,
+    bucket: &'a mut TokenBucket,
+}
+
+impl Conn<'_> {
+    async fn handle(&mut self, packet: Packet) -> Flow {
+        let broker = &self.shared.broker;
+        let auth = &self.shared.authorizer;
+        match packet {
+            Packet::Publish(p) => {
+                let mut throttled = false;
+                while let Some(wait) = self.bucket.take(Instant::now().into_std()) {
+                    if !throttled {
+                        inc(&self.shared.metrics.publish_throttled_total);
+                        throttled = true;
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+                let topic = p.topic.as_str();
+                // AWS IoT disconnects a client whose PUBLISH is not authorized.
+                if !auth.allows(self.principal, Action::Publish, "topic", topic)
+                    || (p.retain
+                        && !auth.allows(self.principal, Action::RetainPublish, "topic", topic))
+                {
+                    return Flow::Close;
+                }
+                let message = Message {
+                    topic: p.topic.clone(),
+                    payload: p.payload.clone(),
+                    qos: p.qos_pid.qos(),
+                    retain: p.retain,
+                };
+                match p.qos_pid {
+                    QosPid::AtMostOnce => broker.publish(&message),
+                    QosPid::AtLeastOnce(pid) => {
+                        broker.publish(&message);
+                        broker.send(self.client_id, Packet::PubAck(pid));
+                    }
+                    QosPid::ExactlyOnce(pid) => match broker.incoming_qos2(self.client_id, pid) {
+                        Ok(true) => {
+                            broker.publish(&message);
+                            broker.send(self.client_id, Packet::PubRec(pid));
+                        }
+                        Ok(false) => broker.send(self.client_id, Packet::PubRec(pid)),
+                        Err(()) => {
+                            inc(&self.shared.metrics.protocol_errors_total);
+                            return Flow::Close;
+                        }
+                    },
+                }
+            }
+            Packet::PubAck(pid) => {
+                broker.puback(self.client_id, pid);
+            }
+            Packet::PubRec(pid) => {
+                broker.pubrec(self.client_id, pid);
+            }
+            Packet::PubRel(pid) => broker.pubrel(self.client_id, pid),
+            Packet::PubComp(pid) => {
+                broker.pubcomp(self.client_id, pid);
+            }
+            Packet::Subscribe(s) => {
+                let grants: Vec<_> = s
+                    .filters()
+                    .map(|f| {
+                        let allowed = auth.allows(
+                            self.principal,
+                            Action::Subscribe,
+                            "topicfilter",
+                            f.filter.as_str(),
+                        );
+                        let grant = allowed.then_some(f.qos.min(QoS::ExactlyOnce));
+                        (f.filter, grant)
+                    })
+                    .collect();
+                broker.subscribe(self.client_id, s.packet_id, &grants);
+            }
+            Packet::Unsubscribe(u) => {
+                let filters: Vec<String> = u.filters().map(|f| f.as_str().to_owned()).collect();
+                broker.unsubscribe(self.client_id, u.packet_id, &filters);
+            }
+            Packet::PingReq => broker.send(self.client_id, Packet::PingResp),
+            Packet::Disconnect => return Flow::Disconnect,
+            Packet::Connect(_) => {
+                // [MQTT-3.1.0-2]: a second CONNECT is a protocol violation.
+                inc(&self.shared.metrics.protocol_errors_total);
+                return Flow::Close;
+            }
+            // The server-role decoder never yields server-to-client packets.
+            Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
+                inc(&self.shared.metrics.protocol_errors_total);
+                return Flow::Close;
+            }
+        }
+        Flow::Continue
+    }
+}

@@ -1,0 +1,35 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod auth;
+mod broker;
+pub mod cli;
+pub mod config;
+mod connection;
+mod http;
+mod identity;
+mod metrics;
+pub mod pki;
+mod ratelimit;
+mod registry;
+mod server;
+pub mod setup;
+mod sigfox;
+mod trie;
+
+pub use auth::{Authorizer, Principal};
+pub use broker::{Broker, Message};
+pub use config::{Config, ConfigError, DenyConnect, Limits};
+pub use http::{MAX_BODY, MAX_HEAD};
+pub use identity::{Identity, TlsError, certificate_id};
+pub use metrics::Metrics;
+pub use ratelimit::TokenBucket;
+pub use registry::{Registry, RegistryError, RegistryFile, Status};
+pub use server::{RunningBroker, StartError, start};
+pub use sigfox::DOWNLINK_TOPIC_PREFIX;
+pub use trie::SubscriptionTrie;
+
+/// One log line on stderr.
+pub(crate) fn log(message: &str) {
+    eprintln!("reference-broker: {message}");
+}

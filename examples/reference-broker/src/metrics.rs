@@ -1,0 +1,109 @@
+//! Counters and gauges, rendered in the Prometheus text exposition format (version 0.0.4).
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! metrics {
+    ($( $(#[$doc:meta])* $kind:ident $field:ident : $help:literal ),* $(,)?) => {
+        /// Every counter and gauge of the broker; all relaxed atomics.
+        #[derive(Debug, Default)]
+        pub struct Metrics {
+            $( $(#[$doc])* pub $field: AtomicU64, )*
+        }
+
+        impl Metrics {
+            /// The Prometheus text format: `# HELP`, `# TYPE` and one sample per metric, each
+            /// name prefixed `broker_`.
+            pub fn render(&self) -> String {
+                let mut out = String::new();
+                $(
+                    let _ = write!(
+                        out,
+                        "# HELP broker_{name} {help}\n# TYPE broker_{name} {kind}\nbroker_{name} {value}\n",
+                        name = stringify!($field),
+                        help = $help,
+                        kind = stringify!($kind),
+                        value = self.$field.load(Ordering::Relaxed),
+                    );
+                )*
+                out
+            }
+        }
+    };
+}
+
+metrics! {
+    /// Open MQTT connections.
+    gauge connections_current: "Open MQTT connections.",
+    /// Sessions held (connected or persistent).
+    gauge sessions_current: "Sessions held, connected or persistent.",
+    /// Retained messages held.
+    gauge retained_current: "Retained messages held.",
+    /// Connections accepted.
+    counter connections_total: "TCP connections accepted on the MQTT listeners.",
+    /// Connections refused at accept because of `limits.max_connections`.
+    counter connections_refused_limit_total: "Connections closed at accept because max_connections was reached.",
+    /// Plain connections refused because they did not come from a loopback address.
+    counter connections_refused_nonlocal_total: "Plain-listener connections closed because they did not come from localhost.",
+    /// TLS handshakes that failed.
+    counter tls_handshake_failures_total: "TLS handshakes that failed (including refused client certificates).",
+    /// Connections closed for not sending CONNECT in time.
+    counter connect_timeouts_total: "Connections closed because no CONNECT arrived within connect_timeout.",
+    /// CONNACK 0 sent.
+    counter connects_accepted_total: "CONNECTs accepted.",
+    /// CONNECTs refused for any reason.
+    counter connects_refused_total: "CONNECTs refused (any CONNACK code other than 0, or a silent close).",
+    /// Older connections closed by a new one with the same client id.
+    counter takeovers_total: "Connections closed because a new connection took over their client id.",
+    /// Connections closed for a malformed packet or a protocol violation.
+    counter protocol_errors_total: "Connections closed for a malformed packet or a protocol violation.",
+    /// Connections closed for keep-alive expiry.
+    counter keepalive_timeouts_total: "Connections closed because nothing arrived within 1.5 times the keep-alive.",
+    /// PUBLISH packets received.
+    counter publish_received_total: "PUBLISH packets accepted from clients.",
+    /// PUBLISH packets sent.
+    counter publish_sent_total: "PUBLISH packets queued to clients.",
+    /// Publishes delayed by the per-connection token bucket.
+    counter publish_throttled_total: "PUBLISHes delayed by the per-connection rate limit.",
+    /// QoS 0 messages dropped because a client's outbound queue was full.
+    counter dropped_slow_client_total: "QoS 0 messages dropped because the client's outbound queue was full.",
+    /// Connections closed because their outbound queue was full.
+    counter slow_client_disconnects_total: "Connections closed because their outbound queue was full.",
+    /// QoS 1/2 messages dropped because a session queue was full.
+    counter dropped_queue_full_total: "QoS 1 and 2 messages dropped because the session queue was full.",
+    /// Retained messages not kept because of `limits.max_retained`.
+    counter dropped_retained_limit_total: "Retained messages not kept because max_retained was reached.",
+    /// Wills published.
+    counter wills_published_total: "Will messages published.",
+    /// iot:Connect denials.
+    counter denied_connect_total: "iot:Connect requests denied by policy or certificate status.",
+    /// iot:Publish / iot:RetainPublish denials.
+    counter denied_publish_total: "iot:Publish and iot:RetainPublish requests denied.",
+    /// iot:Subscribe denials.
+    counter denied_subscribe_total: "iot:Subscribe requests denied (SUBACK 0x80).",
+    /// iot:Receive denials.
+    counter denied_receive_total: "iot:Receive denials (message not delivered to that subscriber).",
+    /// HTTP requests served.
+    counter http_requests_total: "HTTP requests answered.",
+    /// Sigfox callbacks published.
+    counter sigfox_published_total: "Sigfox callbacks published.",
+    /// Sigfox callbacks dropped as duplicates.
+    counter sigfox_duplicates_total: "Sigfox callbacks dropped as duplicates of (device, seqNumber).",
+    /// Sigfox callbacks refused.
+    counter sigfox_rejected_total: "Sigfox callbacks refused (secret, body or sequence).",
+}
+
+/// Adds one to a counter.
+pub(crate) fn inc(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Subtracts one from a gauge (never below zero).
+pub(crate) fn dec(gauge: &AtomicU64) {
+    let _ = gauge.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
+}
+
+/// Sets a gauge.
+pub(crate) fn set(gauge: &AtomicU64, value: usize) {
+    gauge.store(u64::try_from(value).unwrap_or(u64::MAX), Ordering::Relaxed);
+}

@@ -1,0 +1,287 @@
+//! Start-up: load the registry, build TLS, bind the listeners and run the accept loops.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, timeout_at};
+use tokio_rustls::TlsAcceptor;
+
+use crate::auth::Authorizer;
+use crate::broker::Broker;
+use crate::config::Config;
+use crate::connection::{Transport, serve};
+use crate::identity::{Identity, TlsError, server_config};
+use crate::metrics::{Metrics, dec, inc};
+use crate::registry::{Registry, RegistryError};
+use crate::sigfox::SigfoxIngest;
+
+/// What every task shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) broker: Broker,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) authorizer: Authorizer,
+    registry: RwLock<Arc<Registry>>,
+    pub(crate) sigfox: Option<SigfoxIngest>,
+}
+
+impl Shared {
+    /// The current registry.
+    pub(crate) fn registry(&self) -> Arc<Registry> {
+        Arc::clone(&self.registry.read().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// Why the broker could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The registry (or a file it names) is invalid.
+    Registry(RegistryError),
+    /// The server certificate, key or trust anchors are unusable.
+    Tls(TlsError),
+    /// A listener could not be bound.
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// A file could not be read.
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The Sigfox section is invalid.
+    Sigfox(String),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Registry(e) => write!(f, "registry: {e}"),
+            StartError::Tls(e) => e.fmt(f),
+            StartError::Bind { addr, error } => write!(f, "cannot listen on {addr}: {error}"),
+            StartError::Read { path, error } => {
+                write!(f, "cannot read {}: {error}", path.display())
+            }
+            StartError::Sigfox(m) => write!(f, "sigfox: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A running broker: its bound addresses, its metrics, and the tasks to stop.
+#[derive(Debug)]
+pub struct RunningBroker {
+    /// The MQTT-over-TLS listener's address.
+    pub mqtt_addr: SocketAddr,
+    /// The plain MQTT listener's address, if any.
+    pub plain_addr: Option<SocketAddr>,
+    /// The HTTP listener's address.
+    pub http_addr: SocketAddr,
+    /// The broker's counters.
+    pub metrics: Arc<Metrics>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningBroker {
+    /// Stops accepting connections (open connections end with their tasks when the runtime
+    /// stops).
+    pub fn shutdown(&self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for RunningBroker {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Loads the data directory named by `config` (already initialised, see
+/// [`crate::setup::init_data_dir`]), binds the listeners and starts serving.
+pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
+    let dir = config.data_dir.clone();
+    let registry = Registry::load(&dir).map_err(StartError::Registry)?;
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|error| StartError::Read { path, error })
+    };
+    let tls = server_config(
+        &read("server.pem")?,
+        &read("server.key")?,
+        &registry.trust_anchors,
+    )
+    .map_err(StartError::Tls)?;
+    let metrics = Arc::new(Metrics::default());
+    let authorizer = Authorizer::new(config.arn.clone(), Arc::clone(&metrics));
+    // Without a secret the endpoint would accept anyone: it stays off.
+    let sigfox = if config.sigfox.enabled && !config.sigfox.secret.is_empty() {
+        Some(SigfoxIngest::new(&config.sigfox).map_err(StartError::Sigfox)?)
+    } else {
+        None
+    };
+    let shared = Arc::new(Shared {
+        broker: Broker::new(
+            config.limits.clone(),
+            authorizer.clone(),
+            Arc::clone(&metrics),
+        ),
+        metrics: Arc::clone(&metrics),
+        authorizer,
+        registry: RwLock::new(Arc::new(registry)),
+        sigfox,
+        config,
+    });
+    let bind = |addr: SocketAddr| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|error| StartError::Bind { addr, error })
+    };
+    let mqtt = bind(shared.config.mqtt_listen).await?;
+    let plain = match shared.config.plain_listen {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
+    let http = bind(shared.config.http_listen).await?;
+    let local = |l: &TcpListener| {
+        l.local_addr().map_err(|error| StartError::Bind {
+            addr: shared.config.mqtt_listen,
+            error,
+        })
+    };
+    let mqtt_addr = local(&mqtt)?;
+    let plain_addr = plain.as_ref().map(local).transpose()?;
+    let http_addr = local(&http)?;
+
+    let permits = Arc::new(Semaphore::new(shared.config.limits.max_connections));
+    let mut tasks = vec![tokio::spawn(accept_loop(
+        Arc::clone(&shared),
+        mqtt,
+        Some(TlsAcceptor::from(tls)),
+        Arc::clone(&permits),
+    ))];
+    if let Some(plain) = plain {
+        tasks.push(tokio::spawn(accept_loop(
+            Arc::clone(&shared),
+            plain,
+            None,
+            permits,
+        )));
+    }
+    tasks.push(tokio::spawn(crate::http::serve(Arc::clone(&shared), http)));
+    Ok(RunningBroker {
+        mqtt_addr,
+        plain_addr,
+        http_addr,
+        metrics,
+        tasks,
+    })
+}
+
+/// Counts an open connection for as long as it lives.
+struct ConnectionGauge(Arc<Metrics>);
+
+impl Drop for ConnectionGauge {
+    fn drop(&mut self) {
+        dec(&self.0.connections_current);
+    }
+}
+
+async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    permits: Arc<Semaphore>,
+) {
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                crate::log(&format!("accept failed: {e}"));
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        inc(&shared.metrics.connections_total);
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            inc(&shared.metrics.connections_refused_limit_total);
+            drop(tcp);
+            continue;
+        };
+        if tls.is_none() && shared.config.plain.localhost_only && !peer.ip().is_loopback() {
+            inc(&shared.metrics.connections_refused_nonlocal_total);
+            drop(tcp);
+            continue;
+        }
+        let _ = tcp.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            inc(&shared.metrics.connections_current);
+            let _gauge = ConnectionGauge(Arc::clone(&shared.metrics));
+            let deadline = Instant::now() + shared.config.limits.connect_timeout();
+            match tls {
+                Some(acceptor) => tls_connection(shared, acceptor, tcp, peer, deadline).await,
+                None => serve(shared, tcp, peer, Transport::Plain, deadline).await,
+            }
+        });
+    }
+}
+
+async fn tls_connection(
+    shared: Arc<Shared>,
+    acceptor: TlsAcceptor,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    deadline: Instant,
+) {
+    let stream = match timeout_at(deadline, acceptor.accept(tcp)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            inc(&shared.metrics.tls_handshake_failures_total);
+            crate::log(&format!("{peer}: TLS handshake failed: {e}"));
+            return;
+        }
+        Err(_) => {
+            inc(&shared.metrics.connect_timeouts_total);
+            return;
+        }
+    };
+    let identity = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|der| Identity::from_der(der));
+    let identity = match identity {
+        Some(Ok(id)) => id,
+        Some(Err(e)) => {
+            crate::log(&format!("{peer}: unreadable client certificate: {e}"));
+            return;
+        }
+        // The verifier requires a certificate, so this does not happen.
+        None => return,
+    };
+    serve(
+        shared,
+        stream,
+        peer,
+        Transport::Tls(Box::new(identity)),
+        deadline,
+    )
+    .await;
+}
