@@ -1,0 +1,640 @@
+//! Compile once, evaluate many: [`Rule`] holds the parsed statement, its FROM filter and its
+//! precompiled regular expressions; [`Rule::evaluate`] takes a borrowed [`Message`].
+
+use std::borrow::Cow;
+use std::cell::{Cell, OnceCell};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use mqtt_wire::{TopicFilter, TopicName};
+use regex::Regex;
+
+use crate::ast::{Expr, ExprKind, From, Literal, Select, SelectItem, Statement, UnaryOp};
+use crate::error::{EvalError, ExternalError, ParseError};
+use crate::functions::{self, Function};
+use crate::ops;
+use crate::parser::{self, ParseOptions};
+use crate::template::Template;
+use crate::value::{self, Map, Value};
+use crate::version::SqlVersion;
+
+/// What the rules engine knows about a message besides its topic and payload: the values of the
+/// message-context functions (`clientid()`, `timestamp()`, `principal()`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    /// The MQTT client id; `clientid()` is "n/a" when `None` (not sent over MQTT).
+    pub clientid: Option<String>,
+    /// Milliseconds since the Unix epoch when the message was received: `timestamp()`.
+    pub timestamp: i64,
+    /// The authenticated principal (certificate thumbprint, IAM id): `principal()`.
+    pub principal: Option<String>,
+    /// The account that owns the rule: `accountid()`.
+    pub accountid: Option<String>,
+    /// The message's trace id: `traceid()`.
+    pub traceid: Option<String>,
+    /// The publisher's IP address: `sourceip()`.
+    pub sourceip: Option<String>,
+}
+
+/// One message offered to a rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    /// The topic it was published to.
+    pub topic: &'a str,
+    /// The payload: JSON, or any bytes (reachable through `*` and `encode(*, 'base64')`).
+    pub payload: &'a [u8],
+    /// The message context.
+    pub context: &'a Context,
+}
+
+/// Limits applied while evaluating, with safe defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest payload evaluated, in bytes. Default 128 KiB, AWS IoT Core's message size limit.
+    pub max_payload: usize,
+    /// Largest string a rule may build (`+`, `concat`, `replace`, `regexp_replace`). Default 1 MiB.
+    pub max_value_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_payload: 128 * 1024,
+            max_value_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// The functions that call AWS services (`aws_lambda`, `get_dynamodb`, `get_secret`,
+/// `get_thing_shadow`, `get_registry_data`, `machinelearning_predict`). A gateway plugs in its
+/// own; the default, [`NoExternalFunctions`], fails the evaluation.
+pub trait ExternalFunctions: Send + Sync {
+    /// Calls `function` with its evaluated arguments. An error terminates the rule (AWS runs no
+    /// action when such a call fails).
+    fn call(&self, function: Function, args: &[Value], context: &Context) -> Result<Value, ExternalError>;
+}
+
+/// The default [`ExternalFunctions`]: every call fails with "not configured".
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoExternalFunctions;
+
+impl ExternalFunctions for NoExternalFunctions {
+    fn call(&self, function: Function, _: &[Value], _: &Context) -> Result<Value, ExternalError> {
+        Err(functions::unavailable(function))
+    }
+}
+
+/// The result of a rule whose FROM and WHERE matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// The SELECT's value: an object, or with `SELECT VALUE` any value; `Binary` for `SELECT *`
+    /// over a non-JSON payload.
+    pub value: Value,
+    /// The templates given to [`Rule::evaluate_with`], rendered in order.
+    pub templates: Vec<String>,
+}
+
+impl Output {
+    /// The bytes an action would send: the JSON text, or the raw bytes of a binary payload
+    /// passed through by `SELECT *`; `Undefined` is empty.
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        match &self.value {
+            Value::Binary(b) => b.clone(),
+            v => {
+                let mut out = Vec::new();
+                v.write_json(&mut out);
+                out
+            }
+        }
+    }
+
+    /// The value as a `serde_json::Value` (`None` for `Undefined`).
+    pub fn to_json_value(&self) -> Option<serde_json::Value> {
+        self.value.to_json_value()
+    }
+}
+
+/// A parsed rule statement, ready to evaluate many messages.
+#[derive(Clone)]
+pub struct Rule {
+    statement: Statement,
+    version: SqlVersion,
+    filter: Option<TopicFilter>,
+    regexes: Arc<HashMap<String, Regex>>,
+    limits: Limits,
+    external: Arc<dyn ExternalFunctions>,
+}
+
+impl fmt::Debug for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rule")
+            .field("sql", &self.statement.to_string())
+            .field("version", &self.version)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Rule {
+    fn eq(&self, other: &Self) -> bool {
+        self.statement == other.statement && self.version == other.version && self.limits == other.limits
+    }
+}
+
+fn collect_regexes(e: &Expr, out: &mut HashMap<String, Regex>) {
+    match &e.kind {
+        ExprKind::Call(f, args) => {
+            if let Some(i) = f.regex_argument() {
+                if let Some(Expr {
+                    kind: ExprKind::Literal(Literal::String(p)),
+                    ..
+                }) = args.get(i)
+                {
+                    if let Some(re) = functions::compile_regex(p) {
+                        out.insert(p.clone(), re);
+                    }
+                }
+            }
+            for a in args {
+                collect_regexes(a, out);
+            }
+        }
+        _ => collect_children(e, out),
+    }
+}
+
+fn collect_children(e: &Expr, out: &mut HashMap<String, Regex>) {
+    let mut visit = |e: &Expr| collect_regexes(e, out);
+    match &e.kind {
+        ExprKind::Member(b, _) | ExprKind::Unary(_, b) | ExprKind::Cast(b, _) => visit(b),
+        ExprKind::Binary(_, l, r) => {
+            visit(l);
+            visit(r);
+        }
+        ExprKind::Case {
+            operand,
+            whens,
+            otherwise,
+        } => {
+            visit(operand);
+            for (w, t) in whens {
+                visit(w);
+                visit(t);
+            }
+            if let Some(o) = otherwise {
+                visit(o);
+            }
+        }
+        ExprKind::Object(m) => m.iter().for_each(|(_, v)| visit(v)),
+        ExprKind::Array(items) => items.iter().for_each(visit),
+        ExprKind::Subquery(s) => collect_select_regexes(s, out),
+        ExprKind::Call(..) => {}
+        ExprKind::Literal(_) | ExprKind::Field(_) | ExprKind::Wildcard | ExprKind::Variable(_) => {}
+    }
+}
+
+fn collect_select_regexes(s: &Select, out: &mut HashMap<String, Regex>) {
+    for item in &s.items {
+        if let SelectItem::Expr { expr, .. } = item {
+            collect_regexes(expr, out);
+        }
+    }
+    if let Some(From::Expr(e)) = &s.from {
+        collect_regexes(e, out);
+    }
+    if let Some(c) = &s.condition {
+        collect_regexes(c, out);
+    }
+}
+
+impl Rule {
+    /// Parses `sql` in `version` with the default [`ParseOptions`].
+    pub fn parse(sql: &str, version: SqlVersion) -> Result<Rule, ParseError> {
+        Rule::parse_with(sql, version, &ParseOptions::default())
+    }
+
+    /// Parses `sql` in `version` with explicit limits.
+    pub fn parse_with(sql: &str, version: SqlVersion, options: &ParseOptions) -> Result<Rule, ParseError> {
+        let statement = parser::parse_statement(sql, version, options)?;
+        Ok(Rule::from_statement(statement, version))
+    }
+
+    /// A rule from an already-built statement (its FROM filter must be valid; an invalid one
+    /// matches nothing).
+    pub fn from_statement(statement: Statement, version: SqlVersion) -> Rule {
+        let filter = match &statement.select.from {
+            Some(From::Topic(t)) => TopicFilter::new(t).ok(),
+            _ => None,
+        };
+        let mut regexes = HashMap::new();
+        for a in &statement.set {
+            collect_regexes(&a.value, &mut regexes);
+        }
+        collect_select_regexes(&statement.select, &mut regexes);
+        Rule {
+            statement,
+            version,
+            filter,
+            regexes: Arc::new(regexes),
+            limits: Limits::default(),
+            external: Arc::new(NoExternalFunctions),
+        }
+    }
+
+    /// Replaces the evaluation limits.
+    pub fn with_limits(mut self, limits: Limits) -> Rule {
+        self.limits = limits;
+        self
+    }
+
+    /// Plugs in the functions that call AWS services.
+    pub fn with_external_functions(mut self, external: Arc<dyn ExternalFunctions>) -> Rule {
+        self.external = external;
+        self
+    }
+
+    /// The parsed statement.
+    pub fn statement(&self) -> &Statement {
+        &self.statement
+    }
+
+    /// The SQL version.
+    pub fn version(&self) -> SqlVersion {
+        self.version
+    }
+
+    /// The FROM topic filter; `None` when the statement has no FROM (it then matches every
+    /// topic, as a Basic Ingest-only rule does).
+    pub fn from_filter(&self) -> Option<&TopicFilter> {
+        self.filter.as_ref()
+    }
+
+    /// Whether the FROM filter matches `topic`, by MQTT 3.1.1 matching (mqtt-wire): `a/#` also
+    /// matches `a` [MQTT-4.7.1-2], although AWS's topic documentation describes `#` as matching
+    /// only below the parent. The MQTT rule is kept so that a rule and a subscription with the
+    /// same filter see the same messages.
+    pub fn matches_topic(&self, topic: &str) -> bool {
+        match (&self.filter, &self.statement.select.from) {
+            (Some(filter), _) => TopicName::new(topic).is_ok_and(|name| filter.matches(&name)),
+            (None, Some(From::Topic(_))) => false,
+            (None, _) => true,
+        }
+    }
+
+    /// Evaluates the rule: `Ok(None)` when FROM or WHERE does not match.
+    pub fn evaluate(&self, message: &Message<'_>) -> Result<Option<Output>, EvalError> {
+        self.evaluate_with(message, &[])
+    }
+
+    /// Evaluates the rule and renders `templates` against the same message (payload parsed
+    /// once), with the rule's SET variables visible and its SELECT aliases not.
+    pub fn evaluate_with(&self, message: &Message<'_>, templates: &[&Template]) -> Result<Option<Output>, EvalError> {
+        if !self.matches_topic(message.topic) {
+            return Ok(None);
+        }
+        let mut env = Env::new(message, self.version, &self.limits, self.external.as_ref(), &self.regexes)?;
+        let mut vars: Vec<(String, Value)> = Vec::with_capacity(self.statement.set.len());
+        for a in &self.statement.set {
+            let v = {
+                let scope = Scope {
+                    row: Row::Payload,
+                    vars: &vars,
+                };
+                env.eval(&a.value, &scope)?.into_owned()
+            };
+            vars.push((a.name.clone(), v));
+        }
+        let select = &self.statement.select;
+        let rendered = {
+            let scope = Scope {
+                row: Row::Payload,
+                vars: &vars,
+            };
+            if let Some(cond) = &select.condition {
+                if env.eval(cond, &scope)?.to_bool() != Some(true) {
+                    return Ok(None);
+                }
+            }
+            let mut rendered = Vec::with_capacity(templates.len());
+            for t in templates {
+                rendered.push(t.render_in(&env, &scope)?);
+            }
+            rendered
+        };
+        // `SELECT *` alone hands over the parsed payload instead of copying it.
+        let value = if !select.value && matches!(select.items.as_slice(), [SelectItem::Wildcard]) {
+            env.take_payload()
+        } else {
+            let scope = Scope {
+                row: Row::Payload,
+                vars: &vars,
+            };
+            env.project(select, &scope)?
+        };
+        Ok(Some(Output {
+            value: value.normalize(self.version),
+            templates: rendered,
+        }))
+    }
+}
+
+/// The current row of a scope: the message payload, or an element of a nested query's source.
+#[derive(Clone, Copy)]
+pub(crate) enum Row<'s> {
+    Payload,
+    Value(&'s Value),
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Scope<'s> {
+    pub(crate) row: Row<'s>,
+    pub(crate) vars: &'s [(String, Value)],
+}
+
+/// Per-evaluation state: the message, the lazily parsed payload, the limits.
+pub(crate) struct Env<'a> {
+    pub(crate) message: &'a Message<'a>,
+    pub(crate) version: SqlVersion,
+    pub(crate) limits: &'a Limits,
+    pub(crate) external: &'a dyn ExternalFunctions,
+    pub(crate) dynamodb_called: Cell<bool>,
+    regexes: &'a HashMap<String, Regex>,
+    payload: OnceCell<Value>,
+}
+
+static UNDEFINED: Value = Value::Undefined;
+
+impl<'a> Env<'a> {
+    pub(crate) fn new(
+        message: &'a Message<'a>,
+        version: SqlVersion,
+        limits: &'a Limits,
+        external: &'a dyn ExternalFunctions,
+        regexes: &'a HashMap<String, Regex>,
+    ) -> Result<Self, EvalError> {
+        if message.payload.len() > limits.max_payload {
+            return Err(EvalError::PayloadTooLarge {
+                len: message.payload.len(),
+                max: limits.max_payload,
+            });
+        }
+        Ok(Env {
+            message,
+            version,
+            limits,
+            external,
+            dynamodb_called: Cell::new(false),
+            regexes,
+            payload: OnceCell::new(),
+        })
+    }
+
+    /// The payload, parsed on first use (at most once per message): JSON, or `Binary`.
+    pub(crate) fn payload(&self) -> &Value {
+        self.payload.get_or_init(|| {
+            value::parse_payload(self.message.payload, self.version)
+                .unwrap_or_else(|_| Value::Binary(self.message.payload.to_vec()))
+        })
+    }
+
+    fn take_payload(&mut self) -> Value {
+        self.payload();
+        self.payload.take().unwrap_or_default()
+    }
+
+    fn row<'s>(&'s self, scope: &Scope<'s>) -> &'s Value {
+        match scope.row {
+            Row::Payload => self.payload(),
+            Row::Value(v) => v,
+        }
+    }
+
+    fn too_large(&self) -> EvalError {
+        EvalError::ValueTooLarge {
+            max: self.limits.max_value_bytes,
+        }
+    }
+
+    pub(crate) fn eval<'s>(&'s self, e: &Expr, scope: &Scope<'s>) -> Result<Cow<'s, Value>, EvalError> {
+        Ok(match &e.kind {
+            ExprKind::Literal(l) => Cow::Owned(match l {
+                Literal::Null => Value::Null,
+                Literal::Bool(b) => Value::Bool(*b),
+                Literal::Int(i) => Value::Int(*i),
+                Literal::Decimal(d) => Value::Decimal(*d).normalize(self.version),
+                Literal::String(s) => Value::String(s.clone()),
+            }),
+            ExprKind::Field(name) => Cow::Borrowed(self.row(scope).get(name)),
+            ExprKind::Wildcard => Cow::Borrowed(self.row(scope)),
+            ExprKind::Variable(name) => Cow::Borrowed(
+                scope
+                    .vars
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n == name)
+                    .map_or(&UNDEFINED, |(_, v)| v),
+            ),
+            ExprKind::Member(base, name) => match self.eval(base, scope)? {
+                Cow::Borrowed(v) => Cow::Borrowed(v.get(name)),
+                Cow::Owned(Value::Object(mut map)) => Cow::Owned(map.remove(name).unwrap_or_default()),
+                Cow::Owned(_) => Cow::Borrowed(&UNDEFINED),
+            },
+            ExprKind::Unary(UnaryOp::Neg, e) => Cow::Owned(ops::negate(self.eval(e, scope)?.as_ref())),
+            ExprKind::Unary(UnaryOp::Not, e) => Cow::Owned(ops::not(self.eval(e, scope)?.as_ref())),
+            ExprKind::Binary(op, l, r) => {
+                let l = self.eval(l, scope)?;
+                let r = self.eval(r, scope)?;
+                match ops::binary(*op, &l, &r, self.limits.max_value_bytes) {
+                    Some(v) => Cow::Owned(v),
+                    None => return Err(self.too_large()),
+                }
+            }
+            ExprKind::Call(f, args) => {
+                let mut values = Vec::with_capacity(args.len());
+                for (i, a) in args.iter().enumerate() {
+                    // encode(*, ...) encodes the payload's bytes as received, JSON or not.
+                    if i == 0
+                        && *f == Function::Encode
+                        && matches!(a.kind, ExprKind::Wildcard)
+                        && matches!(scope.row, Row::Payload)
+                    {
+                        values.push(Value::Binary(self.message.payload.to_vec()));
+                        continue;
+                    }
+                    values.push(self.eval(a, scope)?.into_owned());
+                }
+                let regex = f.regex_argument().and_then(|i| match args.get(i) {
+                    Some(Expr {
+                        kind: ExprKind::Literal(Literal::String(p)),
+                        ..
+                    }) => self.regexes.get(p),
+                    _ => None,
+                });
+                Cow::Owned(functions::call(*f, values, self, regex)?)
+            }
+            ExprKind::Cast(e, ty) => {
+                let v = functions::cast_value(self.eval(e, scope)?.as_ref(), *ty);
+                Cow::Owned(v.normalize(self.version))
+            }
+            ExprKind::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                let v = self.eval(operand, scope)?;
+                for (w, t) in whens {
+                    if v.sql_eq(self.eval(w, scope)?.as_ref()) == Some(true) {
+                        return self.eval(t, scope);
+                    }
+                }
+                match otherwise {
+                    Some(o) => self.eval(o, scope)?,
+                    // No match and no ELSE: Undefined (the CASE statement reference).
+                    None => Cow::Borrowed(&UNDEFINED),
+                }
+            }
+            ExprKind::Object(members) => {
+                let mut map = Map::new();
+                for (k, v) in members {
+                    let v = self.eval(v, scope)?.into_owned();
+                    map.insert(k.clone(), v);
+                }
+                Cow::Owned(Value::Object(map))
+            }
+            ExprKind::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    out.push(self.eval(i, scope)?.into_owned());
+                }
+                Cow::Owned(Value::Array(out))
+            }
+            ExprKind::Subquery(select) => Cow::Owned(self.subquery(select, scope)?),
+        })
+    }
+
+    /// A nested SELECT: over an array source, once per element (an array of the results); over
+    /// any other source, once (its result, or `Undefined` when WHERE does not hold).
+    fn subquery<'s>(&'s self, select: &Select, scope: &Scope<'s>) -> Result<Value, EvalError> {
+        let source = match &select.from {
+            Some(From::Expr(e)) => self.eval(e, scope)?,
+            _ => Cow::Borrowed(self.row(scope)),
+        };
+        match source.as_ref() {
+            Value::Array(items) => {
+                let mut out = Vec::new();
+                for item in items {
+                    let inner = Scope {
+                        row: Row::Value(item),
+                        vars: scope.vars,
+                    };
+                    if let Some(v) = self.row_result(select, &inner)? {
+                        if !v.is_undefined() {
+                            out.push(v);
+                        }
+                    }
+                }
+                Ok(Value::Array(out))
+            }
+            other => {
+                let inner = Scope {
+                    row: Row::Value(other),
+                    vars: scope.vars,
+                };
+                Ok(self.row_result(select, &inner)?.unwrap_or_default())
+            }
+        }
+    }
+
+    fn row_result<'s>(&'s self, select: &Select, scope: &Scope<'s>) -> Result<Option<Value>, EvalError> {
+        if let Some(c) = &select.condition {
+            if self.eval(c, scope)?.to_bool() != Some(true) {
+                return Ok(None);
+            }
+        }
+        self.project(select, scope).map(Some)
+    }
+
+    /// The SELECT list's value in `scope`.
+    fn project<'s>(&'s self, select: &Select, scope: &Scope<'s>) -> Result<Value, EvalError> {
+        if select.value {
+            return match select.items.first() {
+                Some(SelectItem::Expr { expr, .. }) => Ok(self.eval(expr, scope)?.into_owned()),
+                Some(SelectItem::Wildcard) => Ok(self.row(scope).clone()),
+                None => Ok(Value::Undefined),
+            };
+        }
+        if let [SelectItem::Wildcard] = select.items.as_slice() {
+            return Ok(self.row(scope).clone());
+        }
+        let mut out = Map::new();
+        for (i, item) in select.items.iter().enumerate() {
+            match item {
+                SelectItem::Wildcard => {
+                    if let Value::Object(map) = self.row(scope) {
+                        for (k, v) in map {
+                            out.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+                SelectItem::Expr { expr, alias } => {
+                    let v = self.eval(expr, scope)?.into_owned();
+                    if v.is_undefined() {
+                        continue;
+                    }
+                    match alias {
+                        Some(path) => insert_path(&mut out, path, v),
+                        None => {
+                            out.insert(default_name(expr, i), v);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// The output key of an unaliased item: a field's or member's name, a variable's name, a
+/// function's name; otherwise `_N` for the item's 1-based position.
+fn default_name(e: &Expr, index: usize) -> String {
+    match &e.kind {
+        ExprKind::Field(n) | ExprKind::Member(_, n) | ExprKind::Variable(n) => n.clone(),
+        ExprKind::Call(f, _) => f.name().to_owned(),
+        _ => format!("_{}", index.saturating_add(1)),
+    }
+}
+
+/// Inserts `v` at a dotted alias path, creating (or replacing non-object) intermediate objects,
+/// so `AS a.b` and `AS a.c` merge into `{"a": {"b": .., "c": ..}}`.
+fn insert_path(out: &mut Map, path: &[String], v: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut map = out;
+    for p in parents {
+        let slot = map.entry(p.clone()).or_insert_with(|| Value::Object(Map::new()));
+        if !matches!(slot, Value::Object(_)) {
+            *slot = Value::Object(Map::new());
+        }
+        let Value::Object(inner) = slot else { return };
+        map = inner;
+    }
+    map.insert(last.clone(), v);
+}
+
+/// Evaluates a lone expression against a message (the `sql-test` example's `"expr"` mode).
+pub fn evaluate_expression(
+    expr: &Expr,
+    version: SqlVersion,
+    message: &Message<'_>,
+) -> Result<Value, EvalError> {
+    let limits = Limits::default();
+    let regexes = HashMap::new();
+    let env = Env::new(message, version, &limits, &NoExternalFunctions, &regexes)?;
+    let scope = Scope {
+        row: Row::Payload,
+        vars: &[],
+    };
+    Ok(env.eval(expr, &scope)?.into_owned().normalize(version))
+}
