@@ -115,6 +115,9 @@ async fn read_request(tcp: &mut TcpStream) -> Option<Parsed> {
         let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut req = httparse::Request::new(&mut slots);
         match req.parse(&buf) {
+            Ok(httparse::Status::Complete(len)) if len > MAX_HEAD => {
+                return Some(Parsed::Bad(text(431, "request head too large\n")));
+            }
             Ok(httparse::Status::Complete(len)) => {
                 let method = req.method.unwrap_or_default().to_owned();
                 let path = req.path.unwrap_or_default().to_owned();
