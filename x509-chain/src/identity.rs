@@ -1,0 +1,191 @@
+//! The leaf's identity fields, as AWS IoT exposes them to policies.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use rustls_pki_types::UnixTime;
+use sha2::{Digest, Sha256};
+use x509_cert::ext::pkix::name::GeneralName;
+
+use crate::cert::Cert;
+use crate::der::hex;
+use crate::dn::{self, DnAttribute};
+use crate::error::CertificateError;
+use crate::time::from_secs;
+
+/// The kind of a subjectAltName entry, named as in AWS IoT's
+/// `iot:Certificate.Subject.AlternativeName.<Kind>` policy variables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AltNameKind {
+    /// rfc822Name (e-mail)
+    Rfc822Name,
+    /// dNSName
+    DnsName,
+    /// directoryName, as RFC 4514 text
+    DirectoryName,
+    /// uniformResourceIdentifier
+    UniformResourceIdentifier,
+    /// iPAddress, in its textual form
+    IpAddress,
+}
+
+impl AltNameKind {
+    /// Every kind.
+    pub const ALL: [AltNameKind; 5] = [
+        AltNameKind::Rfc822Name,
+        AltNameKind::DnsName,
+        AltNameKind::DirectoryName,
+        AltNameKind::UniformResourceIdentifier,
+        AltNameKind::IpAddress,
+    ];
+
+    /// The AWS IoT name, as in `iot:Certificate.Subject.AlternativeName.<aws_name>`.
+    pub fn aws_name(self) -> &'static str {
+        match self {
+            Self::Rfc822Name => "RFC822Name",
+            Self::DnsName => "DNSName",
+            Self::DirectoryName => "DirectoryName",
+            Self::UniformResourceIdentifier => "UniformResourceIdentifier",
+            Self::IpAddress => "IPAddress",
+        }
+    }
+}
+
+/// An IP address from an iPAddress GeneralName (4 or 16 octets).
+pub(crate) fn ip_from_octets(octets: &[u8]) -> Option<IpAddr> {
+    if let Ok(v4) = <[u8; 4]>::try_from(octets) {
+        Some(IpAddr::V4(Ipv4Addr::from(v4)))
+    } else {
+        <[u8; 16]>::try_from(octets).ok().map(|v6| IpAddr::V6(Ipv6Addr::from(v6)))
+    }
+}
+
+/// A subjectAltName entry as `(kind, text)`; other kinds (otherName, registeredID, ...) are
+/// `None`.
+pub(crate) fn alt_name(name: &GeneralName) -> Option<(AltNameKind, String)> {
+    Some(match name {
+        GeneralName::Rfc822Name(s) => (AltNameKind::Rfc822Name, s.to_string()),
+        GeneralName::DnsName(s) => (AltNameKind::DnsName, s.to_string()),
+        GeneralName::DirectoryName(n) => (AltNameKind::DirectoryName, dn::to_rfc4514(n)),
+        GeneralName::UniformResourceIdentifier(s) => {
+            (AltNameKind::UniformResourceIdentifier, s.to_string())
+        }
+        GeneralName::IpAddress(o) => (AltNameKind::IpAddress, ip_from_octets(o.as_bytes())?.to_string()),
+        _ => return None,
+    })
+}
+
+/// Who a certificate names: every field an AWS IoT policy can read about a device's
+/// certificate. Built from the leaf of a [`VerifiedPath`](crate::VerifiedPath), or directly
+/// from DER with [`Identity::from_der`] (which checks the encoding, not the chain).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    subject: Vec<(DnAttribute, String)>,
+    issuer: Vec<(DnAttribute, String)>,
+    subject_dn: String,
+    issuer_dn: String,
+    alt_names: Vec<(AltNameKind, String)>,
+    serial_number: String,
+    certificate_id: String,
+    not_before: UnixTime,
+    not_after: UnixTime,
+}
+
+impl Identity {
+    /// Decodes a DER certificate and reads its identity. The certificate is not verified.
+    pub fn from_der(der: &[u8]) -> Result<Identity, CertificateError> {
+        Cert::parse(der).map(|c| Identity::of(&c))
+    }
+
+    pub(crate) fn of(cert: &Cert) -> Identity {
+        let tbs = cert.parsed.tbs_certificate();
+        let alt_names = cert
+            .ext
+            .subject_alt_name
+            .as_ref()
+            .map(|san| san.value.iter().filter_map(alt_name).collect())
+            .unwrap_or_default();
+        Identity {
+            subject: dn::attributes(tbs.subject()),
+            issuer: dn::attributes(tbs.issuer()),
+            subject_dn: dn::to_rfc4514(tbs.subject()),
+            issuer_dn: dn::to_rfc4514(tbs.issuer()),
+            alt_names,
+            serial_number: serial_hex(cert.serial()),
+            certificate_id: hex(&Sha256::digest(&cert.der)),
+            not_before: from_secs(cert.not_before),
+            not_after: from_secs(cert.not_after),
+        }
+    }
+
+    /// Every subject attribute AWS IoT names, with every value of multi-valued RDNs, in
+    /// encoded order. Attributes outside the fourteen (DC, emailAddress, ...) are left out;
+    /// [`Identity::subject_dn`] has them all.
+    pub fn subject(&self) -> &[(DnAttribute, String)] {
+        &self.subject
+    }
+
+    /// The issuer's attributes, as [`Identity::subject`].
+    pub fn issuer(&self) -> &[(DnAttribute, String)] {
+        &self.issuer
+    }
+
+    /// Every value of one subject attribute.
+    pub fn subject_values(&self, attribute: DnAttribute) -> impl Iterator<Item = &str> {
+        self.subject.iter().filter(move |(a, _)| *a == attribute).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of one issuer attribute.
+    pub fn issuer_values(&self, attribute: DnAttribute) -> impl Iterator<Item = &str> {
+        self.issuer.iter().filter(move |(a, _)| *a == attribute).map(|(_, v)| v.as_str())
+    }
+
+    /// The whole subject as RFC 4514 text (`CN=device-1,O=Example`).
+    pub fn subject_dn(&self) -> &str {
+        &self.subject_dn
+    }
+
+    /// The whole issuer as RFC 4514 text.
+    pub fn issuer_dn(&self) -> &str {
+        &self.issuer_dn
+    }
+
+    /// subjectAltName entries of the five kinds AWS IoT names, in encoded order; IP
+    /// addresses in their usual text form, directory names as RFC 4514 text.
+    pub fn alt_names(&self) -> &[(AltNameKind, String)] {
+        &self.alt_names
+    }
+
+    /// Every subjectAltName value of one kind.
+    pub fn alt_name_values(&self, kind: AltNameKind) -> impl Iterator<Item = &str> {
+        self.alt_names.iter().filter(move |(k, _)| *k == kind).map(|(_, v)| v.as_str())
+    }
+
+    /// The certificate's serial number as lower-case hex of its magnitude (no sign octet).
+    pub fn serial_number(&self) -> &str {
+        &self.serial_number
+    }
+
+    /// SHA-256 of the certificate's DER as 64 lower-case hex digits: the AWS IoT certificate
+    /// id.
+    pub fn certificate_id(&self) -> &str {
+        &self.certificate_id
+    }
+
+    /// notBefore.
+    pub fn not_before(&self) -> UnixTime {
+        self.not_before
+    }
+
+    /// notAfter.
+    pub fn not_after(&self) -> UnixTime {
+        self.not_after
+    }
+}
+
+fn serial_hex(octets: &[u8]) -> String {
+    let magnitude = match octets.split_first() {
+        Some((0, rest)) if !rest.is_empty() => rest,
+        _ => octets,
+    };
+    hex(magnitude)
+}

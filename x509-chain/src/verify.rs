@@ -1,0 +1,434 @@
+//! Path building with backtracking, and the verification result.
+
+use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
+
+use crate::algorithms::RUSTCRYPTO_ALGORITHMS;
+use crate::cache::IssuerCache;
+use crate::cert::Cert;
+use crate::checks::{self, Role, Usage};
+use crate::crl::Crl;
+use crate::dn;
+use crate::error::{Check, RejectedCandidate, VerifyError};
+use crate::identity::Identity;
+use crate::names::{self, PeerName};
+use crate::trust::TrustStore;
+
+/// How the verifier is configured; every limit has a safe default.
+#[derive(Clone, Debug)]
+pub struct VerifierOptions {
+    /// The signature algorithms allowed. Default: [`RUSTCRYPTO_ALGORITHMS`]. A rustls
+    /// provider's set plugs in directly:
+    /// `rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms.all`.
+    pub algorithms: &'static [&'static dyn SignatureVerificationAlgorithm],
+    /// Most intermediates in a path (not counting leaf and anchor). Default 8.
+    pub max_intermediates: usize,
+    /// Most signature verifications one `verify` call may do. Default 100, webpki's figure:
+    /// enough for any honest path with several cross-signed alternatives, small enough that a
+    /// hostile bundle of intermediates costs at most ~100 verifications.
+    pub max_signature_checks: usize,
+    /// Most candidate issuers one `verify` call may consider (each step of backtracking).
+    /// Default 2,000: a path search over 20 same-named intermediates with loops cut stays far
+    /// below; a crafted mesh hits it in well under a millisecond of non-crypto work.
+    pub max_candidates: usize,
+    /// CRLs to check each certificate of the path against (RFC 5280 §6.3). Empty: no
+    /// revocation checking.
+    pub crls: Vec<Crl>,
+    /// Capacity of the issuer-link cache in entries; 0 (the default) disables it.
+    pub issuer_cache_capacity: usize,
+}
+
+impl Default for VerifierOptions {
+    fn default() -> Self {
+        VerifierOptions {
+            algorithms: RUSTCRYPTO_ALGORITHMS,
+            max_intermediates: 8,
+            max_signature_checks: 100,
+            max_candidates: 2_000,
+            crls: Vec::new(),
+            issuer_cache_capacity: 0,
+        }
+    }
+}
+
+/// What one verification asks for.
+#[derive(Clone, Debug)]
+pub struct VerifyRequest {
+    /// The validation time.
+    pub time: UnixTime,
+    /// What the leaf is for (EKU).
+    pub usage: Usage,
+    /// The expected peer name, checked against the leaf's subjectAltName (never the CN).
+    pub peer_name: Option<PeerName>,
+    /// Require keyUsage digitalSignature in the leaf when it has a keyUsage extension.
+    pub require_digital_signature: bool,
+}
+
+impl VerifyRequest {
+    /// A request at `time` for `usage`, with no peer name.
+    pub fn new(time: UnixTime, usage: Usage) -> VerifyRequest {
+        VerifyRequest { time, usage, peer_name: None, require_digital_signature: false }
+    }
+
+    /// A device (TLS client) certificate, now.
+    pub fn client_auth_now() -> VerifyRequest {
+        VerifyRequest::new(UnixTime::now(), Usage::ClientAuth)
+    }
+
+    /// Sets the expected peer name.
+    pub fn with_peer_name(mut self, name: PeerName) -> VerifyRequest {
+        self.peer_name = Some(name);
+        self
+    }
+}
+
+/// A verified path: the certificates from the leaf to the trust anchor, and the leaf's
+/// identity.
+#[derive(Clone, Debug)]
+pub struct VerifiedPath {
+    certificates: Vec<CertificateDer<'static>>,
+    subjects: Vec<String>,
+    identity: Identity,
+}
+
+impl VerifiedPath {
+    /// Leaf first, trust anchor last.
+    pub fn certificates(&self) -> &[CertificateDer<'static>] {
+        &self.certificates
+    }
+
+    /// The subjects along the path, RFC 4514 text, leaf first.
+    pub fn subjects(&self) -> &[String] {
+        &self.subjects
+    }
+
+    /// The leaf's identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The trust anchor the path ends at (DER).
+    pub fn anchor(&self) -> Option<&CertificateDer<'static>> {
+        self.certificates.last()
+    }
+}
+
+/// Verifies certificate chains against a [`TrustStore`]. Cheap to share (`Arc<Verifier>`):
+/// `verify` takes `&self`.
+#[derive(Debug)]
+pub struct Verifier {
+    store: TrustStore,
+    options: VerifierOptions,
+    cache: Option<IssuerCache>,
+}
+
+impl Verifier {
+    /// A verifier over `store`.
+    pub fn new(store: TrustStore, options: VerifierOptions) -> Verifier {
+        let cache = (options.issuer_cache_capacity > 0)
+            .then(|| IssuerCache::new(options.issuer_cache_capacity));
+        Verifier { store, options, cache }
+    }
+
+    /// The trust store.
+    pub fn trust_store(&self) -> &TrustStore {
+        &self.store
+    }
+
+    /// The options.
+    pub fn options(&self) -> &VerifierOptions {
+        &self.options
+    }
+
+    /// Builds and validates a path from `leaf` (DER) through any of `intermediates` (DER, in
+    /// any order, unneeded ones ignored) to a trust anchor.
+    pub fn verify<B: AsRef<[u8]>>(
+        &self,
+        leaf: &[u8],
+        intermediates: &[B],
+        request: &VerifyRequest,
+    ) -> Result<VerifiedPath, VerifyError> {
+        let leaf = Cert::parse(leaf).map_err(|error| VerifyError::BadEncoding { index: 0, error })?;
+        let mut pool = Vec::with_capacity(intermediates.len());
+        for (i, der) in intermediates.iter().enumerate() {
+            let cert = Cert::parse(der.as_ref()).map_err(|error| VerifyError::BadEncoding {
+                index: i.saturating_add(1),
+                error,
+            })?;
+            pool.push(cert);
+        }
+        let time = request.time.as_secs();
+        checks::check_leaf(&leaf, request.usage, time)
+            .map_err(|check| VerifyError::Invalid { index: 0, check })?;
+        if request.require_digital_signature {
+            if let Some(ku) = &leaf.ext.key_usage {
+                if !ku.value.digital_signature() {
+                    return Err(VerifyError::Invalid {
+                        index: 0,
+                        check: Check::KeyUsage { required: "digitalSignature" },
+                    });
+                }
+            }
+        }
+
+        let mut search = Search {
+            verifier: self,
+            request,
+            pool: &pool,
+            time,
+            signatures: 0,
+            candidates: 0,
+        };
+        let mut path: Vec<&Cert> = vec![&leaf];
+        let anchor = search.extend(&mut path)?;
+
+        // RFC 6125 §6: after the path, the name (only subjectAltName; never the CN).
+        if let Some(expected) = &request.peer_name {
+            if !names::matches_peer(&leaf, expected) {
+                return Err(VerifyError::PeerNameMismatch { expected: expected.to_string() });
+            }
+        }
+
+        let anchor = self.store.anchors.get(anchor).ok_or(VerifyError::BudgetExceeded { what: "anchor index" })?;
+        let chain: Vec<&Cert> = path.iter().copied().chain(std::iter::once(anchor)).collect();
+        Ok(VerifiedPath {
+            certificates: chain.iter().map(|c| CertificateDer::from(c.der.clone())).collect(),
+            subjects: chain.iter().map(|c| dn::to_rfc4514(c.parsed.tbs_certificate().subject())).collect(),
+            identity: Identity::of(&leaf),
+        })
+    }
+}
+
+/// One path search: its inputs and the budget spent so far.
+struct Search<'a> {
+    verifier: &'a Verifier,
+    request: &'a VerifyRequest,
+    pool: &'a [Cert],
+    time: u64,
+    signatures: usize,
+    candidates: usize,
+}
+
+/// Could `candidate` have issued `child`? Names must match exactly (RFC 5280 §6.1.3 (a)(4),
+/// compared as encoded, as webpki does); key identifiers, when both are present, must agree.
+fn could_issue(candidate: &Cert, child: &Cert) -> bool {
+    if candidate.subject_der() != child.issuer_der() {
+        return false;
+    }
+    let aki = child.ext.authority_key_id.as_ref().and_then(|a| a.value.key_identifier.as_ref());
+    let ski = candidate.ext.subject_key_id.as_ref();
+    match (aki, ski) {
+        (Some(aki), Some(ski)) => aki.as_bytes() == ski.value.as_slice(),
+        _ => true,
+    }
+}
+
+/// A candidate issuer: an anchor (by index in the store) or an intermediate from the pool.
+#[derive(Clone, Copy)]
+enum Candidate<'a> {
+    Anchor(usize, &'a Cert),
+    Intermediate(&'a Cert),
+}
+
+impl<'a> Search<'a> {
+    /// Extends `path` (leaf first) to an anchor; returns the anchor's index in the store.
+    /// On failure `path` is as it was.
+    fn extend(&mut self, path: &mut Vec<&'a Cert>) -> Result<usize, VerifyError> {
+        let Some(&child) = path.last() else {
+            return Err(VerifyError::BudgetExceeded { what: "empty path" });
+        };
+        let index = path.len().saturating_sub(1);
+        let issuer_index = path.len();
+        // Anchors first: the shortest path wins when one exists.
+        let anchors = self.verifier.store.anchors.iter().enumerate().map(|(i, c)| Candidate::Anchor(i, c));
+        let pool = self.pool.iter().map(Candidate::Intermediate);
+        let candidates: Vec<Candidate<'a>> = anchors
+            .chain(pool)
+            .filter(|c| match c {
+                Candidate::Anchor(_, cert) | Candidate::Intermediate(cert) => could_issue(cert, child),
+            })
+            .collect();
+
+        let mut rejected = Vec::new();
+        for candidate in candidates {
+            self.candidates = self.candidates.saturating_add(1);
+            if self.candidates > self.verifier.options.max_candidates {
+                return Err(VerifyError::BudgetExceeded { what: "candidate issuers" });
+            }
+            let (cert, anchor) = match candidate {
+                Candidate::Anchor(i, cert) => (cert, Some(i)),
+                Candidate::Intermediate(cert) => (cert, None),
+            };
+            match self.try_candidate(path, cert, anchor, issuer_index) {
+                Ok(found) => return Ok(found),
+                Err(e @ VerifyError::BudgetExceeded { .. }) => return Err(e),
+                Err(reason) => rejected.push(RejectedCandidate {
+                    subject: dn::to_rfc4514(cert.parsed.tbs_certificate().subject()),
+                    trust_anchor: anchor.is_some(),
+                    reason,
+                }),
+            }
+        }
+        if rejected.len() == 1 {
+            if let Some(only) = rejected.pop() {
+                return Err(only.reason);
+            }
+        }
+        Err(VerifyError::UnknownIssuer {
+            index,
+            issuer: dn::to_rfc4514(child.parsed.tbs_certificate().issuer()),
+            candidates: rejected,
+        })
+    }
+
+    fn try_candidate(
+        &mut self,
+        path: &mut Vec<&'a Cert>,
+        cert: &'a Cert,
+        anchor: Option<usize>,
+        issuer_index: usize,
+    ) -> Result<usize, VerifyError> {
+        let invalid = |check| VerifyError::Invalid { index: issuer_index, check };
+        let role = if anchor.is_some() { Role::Anchor } else { Role::Intermediate };
+        if anchor.is_none() {
+            // Loop detection: the same certificate, or the same subject and key.
+            if path.iter().any(|p| {
+                p.der == cert.der
+                    || (p.subject_der() == cert.subject_der() && p.spki_key() == cert.spki_key())
+            }) {
+                return Err(invalid(Check::Loop));
+            }
+            // Self-issued intermediates (key rollover) do not count toward the depth, as they
+            // do not count toward pathLenConstraint (RFC 5280 §6.1.4 (l)).
+            let intermediates = path.iter().skip(1).filter(|c| !c.is_self_issued()).count();
+            if !cert.is_self_issued() && intermediates >= self.verifier.options.max_intermediates {
+                return Err(VerifyError::MaxDepthExceeded {
+                    max_intermediates: self.verifier.options.max_intermediates,
+                });
+            }
+        }
+        // Non-self-issued intermediates between this CA and the leaf (RFC 5280 §6.1.4 (l)).
+        let below = path.iter().skip(1).filter(|c| !c.is_self_issued()).count();
+        checks::check_issuer(cert, role, self.request.usage, self.time, below).map_err(invalid)?;
+
+        // Name constraints apply to every certificate below, except self-issued
+        // intermediates (RFC 5280 §6.1.3 (b): "... or if certificate i is self-issued and
+        // not the final certificate in the path").
+        if let Some(nc) = &cert.ext.name_constraints {
+            for (j, below) in path.iter().enumerate() {
+                if j > 0 && below.is_self_issued() {
+                    continue;
+                }
+                names::check_constraints(&nc.value, issuer_index, below)
+                    .map_err(|check| VerifyError::Invalid { index: j, check })?;
+            }
+        }
+
+        let child_index = issuer_index.saturating_sub(1);
+        let child = path.last().copied().ok_or(VerifyError::BudgetExceeded { what: "empty path" })?;
+        self.verify_link(child, child_index, cert)?;
+
+        match anchor {
+            Some(found) => {
+                self.check_revocation(path, cert)?;
+                Ok(found)
+            }
+            None => {
+                path.push(cert);
+                let result = self.extend(path);
+                if result.is_err() {
+                    path.pop();
+                }
+                result
+            }
+        }
+    }
+
+    /// Picks the algorithm for `signed_alg` with `issuer`'s key type and verifies, spending
+    /// one unit of the signature budget.
+    fn verify_signature(
+        &mut self,
+        issuer: &Cert,
+        signed_alg: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), Check> {
+        let spki_alg = issuer.spki_algorithm();
+        let Some(alg) = self.verifier.options.algorithms.iter().find(|a| {
+            a.public_key_alg_id().as_ref() == spki_alg && a.signature_alg_id().as_ref() == signed_alg
+        }) else {
+            return Err(Check::UnsupportedSignatureAlgorithm);
+        };
+        self.signatures = self.signatures.saturating_add(1);
+        if self.signatures > self.verifier.options.max_signature_checks {
+            return Err(Check::BadSignature);
+        }
+        alg.verify_signature(issuer.spki_key(), message, signature).map_err(|_| Check::BadSignature)
+    }
+
+    /// RFC 5280 §6.1.3 (a)(1): `child`'s signature by `issuer`'s key, through the cache.
+    fn verify_link(&mut self, child: &Cert, child_index: usize, issuer: &Cert) -> Result<(), VerifyError> {
+        if let Some(cache) = &self.verifier.cache {
+            if cache.contains(&child.der, &issuer.der, self.time) {
+                return Ok(());
+            }
+        }
+        if self.signatures >= self.verifier.options.max_signature_checks {
+            return Err(VerifyError::BudgetExceeded { what: "signature checks" });
+        }
+        self.verify_signature(issuer, child.signature_algorithm(), child.tbs(), child.signature())
+            .map_err(|check| VerifyError::Invalid { index: child_index, check })?;
+        if let Some(cache) = &self.verifier.cache {
+            cache.insert(
+                &child.der,
+                &issuer.der,
+                child.not_before.max(issuer.not_before),
+                child.not_after.min(issuer.not_after),
+            );
+        }
+        Ok(())
+    }
+
+    /// RFC 5280 §6.3: with CRLs supplied, each certificate below the anchor is checked
+    /// against every CRL its issuer signed.
+    fn check_revocation(&mut self, path: &[&'a Cert], anchor: &'a Cert) -> Result<(), VerifyError> {
+        let crls = &self.verifier.options.crls;
+        if crls.is_empty() {
+            return Ok(());
+        }
+        for (index, cert) in path.iter().enumerate() {
+            let issuer = path.get(index.saturating_add(1)).copied().unwrap_or(anchor);
+            for crl in crls.iter().filter(|c| c.issuer_der() == cert.issuer_der()) {
+                let bad = |detail: &str| VerifyError::Invalid {
+                    index,
+                    check: Check::BadCrl { detail: detail.to_string() },
+                };
+                if let Some(defect) = crl.defect {
+                    return Err(bad(defect));
+                }
+                // RFC 5280 §6.3.3 (f): the CRL issuer's key must be usable for CRLs.
+                if issuer.ext.key_usage.as_ref().is_some_and(|k| !k.value.crl_sign()) {
+                    return Err(bad("the issuer's keyUsage lacks cRLSign (RFC 5280 4.2.1.3)"));
+                }
+                if self.signatures >= self.verifier.options.max_signature_checks {
+                    return Err(VerifyError::BudgetExceeded { what: "signature checks" });
+                }
+                self.verify_signature(issuer, crl.signature_algorithm(), crl.tbs(), crl.signature())
+                    .map_err(|c| bad(&format!("signature: {c}")))?;
+                // RFC 5280 §6.3.3 (a): thisUpdate <= time <= nextUpdate.
+                if crl.this_update > self.time {
+                    return Err(bad("thisUpdate is after the validation time"));
+                }
+                if crl.next_update.is_some_and(|n| n < self.time) {
+                    return Err(bad("nextUpdate is before the validation time (stale CRL)"));
+                }
+                if crl.is_revoked(cert.serial()) {
+                    return Err(VerifyError::Invalid {
+                        index,
+                        check: Check::Revoked { serial: crate::der::hex(cert.serial()) },
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
