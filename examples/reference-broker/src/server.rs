@@ -233,7 +233,10 @@ async fn accept_loop(
             let _permit = permit;
             inc(&shared.metrics.connections_current);
             let _gauge = ConnectionGauge(Arc::clone(&shared.metrics));
-            let deadline = Instant::now() + shared.config.limits.connect_timeout();
+            let timeout = shared.config.limits.connect_timeout();
+            let deadline = Instant::now()
+                .checked_add(timeout)
+                .unwrap_or_else(Instant::now);
             match tls {
                 Some(acceptor) => tls_connection(shared, acceptor, tcp, peer, deadline).await,
                 None => serve(shared, tcp, peer, Transport::Plain, deadline).await,

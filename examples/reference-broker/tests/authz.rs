@@ -28,7 +28,8 @@ async fn broker(name: &str, deny: DenyConnect) -> TestBroker {
 async fn denied_connect_gets_connack_5_or_a_silent_close() {
     let b = broker("authz-connect", DenyConnect::Connack).await;
     let mut c = Client::tcp(b.plain()).await;
-    c.send(&Packet::Connect(connect_packet("intruder", true))).await;
+    c.send(&Packet::Connect(connect_packet("intruder", true)))
+        .await;
     assert_eq!(
         c.recv().await,
         Packet::ConnAck(ConnAck::new(false, ConnectReturnCode::NotAuthorized))
@@ -49,7 +50,8 @@ async fn denied_connect_gets_connack_5_or_a_silent_close() {
 
     let b = broker("authz-close", DenyConnect::Close).await;
     let mut c = Client::tcp(b.plain()).await;
-    c.send(&Packet::Connect(connect_packet("intruder", true))).await;
+    c.send(&Packet::Connect(connect_packet("intruder", true)))
+        .await;
     c.expect_closed().await;
     assert_eq!(b.metric("denied_connect_total"), 1);
 }
@@ -61,7 +63,11 @@ async fn subscribe_publish_and_receive_are_each_authorized() {
     let codes = sub
         .subscribe(
             1,
-            &[("open/+", QoS::AtLeastOnce), ("other/#", QoS::AtLeastOnce), ("secret/#", QoS::AtMostOnce)],
+            &[
+                ("open/+", QoS::AtLeastOnce),
+                ("other/#", QoS::AtLeastOnce),
+                ("secret/#", QoS::AtMostOnce),
+            ],
         )
         .await;
     assert_eq!(
@@ -83,7 +89,8 @@ async fn subscribe_publish_and_receive_are_each_authorized() {
     assert_eq!(b.metric("denied_receive_total"), 1);
 
     // Publishing where the policy does not allow it: disconnected, as AWS IoT does.
-    publ.publish("secret/x", QosPid::AtMostOnce, "s", false).await;
+    publ.publish("secret/x", QosPid::AtMostOnce, "s", false)
+        .await;
     publ.expect_closed().await;
     assert_eq!(b.metric("denied_publish_total"), 1);
     // Retained publish needs iot:RetainPublish as well.

@@ -77,7 +77,9 @@ async fn no_connect_is_closed_after_the_connect_timeout() {
     rude.expect_closed().await;
     // A second CONNECT [MQTT-3.1.0-2].
     let (mut twice, _) = Client::connect(b.plain(), "twice", true).await;
-    twice.send(&Packet::Connect(connect_packet("twice", true))).await;
+    twice
+        .send(&Packet::Connect(connect_packet("twice", true)))
+        .await;
     twice.expect_closed().await;
     assert_eq!(b.metric("protocol_errors_total"), 2);
     assert_responsive(&mut good).await;
@@ -101,12 +103,19 @@ async fn slow_reader_loses_qos0_and_stalls_nobody() {
     let chunk = "z".repeat(64 * 1024);
     for round in 0..8 {
         for _ in 0..128 {
-            flooder.publish("flood", QosPid::AtMostOnce, &chunk, false).await;
+            flooder
+                .publish("flood", QosPid::AtMostOnce, &chunk, false)
+                .await;
         }
         flooder.ping().await;
-        flooder.publish("good", QosPid::AtMostOnce, &format!("{round}"), false).await;
+        flooder
+            .publish("good", QosPid::AtMostOnce, &format!("{round}"), false)
+            .await;
         let started = Instant::now();
-        assert_eq!(&good.recv_publish().await.payload[..], format!("{round}").as_bytes());
+        assert_eq!(
+            &good.recv_publish().await.payload[..],
+            format!("{round}").as_bytes()
+        );
         assert!(started.elapsed() < Duration::from_secs(2));
     }
     assert!(b.metric("dropped_slow_client_total") > 0);
@@ -150,6 +159,7 @@ async fn connect_flood_is_bounded_and_good_client_keeps_working() {
     for _ in 0..60 {
         idle.push(Client::tcp(b.plain()).await);
     }
-    b.wait_metric("connections_refused_limit_total", refused + 21).await;
+    b.wait_metric("connections_refused_limit_total", refused + 21)
+        .await;
     assert_responsive(&mut good).await;
 }

@@ -20,9 +20,10 @@ async fn broker(name: &str) -> common::TestBroker {
     start_with(name, |c, _| {
         c.sigfox.secret = SECRET.to_owned();
         c.sigfox.topic = "sigfox/{device}".to_owned();
-        c.sigfox
-            .formats
-            .insert("5f1a".to_owned(), "b1::bool:7 b2::bool:6 i1:1:uint:16".to_owned());
+        c.sigfox.formats.insert(
+            "5f1a".to_owned(),
+            "b1::bool:7 b2::bool:6 i1:1:uint:16".to_owned(),
+        );
         c.sigfox
             .downlinks
             .insert("B92A4".to_owned(), "0011223344556677".to_owned());
@@ -34,20 +35,36 @@ async fn broker(name: &str) -> common::TestBroker {
 async fn healthz_metrics_and_errors() {
     let b = broker("http-basic").await;
     let a = b.running.http_addr;
-    assert_eq!(http(a, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await, (200, "ok\n".to_owned()));
+    assert_eq!(
+        http(a, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await,
+        (200, "ok\n".to_owned())
+    );
     let (status, body) = http(a, "GET /metrics HTTP/1.1\r\n\r\n").await;
     assert_eq!(status, 200);
-    assert!(body.contains("# TYPE broker_connections_current gauge\nbroker_connections_current 0\n"));
-    assert!(body.contains("# TYPE broker_denied_publish_total counter\nbroker_denied_publish_total 0\n"));
+    assert!(
+        body.contains("# TYPE broker_connections_current gauge\nbroker_connections_current 0\n")
+    );
+    assert!(
+        body.contains(
+            "# TYPE broker_denied_publish_total counter\nbroker_denied_publish_total 0\n"
+        )
+    );
     assert_eq!(http(a, "GET /nope HTTP/1.1\r\n\r\n").await.0, 404);
     assert_eq!(http(a, "DELETE /healthz HTTP/1.1\r\n\r\n").await.0, 405);
     assert_eq!(http(a, "BAD\0 / HTTP/1.1\r\n\r\n").await.0, 400);
     assert_eq!(
-        http(a, "POST /sigfox HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n").await.0,
+        http(
+            a,
+            "POST /sigfox HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"
+        )
+        .await
+        .0,
         501
     );
     assert_eq!(
-        http(a, "POST /sigfox HTTP/1.1\r\ncontent-length: 999999\r\n\r\n").await.0,
+        http(a, "POST /sigfox HTTP/1.1\r\ncontent-length: 999999\r\n\r\n")
+            .await
+            .0,
         413
     );
     let huge = format!("GET / HTTP/1.1\r\nx: {}\r\n\r\n", "a".repeat(9000));
@@ -61,21 +78,34 @@ async fn sigfox_callbacks_are_published_once() {
     let (mut sub, _) = Client::connect(b.plain(), "sub", true).await;
     sub.subscribe(1, &[("sigfox/#", QoS::AtLeastOnce)]).await;
     let body = r#"{"device":"B92A4","deviceTypeId":"5f1a","data":"C01234","time":"1476980426","seqNumber":"12"}"#;
-    assert_eq!(http(a, &post("/sigfox", "wrong-secret-wrong", body)).await.0, 401);
+    assert_eq!(
+        http(a, &post("/sigfox", "wrong-secret-wrong", body))
+            .await
+            .0,
+        401
+    );
     assert_eq!(http(a, &post("/sigfox", SECRET, "{not json")).await.0, 400);
-    assert_eq!(http(a, &post("/sigfox", SECRET, body)).await, (204, String::new()));
+    assert_eq!(
+        http(a, &post("/sigfox", SECRET, body)).await,
+        (204, String::new())
+    );
     let p = sub.recv_publish().await;
     assert_eq!(p.topic.as_str(), "sigfox/B92A4");
     let json: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
-    assert_eq!(json["decoded"], serde_json::json!({"b1": true, "b2": true, "i1": 4660}));
+    assert_eq!(
+        json["decoded"],
+        serde_json::json!({"b1": true, "b2": true, "i1": 4660})
+    );
     assert_eq!(json["seqNumber"], 12);
-    sub.send(&mqtt_wire::Packet::PubAck(p.qos_pid.packet_id().unwrap())).await;
+    sub.send(&mqtt_wire::Packet::PubAck(p.qos_pid.packet_id().unwrap()))
+        .await;
     // The same (device, seqNumber) again: acknowledged, not published.
     assert_eq!(http(a, &post("/sigfox", SECRET, body)).await.0, 204);
     assert_eq!(b.metric("sigfox_duplicates_total"), 1);
     assert_eq!(b.metric("sigfox_rejected_total"), 2);
     let (mut publ, _) = Client::connect(b.plain(), "pub", true).await;
-    publ.publish("sigfox/marker", QosPid::AtMostOnce, "m", false).await;
+    publ.publish("sigfox/marker", QosPid::AtMostOnce, "m", false)
+        .await;
     assert_eq!(sub.recv_publish().await.topic.as_str(), "sigfox/marker");
 }
 
@@ -86,7 +116,10 @@ async fn bidir_replies_with_configured_or_retained_downlink() {
     let configured = r#"{"device":"B92A4","data":"00","seqNumber":"1","ack":"true"}"#;
     assert_eq!(
         http(a, &post("/sigfox/bidir", SECRET, configured)).await,
-        (200, r#"{"B92A4":{"downlinkData":"0011223344556677"}}"#.to_owned())
+        (
+            200,
+            r#"{"B92A4":{"downlinkData":"0011223344556677"}}"#.to_owned()
+        )
     );
     let none = r#"{"device":"1234","data":"00","seqNumber":"1","ack":"true"}"#;
     assert_eq!(
@@ -95,15 +128,26 @@ async fn bidir_replies_with_configured_or_retained_downlink() {
     );
     // A retained message on sigfox/downlink/<device> is the downlink.
     let (mut publ, _) = Client::connect(b.plain(), "ops", true).await;
-    publ.publish("sigfox/downlink/1234", QosPid::AtLeastOnce(common::pid(1)), "a1b2c3d4e5f60718", true)
-        .await;
+    publ.publish(
+        "sigfox/downlink/1234",
+        QosPid::AtLeastOnce(common::pid(1)),
+        "a1b2c3d4e5f60718",
+        true,
+    )
+    .await;
     publ.recv().await;
     let again = r#"{"device":"1234","data":"00","seqNumber":"2","ack":"true"}"#;
     assert_eq!(
         http(a, &post("/sigfox/bidir", SECRET, again)).await,
-        (200, r#"{"1234":{"downlinkData":"a1b2c3d4e5f60718"}}"#.to_owned())
+        (
+            200,
+            r#"{"1234":{"downlinkData":"a1b2c3d4e5f60718"}}"#.to_owned()
+        )
     );
     // No ack requested: nothing to send.
     let no_ack = r#"{"device":"1234","data":"00","seqNumber":"3","ack":"false"}"#;
-    assert_eq!(http(a, &post("/sigfox/bidir", SECRET, no_ack)).await, (204, String::new()));
+    assert_eq!(
+        http(a, &post("/sigfox/bidir", SECRET, no_ack)).await,
+        (204, String::new())
+    );
 }

@@ -23,11 +23,16 @@ async fn connack_codes() {
     let b = start("connack").await;
     // [MQTT-3.1.2-2]: protocol level 3 (MQTT 3.1 with "MQTT" name) gets 0x01 and a close.
     let mut c = Client::tcp(b.plain()).await;
-    c.send_raw(&[0x10, 0x0D, 0, 4, b'M', b'Q', b'T', b'T', 3, 2, 0, 60, 0, 1, b'x'])
-        .await;
+    c.send_raw(&[
+        0x10, 0x0D, 0, 4, b'M', b'Q', b'T', b'T', 3, 2, 0, 60, 0, 1, b'x',
+    ])
+    .await;
     assert_eq!(
         c.recv().await,
-        Packet::ConnAck(ConnAck::new(false, ConnectReturnCode::UnacceptableProtocolVersion))
+        Packet::ConnAck(ConnAck::new(
+            false,
+            ConnectReturnCode::UnacceptableProtocolVersion
+        ))
     );
     c.expect_closed().await;
     // [MQTT-3.1.3-8]: an empty client id with clean session 0 gets 0x02.
@@ -63,19 +68,28 @@ async fn qos_0_1_2_both_directions() {
 
     publ.publish("t/0", QosPid::AtMostOnce, "zero", false).await;
     let p = sub.recv_publish().await;
-    assert_eq!((p.topic.as_str(), &p.payload[..], p.qos_pid), ("t/0", &b"zero"[..], QosPid::AtMostOnce));
+    assert_eq!(
+        (p.topic.as_str(), &p.payload[..], p.qos_pid),
+        ("t/0", &b"zero"[..], QosPid::AtMostOnce)
+    );
 
     publ.publish_acked("t/1", 7, "one").await;
     let p = sub.recv_publish().await;
     assert_eq!(p.qos_pid.qos(), QoS::AtLeastOnce);
     assert_eq!(&p.payload[..], b"one");
-    sub.send(&Packet::PubAck(p.qos_pid.packet_id().unwrap())).await;
+    sub.send(&Packet::PubAck(p.qos_pid.packet_id().unwrap()))
+        .await;
 
     // QoS 2 in: PUBLISH → PUBREC, PUBREL → PUBCOMP; a resent PUBLISH before PUBREL is not
     // routed twice.
-    publ.publish("t/2", QosPid::ExactlyOnce(pid(9)), "two", false).await;
+    publ.publish("t/2", QosPid::ExactlyOnce(pid(9)), "two", false)
+        .await;
     assert_eq!(publ.recv().await, Packet::PubRec(pid(9)));
-    let mut again = mqtt_wire::Publish::new(common::topic("t/2"), QosPid::ExactlyOnce(pid(9)), &b"two"[..]);
+    let mut again = mqtt_wire::Publish::new(
+        common::topic("t/2"),
+        QosPid::ExactlyOnce(pid(9)),
+        &b"two"[..],
+    );
     again.dup = true;
     publ.send(&Packet::Publish(again)).await;
     assert_eq!(publ.recv().await, Packet::PubRec(pid(9)));
@@ -91,7 +105,8 @@ async fn qos_0_1_2_both_directions() {
     sub.send(&Packet::PubComp(id)).await;
 
     // Nothing else was delivered: the next packet is the marker.
-    publ.publish("t/marker", QosPid::AtMostOnce, "m", false).await;
+    publ.publish("t/marker", QosPid::AtMostOnce, "m", false)
+        .await;
     assert_eq!(sub.recv_publish().await.topic.as_str(), "t/marker");
 }
 
@@ -100,7 +115,14 @@ async fn overlapping_subscriptions_deliver_once_at_highest_qos() {
     let b = start("overlap").await;
     let (mut sub, _) = Client::connect(b.plain(), "sub", true).await;
     let codes = sub
-        .subscribe(1, &[("a/+", QoS::AtMostOnce), ("a/#", QoS::AtLeastOnce), ("a/b", QoS::AtMostOnce)])
+        .subscribe(
+            1,
+            &[
+                ("a/+", QoS::AtMostOnce),
+                ("a/#", QoS::AtLeastOnce),
+                ("a/b", QoS::AtMostOnce),
+            ],
+        )
         .await;
     assert_eq!(
         codes,
@@ -115,7 +137,10 @@ async fn overlapping_subscriptions_deliver_once_at_highest_qos() {
     publ.publish_acked("a/b", 1, "x").await;
     publ.publish("marker", QosPid::AtMostOnce, "m", false).await;
     let p = sub.recv_publish().await;
-    assert_eq!((p.topic.as_str(), p.qos_pid.qos()), ("a/b", QoS::AtLeastOnce));
+    assert_eq!(
+        (p.topic.as_str(), p.qos_pid.qos()),
+        ("a/b", QoS::AtLeastOnce)
+    );
     assert_eq!(sub.recv_publish().await.topic.as_str(), "marker");
 }
 
@@ -123,14 +148,19 @@ async fn overlapping_subscriptions_deliver_once_at_highest_qos() {
 async fn retained_messages() {
     let b = start("retained").await;
     let (mut publ, _) = Client::connect(b.plain(), "pub", true).await;
-    publ.publish("r/1", QosPid::AtLeastOnce(pid(1)), "kept", true).await;
+    publ.publish("r/1", QosPid::AtLeastOnce(pid(1)), "kept", true)
+        .await;
     assert_eq!(publ.recv().await, Packet::PubAck(pid(1)));
     let (mut sub, _) = Client::connect(b.plain(), "sub", true).await;
     sub.subscribe(1, &[("r/#", QoS::AtLeastOnce)]).await;
     let p = sub.recv_publish().await;
-    assert!(p.retain, "[MQTT-3.3.1-8]: retained on subscribe has retain=1");
+    assert!(
+        p.retain,
+        "[MQTT-3.3.1-8]: retained on subscribe has retain=1"
+    );
     assert_eq!(&p.payload[..], b"kept");
-    sub.send(&Packet::PubAck(p.qos_pid.packet_id().unwrap())).await;
+    sub.send(&Packet::PubAck(p.qos_pid.packet_id().unwrap()))
+        .await;
     // Live delivery to an existing subscription has retain=0 [MQTT-3.3.1-9].
     publ.publish("r/1", QosPid::AtMostOnce, "live", true).await;
     let p = sub.recv_publish().await;
@@ -158,8 +188,12 @@ async fn will_published_on_abnormal_close_only() {
     let (dies, _) = Client::connect_with(b.plain(), c).await;
     drop(dies); // TCP close without DISCONNECT
     let p = sub.recv_publish().await;
-    assert_eq!((p.topic.as_str(), &p.payload[..]), ("wills/dies", &b"gone"[..]));
-    sub.send(&Packet::PubAck(p.qos_pid.packet_id().unwrap())).await;
+    assert_eq!(
+        (p.topic.as_str(), &p.payload[..]),
+        ("wills/dies", &b"gone"[..])
+    );
+    sub.send(&Packet::PubAck(p.qos_pid.packet_id().unwrap()))
+        .await;
 
     let mut c = connect_packet("polite", true);
     c.will = Some(will("wills/polite", "gone", QoS::AtMostOnce, false));
@@ -168,7 +202,8 @@ async fn will_published_on_abnormal_close_only() {
     polite.expect_closed().await;
     // [MQTT-3.14.4-3]: after DISCONNECT the Will is discarded; the next message is the marker.
     let (mut publ, _) = Client::connect(b.plain(), "pub", true).await;
-    publ.publish("wills/marker", QosPid::AtMostOnce, "m", false).await;
+    publ.publish("wills/marker", QosPid::AtMostOnce, "m", false)
+        .await;
     assert_eq!(sub.recv_publish().await.topic.as_str(), "wills/marker");
     assert_eq!(b.metric("wills_published_total"), 1);
 }
@@ -201,24 +236,39 @@ async fn persistent_session_redelivers_qos1_and_qos2() {
     b.wait_gauge("connections_current", 1).await; // only the publisher is left
     // Queued while offline.
     publ.publish_acked("p/q1", 2, "second").await;
-    publ.publish("p/q2", QosPid::ExactlyOnce(pid(3)), "third", false).await;
+    publ.publish("p/q2", QosPid::ExactlyOnce(pid(3)), "third", false)
+        .await;
     assert_eq!(publ.recv().await, Packet::PubRec(pid(3)));
     publ.send(&Packet::PubRel(pid(3))).await;
     assert_eq!(publ.recv().await, Packet::PubComp(pid(3)));
-    publ.publish("p/q0", QosPid::AtMostOnce, "dropped-offline", false).await;
+    publ.publish("p/q0", QosPid::AtMostOnce, "dropped-offline", false)
+        .await;
     publ.ping().await;
 
     let (mut s, present) = Client::connect(b.plain(), "keeper", false).await;
     assert!(present, "[MQTT-3.2.2-2]: session present");
     let p = s.recv_publish().await;
-    assert!(p.dup, "[MQTT-4.4.0-1]: the unacknowledged PUBLISH is resent with DUP");
-    assert_eq!((p.qos_pid.packet_id().unwrap(), &p.payload[..]), (first_id, &b"first"[..]));
+    assert!(
+        p.dup,
+        "[MQTT-4.4.0-1]: the unacknowledged PUBLISH is resent with DUP"
+    );
+    assert_eq!(
+        (p.qos_pid.packet_id().unwrap(), &p.payload[..]),
+        (first_id, &b"first"[..])
+    );
     s.send(&Packet::PubAck(first_id)).await;
     let p = s.recv_publish().await;
-    assert_eq!((&p.payload[..], p.qos_pid.qos()), (&b"second"[..], QoS::AtLeastOnce));
-    s.send(&Packet::PubAck(p.qos_pid.packet_id().unwrap())).await;
+    assert_eq!(
+        (&p.payload[..], p.qos_pid.qos()),
+        (&b"second"[..], QoS::AtLeastOnce)
+    );
+    s.send(&Packet::PubAck(p.qos_pid.packet_id().unwrap()))
+        .await;
     let p = s.recv_publish().await;
-    assert_eq!((&p.payload[..], p.qos_pid.qos()), (&b"third"[..], QoS::ExactlyOnce));
+    assert_eq!(
+        (&p.payload[..], p.qos_pid.qos()),
+        (&b"third"[..], QoS::ExactlyOnce)
+    );
     let id = p.qos_pid.packet_id().unwrap();
     s.send(&Packet::PubRec(id)).await;
     assert_eq!(s.recv().await, Packet::PubRel(id));
@@ -230,7 +280,8 @@ async fn persistent_session_redelivers_qos1_and_qos2() {
     assert_eq!(s.recv().await, Packet::PubRel(id));
     s.send(&Packet::PubComp(id)).await;
     // QoS 0 is not queued for an offline session: next is the marker.
-    publ.publish("p/marker", QosPid::AtMostOnce, "m", false).await;
+    publ.publish("p/marker", QosPid::AtMostOnce, "m", false)
+        .await;
     assert_eq!(s.recv_publish().await.topic.as_str(), "p/marker");
     // A clean connection discards the session.
     s.send(&Packet::Disconnect).await;
@@ -261,7 +312,8 @@ async fn session_queue_is_bounded() {
     for i in 1..=3 {
         let p = s.recv_publish().await;
         assert_eq!(&p.payload[..], format!("m{i}").as_bytes());
-        s.send(&Packet::PubAck(p.qos_pid.packet_id().unwrap())).await;
+        s.send(&Packet::PubAck(p.qos_pid.packet_id().unwrap()))
+            .await;
     }
     s.ping().await;
 }

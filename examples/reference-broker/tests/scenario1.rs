@@ -35,7 +35,13 @@ async fn run(args: Vec<String>) -> Outcome {
     .unwrap()
 }
 
-async fn button_pub(b: &TestBroker, device: &str, client_id: &str, topic: &str, msg: &str) -> Outcome {
+async fn button_pub(
+    b: &TestBroker,
+    device: &str,
+    client_id: &str,
+    topic: &str,
+    msg: &str,
+) -> Outcome {
     let d = b.dir.display().to_string();
     run(vec![
         "mosquitto_pub".into(),
@@ -65,26 +71,59 @@ async fn button_pub(b: &TestBroker, device: &str, client_id: &str, topic: &str, 
 /// nothing else was delivered in between.
 async fn expect_nothing_but_marker(b: &TestBroker, watcher: &mut Client) {
     let (mut p, _) = Client::connect(b.plain(), "marker", true).await;
-    p.publish("iotbutton/marker", QosPid::AtMostOnce, "m", false).await;
-    assert_eq!(watcher.recv_publish().await.topic.as_str(), "iotbutton/marker");
+    p.publish("iotbutton/marker", QosPid::AtMostOnce, "m", false)
+        .await;
+    assert_eq!(
+        watcher.recv_publish().await.topic.as_str(),
+        "iotbutton/marker"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn buttons_publish_only_on_their_own_topic() {
     let b = start("scenario1").await;
     let (mut watcher, _) = Client::connect(b.plain(), "watcher", true).await;
-    watcher.subscribe(1, &[("iotbutton/#", QoS::AtMostOnce)]).await;
+    watcher
+        .subscribe(1, &[("iotbutton/#", QoS::AtMostOnce)])
+        .await;
 
-    let own = button_pub(&b, "button-1", "button-1", "iotbutton/G030JF0000000001", "click").await;
+    let own = button_pub(
+        &b,
+        "button-1",
+        "button-1",
+        "iotbutton/G030JF0000000001",
+        "click",
+    )
+    .await;
     assert!(own.success, "own topic refused: {}", own.stderr);
     let p = watcher.recv_publish().await;
-    assert_eq!((p.topic.as_str(), &p.payload[..]), ("iotbutton/G030JF0000000001", &b"click"[..]));
-    let two = button_pub(&b, "button-2", "button-2", "iotbutton/G030JF0000000002", "click2").await;
+    assert_eq!(
+        (p.topic.as_str(), &p.payload[..]),
+        ("iotbutton/G030JF0000000001", &b"click"[..])
+    );
+    let two = button_pub(
+        &b,
+        "button-2",
+        "button-2",
+        "iotbutton/G030JF0000000002",
+        "click2",
+    )
+    .await;
     assert!(two.success, "{}", two.stderr);
-    assert_eq!(watcher.recv_publish().await.topic.as_str(), "iotbutton/G030JF0000000002");
+    assert_eq!(
+        watcher.recv_publish().await.topic.as_str(),
+        "iotbutton/G030JF0000000002"
+    );
 
     // The neighbour's topic: the broker disconnects the button.
-    let neighbour = button_pub(&b, "button-1", "button-1", "iotbutton/G030JF0000000002", "x").await;
+    let neighbour = button_pub(
+        &b,
+        "button-1",
+        "button-1",
+        "iotbutton/G030JF0000000002",
+        "x",
+    )
+    .await;
     assert!(!neighbour.success);
     assert_eq!(b.metric("denied_publish_total"), 1);
     expect_nothing_but_marker(&b, &mut watcher).await;
@@ -101,7 +140,11 @@ async fn buttons_publish_only_on_their_own_topic() {
     for device in ["button-inactive", "button-revoked"] {
         let o = button_pub(&b, device, device, "iotbutton/G030JF0000000003", "x").await;
         assert!(!o.success);
-        assert!(o.stderr.contains("not authorised"), "{device}: {}", o.stderr);
+        assert!(
+            o.stderr.contains("not authorised"),
+            "{device}: {}",
+            o.stderr
+        );
         refused += 1;
     }
     assert_eq!(b.metric("denied_connect_total"), refused);
@@ -114,7 +157,12 @@ async fn first_start_prints_commands_that_work() {
     let data = dir.join("broker-data");
     let mut child = Command::new(env!("CARGO_BIN_EXE_reference-broker"))
         .args(["--data-dir", data.to_str().unwrap()])
-        .args(["--mqtt-listen", "127.0.0.1:0", "--plain-listen", "127.0.0.1:0"])
+        .args([
+            "--mqtt-listen",
+            "127.0.0.1:0",
+            "--plain-listen",
+            "127.0.0.1:0",
+        ])
         .args(["--http-listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -133,14 +181,26 @@ async fn first_start_prints_commands_that_work() {
         }
         lines
     });
-    let banner = tokio::time::timeout(common::WAIT, banner).await.unwrap().unwrap();
+    let banner = tokio::time::timeout(common::WAIT, banner)
+        .await
+        .unwrap()
+        .unwrap();
     let commands: Vec<&String> = banner
         .iter()
         .filter(|l| l.trim_start().starts_with("mosquitto_pub"))
         .collect();
     assert_eq!(commands.len(), 3, "{banner:#?}");
-    assert!(banner.iter().any(|l| l.starts_with("Created ")), "{banner:#?}");
-    for f in ["ca.pem", "server.pem", "registry.json", "broker.toml", "devices/button-1.key"] {
+    assert!(
+        banner.iter().any(|l| l.starts_with("Created ")),
+        "{banner:#?}"
+    );
+    for f in [
+        "ca.pem",
+        "server.pem",
+        "registry.json",
+        "broker.toml",
+        "devices/button-1.key",
+    ] {
         assert!(data.join(f).exists(), "{f} missing");
     }
     let sh = |cmd: &str| vec!["sh".to_owned(), "-c".to_owned(), cmd.trim().to_owned()];
@@ -153,5 +213,9 @@ async fn first_start_prints_commands_that_work() {
     assert!(own.success, "{}", own.stderr);
     assert!(!neighbour.success);
     assert!(!inactive.success);
-    assert!(inactive.stderr.contains("not authorised"), "{}", inactive.stderr);
+    assert!(
+        inactive.stderr.contains("not authorised"),
+        "{}",
+        inactive.stderr
+    );
 }

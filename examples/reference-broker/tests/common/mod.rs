@@ -228,7 +228,11 @@ impl Client {
     }
 
     pub async fn publish(&mut self, t: &str, qos_pid: QosPid, payload: &str, retain: bool) {
-        let mut p = Publish::new(topic(t), qos_pid, Bytes::copy_from_slice(payload.as_bytes()));
+        let mut p = Publish::new(
+            topic(t),
+            qos_pid,
+            Bytes::copy_from_slice(payload.as_bytes()),
+        );
         p.retain = retain;
         self.send(&Packet::Publish(p)).await;
     }
