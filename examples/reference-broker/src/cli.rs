@@ -44,6 +44,16 @@ impl Cli {
                 cli.help = true;
                 continue;
             }
+            const KNOWN: [&str; 5] = [
+                "--config",
+                "--data-dir",
+                "--mqtt-listen",
+                "--plain-listen",
+                "--http-listen",
+            ];
+            if !KNOWN.contains(&name.as_str()) {
+                return Err(ConfigError::Usage(format!("unknown argument {arg:?}\n{USAGE}")));
+            }
             let value = match inline.or_else(|| args.next()) {
                 Some(v) => v,
                 None => return Err(ConfigError::Usage(format!("{name} needs a value\n{USAGE}"))),
