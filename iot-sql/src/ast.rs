@@ -285,29 +285,82 @@ fn write_list<T>(
     Ok(())
 }
 
-impl fmt::Display for Expr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// Printing precedence, weakest first (matches the parser's).
+const P_OR: u8 = 1;
+const P_AND: u8 = 2;
+const P_NOT: u8 = 3;
+const P_CMP: u8 = 4;
+const P_ADD: u8 = 5;
+const P_MUL: u8 = 6;
+const P_UNARY: u8 = 7;
+const P_PRIMARY: u8 = 8;
+
+impl BinaryOp {
+    fn precedence(&self) -> u8 {
+        match self {
+            BinaryOp::Or => P_OR,
+            BinaryOp::And => P_AND,
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge
+            | BinaryOp::In => P_CMP,
+            BinaryOp::Add | BinaryOp::Sub => P_ADD,
+            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => P_MUL,
+        }
+    }
+}
+
+impl Expr {
+    fn precedence(&self) -> u8 {
+        match &self.kind {
+            ExprKind::Binary(op, ..) => op.precedence(),
+            ExprKind::Unary(UnaryOp::Not, _) => P_NOT,
+            // Number literals are parenthesized as a member's base (`(1).a`, `(-5).a`).
+            ExprKind::Unary(UnaryOp::Neg, _)
+            | ExprKind::Literal(Literal::Int(_) | Literal::Decimal(_)) => P_UNARY,
+            _ => P_PRIMARY,
+        }
+    }
+
+    /// Writes the expression, in parentheses when it binds weaker than `min`: the fewest
+    /// parentheses that parse back to the same tree (and so the same nesting depth).
+    fn write_prec(&self, f: &mut fmt::Formatter<'_>, min: u8) -> fmt::Result {
+        if self.precedence() < min {
+            f.write_str("(")?;
+            self.write_bare(f)?;
+            return f.write_str(")");
+        }
+        self.write_bare(f)
+    }
+
+    fn write_bare(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             ExprKind::Literal(l) => write!(f, "{l}"),
             ExprKind::Field(name) => f.write_str(name),
             ExprKind::Wildcard => f.write_str("*"),
             ExprKind::Variable(name) => write!(f, "@{name}"),
             ExprKind::Member(base, name) => {
-                match base.kind {
-                    ExprKind::Field(_)
-                    | ExprKind::Member(..)
-                    | ExprKind::Call(..)
-                    | ExprKind::Cast(..)
-                    | ExprKind::Variable(_)
-                    | ExprKind::Subquery(_) => write!(f, "{base}")?,
-                    _ => write!(f, "({base})")?,
-                }
+                base.write_prec(f, P_PRIMARY)?;
                 write!(f, ".{name}")
             }
             // The space keeps `- 5` a negation of 5 rather than the literal -5.
-            ExprKind::Unary(UnaryOp::Neg, e) => write!(f, "(- {e})"),
-            ExprKind::Unary(UnaryOp::Not, e) => write!(f, "(NOT {e})"),
-            ExprKind::Binary(op, l, r) => write!(f, "({l} {} {r})", op.as_str()),
+            ExprKind::Unary(UnaryOp::Neg, e) => {
+                f.write_str("- ")?;
+                e.write_prec(f, P_UNARY)
+            }
+            ExprKind::Unary(UnaryOp::Not, e) => {
+                f.write_str("NOT ")?;
+                e.write_prec(f, P_NOT)
+            }
+            ExprKind::Binary(op, l, r) => {
+                let p = op.precedence();
+                l.write_prec(f, p)?;
+                write!(f, " {} ", op.as_str())?;
+                r.write_prec(f, p.saturating_add(1))
+            }
             ExprKind::Call(func, args) => {
                 write!(f, "{}(", func.name())?;
                 write_list(f, args, |f, a| write!(f, "{a}"))?;
@@ -343,6 +396,12 @@ impl fmt::Display for Expr {
             }
             ExprKind::Subquery(select) => write!(f, "({select})"),
         }
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_prec(f, 0)
     }
 }
 

@@ -3,9 +3,9 @@
 //! AWS documents its `Decimal` as "a precision of 34 digits, with a minimum non-zero magnitude
 //! of 1E-999 and a maximum magnitude 9.999...E999" (SQL reference, Data types): the IEEE 754
 //! decimal128 context. This type keeps at most 34 significant digits, rounds half-even beyond
-//! that (decimal128's default), and refuses exponents outside ±6144 (results are `None`, which the
-//! evaluator turns into `Undefined`). Addition, subtraction and multiplication are exact within
-//! 34 digits, so `0.1 + 0.2 = 0.3`; division is correctly rounded to 34 digits.
+//! that (decimal128's default), and refuses magnitudes outside AWS's documented range (results
+//! are `None`, which the evaluator turns into `Undefined`). Addition, subtraction and
+//! multiplication are exact within 34 digits, so `0.1 + 0.2 = 0.3`; division is correctly rounded to 34 digits.
 //!
 //! Why not `rust_decimal`: its 96-bit coefficient holds 28 digits, not AWS's 34, and its scale is
 //! limited to 28, so `5E-40` or `1E+100` from a payload would not be representable.
@@ -16,8 +16,11 @@ use std::str::FromStr;
 
 /// At most 34 significant digits, as AWS's `Decimal`.
 pub(crate) const PRECISION: u32 = 34;
-/// Exponent bound (decimal128's emax is 6144); beyond it an operation yields `None`.
+/// Bound on the coefficient's exponent, so that any value's adjusted exponent stays in range.
 const MAX_EXPONENT: i32 = 6144;
+/// AWS: "a minimum non-zero magnitude of 1E-999 and a maximum magnitude 9.999...E999". A result
+/// whose leading digit falls outside 10^-999..=10^999 is `None` (Undefined).
+const MAX_ADJUSTED: i64 = 999;
 
 /// An exact decimal number `coefficient × 10^exponent`.
 ///
@@ -135,6 +138,12 @@ impl Decimal {
         }
         if !(-MAX_EXPONENT..=MAX_EXPONENT).contains(&exponent) {
             return None;
+        }
+        if magnitude != 0 {
+            let adjusted = i64::from(exponent).saturating_add(i64::from(digits(magnitude))).saturating_sub(1);
+            if !(-MAX_ADJUSTED..=MAX_ADJUSTED).contains(&adjusted) {
+                return None;
+            }
         }
         let m = i128::try_from(magnitude).ok()?;
         Some(Decimal {

@@ -401,7 +401,7 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_prefix(&mut self, min: Prec) -> PResult<Expr> {
-        if self.at_keyword("NOT")? && min < Prec::Not {
+        if self.at_keyword("NOT")? && min <= Prec::Not {
             let start = self.bump()?.span;
             let e = self.parse_expr_prec(Prec::Not)?;
             let span = start.to(e.span);
