@@ -8,7 +8,7 @@ use iot_policy::{Action, Decision, DnAttribute, PolicySet, RequestContext};
 use crate::config::ArnConfig;
 use crate::identity::Identity;
 use crate::metrics::{Metrics, inc};
-use crate::registry::ThingRecord;
+use crate::registry::{Registry, Status, ThingRecord};
 
 /// A connected (or persistent) client as the policies see it.
 #[derive(Debug, Clone)]
@@ -27,6 +27,54 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The principal of a client: with a certificate identity, the registered certificate must
+    /// be `ACTIVE` and its attached policies apply; without one (the plain listener),
+    /// `plain_policy` applies. The `Err` says why the client may not connect.
+    pub fn from_registry(
+        registry: &Registry,
+        plain_policy: &str,
+        client_id: &str,
+        source_ip: String,
+        identity: Option<Identity>,
+    ) -> Result<Principal, String> {
+        let Some(identity) = identity else {
+            return Ok(Principal {
+                client_id: client_id.to_owned(),
+                identity: None,
+                thing: None,
+                source_ip,
+                policies: Arc::new(registry.policy_set(&[plain_policy.to_owned()])),
+            });
+        };
+        let Some(entry) = registry.certificates.get(&identity.certificate_id) else {
+            return Err(format!(
+                "certificate {} is not registered",
+                identity.certificate_id
+            ));
+        };
+        if entry.status != Status::Active {
+            return Err(format!(
+                "certificate {} is {:?}",
+                identity.certificate_id, entry.status
+            ));
+        }
+        // AWS IoT fills iot:Connection.Thing.* when the client id names a thing attached to
+        // the certificate.
+        let thing = entry
+            .things
+            .iter()
+            .find(|t| t.as_str() == client_id)
+            .and_then(|t| registry.things.get(t))
+            .cloned();
+        Ok(Principal {
+            client_id: client_id.to_owned(),
+            identity: Some(identity),
+            thing,
+            source_ip,
+            policies: Arc::new(registry.policy_set(&entry.policies)),
+        })
+    }
+
     /// Decides one request.
     pub fn decide(&self, action: Action, resource: &str) -> Decision {
         self.with_context(|ctx| self.policies.evaluate(action, resource, ctx))

@@ -96,6 +96,45 @@ pub struct Broker {
     authorizer: Authorizer,
     metrics: Arc<Metrics>,
     next_link_id: AtomicU64,
+    /// Bumped by every change, so the autosave knows when there is something to write.
+    generation: AtomicU64,
+}
+
+/// A persistent session as stored: who it belongs to, its subscriptions, and its messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSnapshot {
+    /// The client id.
+    pub client_id: String,
+    /// The certificate id of its last connection (`None` for the plain listener).
+    pub certificate_id: Option<String>,
+    /// The source address of its last connection.
+    pub source_ip: String,
+    /// Filters and granted QoS.
+    pub subscriptions: Vec<(String, QoS)>,
+    /// In-flight messages (with their packet id, and whether PUBREL was sent), then queued ones.
+    pub messages: Vec<StoredMessage>,
+    /// QoS 2 packet ids received and not yet released.
+    pub incoming_qos2: Vec<u16>,
+}
+
+/// A message of a persistent session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// The message.
+    pub message: Message,
+    /// Its packet id when in flight.
+    pub packet_id: Option<u16>,
+    /// Whether PUBREC arrived and PUBREL was sent (QoS 2).
+    pub released: bool,
+}
+
+/// Everything that survives a restart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Retained messages.
+    pub retained: Vec<Message>,
+    /// Persistent (clean session 0) sessions.
+    pub sessions: Vec<SessionSnapshot>,
 }
 
 impl Broker {
@@ -107,13 +146,135 @@ impl Broker {
             authorizer,
             metrics,
             next_link_id: AtomicU64::new(1),
+            generation: AtomicU64::new(0),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    /// A number that changes whenever the state may have changed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    /// A copy of the retained messages and persistent sessions.
+    pub fn snapshot(&self) -> Snapshot {
+        let state = self.lock_read();
+        let mut retained: Vec<Message> = state.retained.values().cloned().collect();
+        retained.sort_by(|a, b| a.topic.as_str().cmp(b.topic.as_str()));
+        let mut sessions = Vec::new();
+        for (client_id, session) in &state.sessions {
+            if session.clean {
+                continue;
+            }
+            let mut subscriptions: Vec<(String, QoS)> = session
+                .subscriptions
+                .iter()
+                .map(|(f, q)| (f.clone(), *q))
+                .collect();
+            subscriptions.sort();
+            let mut messages: Vec<StoredMessage> = session
+                .inflight
+                .iter()
+                .map(|(pid, out)| StoredMessage {
+                    message: out.message.clone(),
+                    packet_id: Some(*pid),
+                    released: out.state == OutState::Released,
+                })
+                .collect();
+            messages.extend(session.pending.iter().map(|m| StoredMessage {
+                message: m.clone(),
+                packet_id: None,
+                released: false,
+            }));
+            let mut incoming_qos2: Vec<u16> = session.incoming_qos2.iter().copied().collect();
+            incoming_qos2.sort_unstable();
+            let principal = &session.principal;
+            sessions.push(SessionSnapshot {
+                client_id: client_id.to_string(),
+                certificate_id: principal
+                    .identity
+                    .as_ref()
+                    .map(|i| i.certificate_id.clone()),
+                source_ip: principal.source_ip.clone(),
+                subscriptions,
+                messages,
+                incoming_qos2,
+            });
+        }
+        sessions.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Snapshot { retained, sessions }
+    }
+
+    /// Loads a snapshot into an empty broker; `principal` rebuilds each session's policy
+    /// context (`None` drops the session, e.g. when its certificate is no longer active).
+    pub fn restore(
+        &self,
+        snapshot: Snapshot,
+        mut principal: impl FnMut(&SessionSnapshot) -> Option<Principal>,
+    ) {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        for m in snapshot.retained {
+            if state.retained.len() < self.limits.max_retained {
+                state.retained.insert(m.topic.as_str().to_owned(), m);
+            }
+        }
+        for s in snapshot.sessions {
+            if state.sessions.len() >= self.limits.max_sessions {
+                break;
+            }
+            let Some(p) = principal(&s) else { continue };
+            let key: Arc<str> = Arc::from(s.client_id.as_str());
+            let mut session = Session {
+                clean: false,
+                subscriptions: HashMap::new(),
+                pending: VecDeque::new(),
+                inflight: BTreeMap::new(),
+                incoming_qos2: s.incoming_qos2.iter().copied().collect(),
+                next_pid: 1,
+                link: None,
+                principal: Arc::new(p),
+            };
+            for (filter, qos) in s.subscriptions {
+                state.trie.insert(&filter, &key, qos);
+                session.subscriptions.insert(filter, qos);
+            }
+            for m in s.messages {
+                match m.packet_id {
+                    Some(pid) if session.inflight.len() < self.limits.max_inflight => {
+                        session.inflight.insert(
+                            pid,
+                            Outgoing {
+                                message: m.message,
+                                state: if m.released {
+                                    OutState::Released
+                                } else {
+                                    OutState::Published
+                                },
+                            },
+                        );
+                    }
+                    _ if session.pending.len() < self.limits.max_queued => {
+                        session.pending.push_back(m.message)
+                    }
+                    _ => {}
+                }
+            }
+            state.sessions.insert(key, session);
+        }
+        set(&self.metrics.sessions_current, state.sessions.len());
+        set(&self.metrics.retained_current, state.retained.len());
+    }
+
+    fn lock_read(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the maps half-updated in a way that is
         // worse than losing them, so a poisoned lock is used as is.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The lock, for a change.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        self.lock_read()
     }
 
     pub(crate) fn next_link_id(&self) -> u64 {
@@ -122,17 +283,17 @@ impl Broker {
 
     /// The number of sessions held.
     pub fn session_count(&self) -> usize {
-        self.lock().sessions.len()
+        self.lock_read().sessions.len()
     }
 
     /// The retained message of a topic.
     pub fn retained(&self, topic: &str) -> Option<Message> {
-        self.lock().retained.get(topic).cloned()
+        self.lock_read().retained.get(topic).cloned()
     }
 
     /// The number of retained messages held.
     pub fn retained_count(&self) -> usize {
-        self.lock().retained.len()
+        self.lock_read().retained.len()
     }
 
     /// Attaches a connection to its session (new or resumed), closing an older connection with

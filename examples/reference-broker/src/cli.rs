@@ -52,7 +52,9 @@ impl Cli {
                 "--http-listen",
             ];
             if !KNOWN.contains(&name.as_str()) {
-                return Err(ConfigError::Usage(format!("unknown argument {arg:?}\n{USAGE}")));
+                return Err(ConfigError::Usage(format!(
+                    "unknown argument {arg:?}\n{USAGE}"
+                )));
             }
             let value = match inline.or_else(|| args.next()) {
                 Some(v) => v,

@@ -31,6 +31,29 @@ pub struct Config {
     pub limits: Limits,
     /// The Sigfox callback endpoint.
     pub sigfox: SigfoxConfig,
+    /// Retained messages and persistent sessions in SQLite.
+    pub persistence: PersistenceConfig,
+}
+
+/// Retained messages and persistent sessions saved in `broker.db` (SQLite) in the data
+/// directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PersistenceConfig {
+    /// Whether state is loaded at start and saved.
+    pub enabled: bool,
+    /// Seconds between saves when something changed (and always at shutdown); a crash loses
+    /// at most this much, as with mosquitto's `autosave_interval`.
+    pub autosave_secs: u64,
+}
+
+impl Default for PersistenceConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            autosave_secs: 5,
+        }
+    }
 }
 
 /// The plain (non-TLS) listener's rules.
@@ -132,6 +155,7 @@ impl Default for Config {
             deny_connect: DenyConnect::Connack,
             limits: Limits::default(),
             sigfox: SigfoxConfig::default(),
+            persistence: PersistenceConfig::default(),
         }
     }
 }
@@ -327,6 +351,12 @@ impl Config {
                     message: message.to_owned(),
                 });
             }
+        }
+        if self.persistence.autosave_secs == 0 {
+            return Err(ConfigError::Invalid {
+                key: "persistence.autosave_secs",
+                message: "must be at least 1".to_owned(),
+            });
         }
         if l.write_timeout_secs == 0 {
             return Err(ConfigError::Invalid {

@@ -21,7 +21,6 @@ use crate::config::DenyConnect;
 use crate::identity::Identity;
 use crate::metrics::inc;
 use crate::ratelimit::TokenBucket;
-use crate::registry::Status;
 use crate::server::Shared;
 
 /// AWS IoT Core's limit on client ids, in bytes.
@@ -286,48 +285,17 @@ fn principal(
     peer: SocketAddr,
     transport: Transport,
 ) -> Result<Principal, String> {
-    let registry = shared.registry();
-    let source_ip = peer.ip().to_string();
-    match transport {
-        Transport::Plain => Ok(Principal {
-            client_id: client_id.to_owned(),
-            identity: None,
-            thing: None,
-            source_ip,
-            policies: Arc::new(
-                registry.policy_set(std::slice::from_ref(&shared.config.plain.policy)),
-            ),
-        }),
-        Transport::Tls(identity) => {
-            let Some(entry) = registry.certificates.get(&identity.certificate_id) else {
-                return Err(format!(
-                    "certificate {} is not registered",
-                    identity.certificate_id
-                ));
-            };
-            if entry.status != Status::Active {
-                return Err(format!(
-                    "certificate {} is {:?}",
-                    identity.certificate_id, entry.status
-                ));
-            }
-            // AWS IoT fills iot:Connection.Thing.* when the client id names a thing attached
-            // to the certificate.
-            let thing = entry
-                .things
-                .iter()
-                .find(|t| t.as_str() == client_id)
-                .and_then(|t| registry.things.get(t))
-                .cloned();
-            Ok(Principal {
-                client_id: client_id.to_owned(),
-                identity: Some(*identity),
-                thing,
-                source_ip,
-                policies: Arc::new(registry.policy_set(&entry.policies)),
-            })
-        }
-    }
+    let identity = match transport {
+        Transport::Plain => None,
+        Transport::Tls(identity) => Some(*identity),
+    };
+    Principal::from_registry(
+        &shared.registry(),
+        &shared.config.plain.policy,
+        client_id,
+        peer.ip().to_string(),
+        identity,
+    )
 }
 
 async fn deny<W: AsyncWrite + Unpin>(wr: &mut W, shared: &Shared) {

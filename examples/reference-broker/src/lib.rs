@@ -15,11 +15,12 @@ mod registry;
 mod server;
 pub mod setup;
 mod sigfox;
+mod store;
 mod trie;
 
 pub use auth::{Authorizer, Principal};
-pub use broker::{Broker, Message};
-pub use config::{Config, ConfigError, DenyConnect, Limits};
+pub use broker::{Broker, Message, SessionSnapshot, Snapshot, StoredMessage};
+pub use config::{Config, ConfigError, DenyConnect, Limits, PersistenceConfig};
 pub use http::{MAX_BODY, MAX_HEAD};
 pub use identity::{Identity, TlsError, certificate_id};
 pub use metrics::Metrics;
@@ -27,6 +28,7 @@ pub use ratelimit::TokenBucket;
 pub use registry::{Registry, RegistryError, RegistryFile, Status};
 pub use server::{RunningBroker, StartError, start};
 pub use sigfox::DOWNLINK_TOPIC_PREFIX;
+pub use store::{DB_FILE, Store, StoreError};
 pub use trie::SubscriptionTrie;
 
 /// One log line on stderr.

@@ -56,10 +56,31 @@ fn main() -> ExitCode {
                 created
             )
         );
-        if tokio::signal::ctrl_c().await.is_err() {
-            eprintln!("reference-broker: cannot wait for Ctrl-C");
+        wait_for_signal().await;
+        match running.stop().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("reference-broker: saving state failed: {e}");
+                ExitCode::FAILURE
+            }
         }
-        running.shutdown();
-        ExitCode::SUCCESS
     })
+}
+
+/// Ctrl-C, or SIGTERM on Unix (what `kill` and service managers send).
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    if tokio::signal::ctrl_c().await.is_err() {
+        eprintln!("reference-broker: cannot wait for Ctrl-C");
+    }
 }

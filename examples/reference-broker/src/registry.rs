@@ -154,6 +154,8 @@ pub struct CertificateEntry {
     pub policies: Vec<String>,
     /// Attached thing names.
     pub things: Vec<String>,
+    /// The certificate, DER (to rebuild a persistent session's identity after a restart).
+    pub der: Vec<u8>,
 }
 
 /// The loaded registry: trust anchors, certificates by id, things and parsed policies.
@@ -263,6 +265,7 @@ impl Registry {
                         status: record.status,
                         policies: record.policies.clone(),
                         things: record.things.clone(),
+                        der: leaf.to_vec(),
                     },
                 );
             }

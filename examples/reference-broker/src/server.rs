@@ -2,7 +2,8 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -10,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout_at};
 use tokio_rustls::TlsAcceptor;
 
-use crate::auth::Authorizer;
+use crate::auth::{Authorizer, Principal};
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::connection::{Transport, serve};
@@ -18,6 +19,7 @@ use crate::identity::{Identity, TlsError, server_config};
 use crate::metrics::{Metrics, dec, inc};
 use crate::registry::{Registry, RegistryError};
 use crate::sigfox::SigfoxIngest;
+use crate::store::{Store, StoreError};
 
 /// What every task shares.
 #[derive(Debug)]
@@ -61,6 +63,8 @@ pub enum StartError {
     },
     /// The Sigfox section is invalid.
     Sigfox(String),
+    /// The SQLite database could not be opened or read.
+    Store(StoreError),
 }
 
 impl fmt::Display for StartError {
@@ -73,6 +77,7 @@ impl fmt::Display for StartError {
                 write!(f, "cannot read {}: {error}", path.display())
             }
             StartError::Sigfox(m) => write!(f, "sigfox: {m}"),
+            StartError::Store(e) => write!(f, "{}: {e}", crate::store::DB_FILE),
         }
     }
 }
@@ -91,6 +96,8 @@ pub struct RunningBroker {
     /// The broker's counters.
     pub metrics: Arc<Metrics>,
     tasks: Vec<JoinHandle<()>>,
+    shared: Arc<Shared>,
+    store: Option<Arc<Mutex<Store>>>,
 }
 
 impl RunningBroker {
@@ -99,6 +106,49 @@ impl RunningBroker {
     pub fn shutdown(&self) {
         for t in &self.tasks {
             t.abort();
+        }
+    }
+
+    /// Stops accepting connections and saves the retained messages and persistent sessions.
+    pub async fn stop(&self) -> Result<(), StoreError> {
+        self.shutdown();
+        match &self.store {
+            Some(store) => save(&self.shared, store).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// Writes a snapshot of the broker's state (taken under its lock, written outside it).
+async fn save(shared: &Shared, store: &Arc<Mutex<Store>>) -> Result<(), StoreError> {
+    let snapshot = shared.broker.snapshot();
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || {
+        store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .save(&snapshot)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(StoreError::Corrupt {
+            table: "*",
+            detail: format!("the save task failed: {e}"),
+        })
+    })
+}
+
+async fn autosave(shared: Arc<Shared>, store: Arc<Mutex<Store>>, every: Duration) {
+    let mut saved = shared.broker.generation();
+    loop {
+        tokio::time::sleep(every).await;
+        let now = shared.broker.generation();
+        if now == saved {
+            continue;
+        }
+        match save(&shared, &store).await {
+            Ok(()) => saved = now,
+            Err(e) => crate::log(&format!("saving {} failed: {e}", crate::store::DB_FILE)),
         }
     }
 }
@@ -144,6 +194,28 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
         sigfox,
         config,
     });
+    let store = if shared.config.persistence.enabled {
+        let store = Store::open(&dir).map_err(StartError::Store)?;
+        let snapshot = store.load().map_err(StartError::Store)?;
+        let registry = shared.registry();
+        shared.broker.restore(snapshot, |s| {
+            let identity = match &s.certificate_id {
+                None => None,
+                Some(id) => Some(Identity::from_der(&registry.certificates.get(id)?.der).ok()?),
+            };
+            Principal::from_registry(
+                &registry,
+                &shared.config.plain.policy,
+                &s.client_id,
+                s.source_ip.clone(),
+                identity,
+            )
+            .ok()
+        });
+        Some(Arc::new(Mutex::new(store)))
+    } else {
+        None
+    };
     let bind = |addr: SocketAddr| async move {
         TcpListener::bind(addr)
             .await
@@ -181,12 +253,22 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
         )));
     }
     tasks.push(tokio::spawn(crate::http::serve(Arc::clone(&shared), http)));
+    if let Some(store) = &store {
+        let every = Duration::from_secs(shared.config.persistence.autosave_secs);
+        tasks.push(tokio::spawn(autosave(
+            Arc::clone(&shared),
+            Arc::clone(store),
+            every,
+        )));
+    }
     Ok(RunningBroker {
         mqtt_addr,
         plain_addr,
         http_addr,
         metrics,
         tasks,
+        shared,
+        store,
     })
 }
 
@@ -211,7 +293,7 @@ async fn accept_loop(
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
                 crate::log(&format!("accept failed: {e}"));
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
         };

@@ -25,7 +25,9 @@ fn level() -> impl Strategy<Value = String> {
 fn name() -> impl Strategy<Value = String> {
     prop::collection::vec(level(), 1..4)
         .prop_map(|l| l.join("/"))
-        .prop_filter("a topic name is not empty [MQTT-4.7.3-1]", |s| !s.is_empty())
+        .prop_filter("a topic name is not empty [MQTT-4.7.3-1]", |s| {
+            !s.is_empty()
+        })
 }
 
 fn filter() -> impl Strategy<Value = String> {
@@ -103,7 +105,10 @@ fn token_bucket_burst_then_rate() {
     }
     // Empty: the next token is 100 ms away at 10/s.
     assert_eq!(b.take(t0), Some(Duration::from_millis(100)));
-    assert_eq!(b.take(t0 + Duration::from_millis(40)), Some(Duration::from_millis(60)));
+    assert_eq!(
+        b.take(t0 + Duration::from_millis(40)),
+        Some(Duration::from_millis(60))
+    );
     assert_eq!(b.take(t0 + Duration::from_millis(100)), None);
     // Refill stops at the burst size.
     let later = t0 + Duration::from_secs(60);
@@ -125,14 +130,19 @@ fn config_defaults_round_trip_and_errors() {
     assert_eq!(default.http_listen.to_string(), "127.0.0.1:8080");
 
     match Config::parse("nope = 1", Path::new("x.toml")) {
-        Err(ConfigError::Parse { message, .. }) => assert!(message.contains("unknown field `nope`"), "{message}"),
+        Err(ConfigError::Parse { message, .. }) => {
+            assert!(message.contains("unknown field `nope`"), "{message}")
+        }
         other => panic!("{other:?}"),
     }
     match Config::parse("[limits]\nmax_inflight = 0", Path::new("x.toml")) {
         Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "limits.max_inflight"),
         other => panic!("{other:?}"),
     }
-    match Config::parse("[limits]\nmax_inflight = 100\noutbound_queue = 50", Path::new("x.toml")) {
+    match Config::parse(
+        "[limits]\nmax_inflight = 100\noutbound_queue = 50",
+        Path::new("x.toml"),
+    ) {
         Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "limits.outbound_queue"),
         other => panic!("{other:?}"),
     }
@@ -146,8 +156,13 @@ fn config_defaults_round_trip_and_errors() {
 fn command_line() {
     let args = |a: &[&str]| Cli::parse(a.iter().map(|s| (*s).to_owned()));
     let cli = args(&[
-        "--data-dir", "/tmp/x", "--mqtt-listen", "127.0.0.1:1", "--plain-listen=off",
-        "--http-listen", "127.0.0.1:2",
+        "--data-dir",
+        "/tmp/x",
+        "--mqtt-listen",
+        "127.0.0.1:1",
+        "--plain-listen=off",
+        "--http-listen",
+        "127.0.0.1:2",
     ])
     .unwrap();
     assert_eq!(cli.plain_listen, Some(None));
@@ -157,10 +172,19 @@ fn command_line() {
     assert_eq!(config.mqtt_listen.port(), 1);
     assert_eq!(config.plain_listen, None);
     assert_eq!(config.http_listen.port(), 2);
-    assert!(matches!(args(&["--bogus"]), Err(ConfigError::Usage(m)) if m.starts_with("unknown argument \"--bogus\"")));
-    assert!(matches!(args(&["--mqtt-listen"]), Err(ConfigError::Usage(m)) if m.starts_with("--mqtt-listen needs a value")));
-    assert!(matches!(args(&["--http-listen", "localhost"]), Err(ConfigError::Usage(m)) if m.starts_with("--http-listen \"localhost\": not an address")));
-    match Cli::parse(["--config".to_owned(), "/nonexistent/b.toml".to_owned()]).unwrap().resolve() {
+    assert!(
+        matches!(args(&["--bogus"]), Err(ConfigError::Usage(m)) if m.starts_with("unknown argument \"--bogus\""))
+    );
+    assert!(
+        matches!(args(&["--mqtt-listen"]), Err(ConfigError::Usage(m)) if m.starts_with("--mqtt-listen needs a value"))
+    );
+    assert!(
+        matches!(args(&["--http-listen", "localhost"]), Err(ConfigError::Usage(m)) if m.starts_with("--http-listen \"localhost\": not an address"))
+    );
+    match Cli::parse(["--config".to_owned(), "/nonexistent/b.toml".to_owned()])
+        .unwrap()
+        .resolve()
+    {
         Err(ConfigError::Read { path, .. }) => assert_eq!(path, Path::new("/nonexistent/b.toml")),
         other => panic!("{other:?}"),
     }

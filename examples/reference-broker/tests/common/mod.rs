@@ -51,6 +51,12 @@ impl Drop for TestBroker {
 }
 
 impl TestBroker {
+    /// Stops the broker (saving its state) and starts a new one on the same data directory.
+    pub async fn restart(&mut self) {
+        self.running.stop().await.unwrap();
+        self.running = reference_broker::start(self.config.clone()).await.unwrap();
+    }
+
     pub fn plain(&self) -> SocketAddr {
         self.running.plain_addr.unwrap()
     }
