@@ -149,6 +149,9 @@ pub enum Check {
         /// What was wrong.
         detail: String,
     },
+    /// The candidate's subjectKeyIdentifier differs from the authorityKeyIdentifier of the
+    /// certificate below it (RFC 5280 §4.2.1.1): another key of the same name.
+    KeyIdentifierMismatch,
     /// The candidate issuer is already in the path (same certificate, or same subject and
     /// key): following it would loop.
     Loop,
@@ -199,6 +202,9 @@ impl fmt::Display for Check {
             Self::Revoked { serial } => write!(f, "serial {serial} is revoked"),
             Self::BadCrl { detail } => write!(f, "CRL rejected: {detail}"),
             Self::Loop => f.write_str("already in the path (loop)"),
+            Self::KeyIdentifierMismatch => {
+                f.write_str("subjectKeyIdentifier differs from the authorityKeyIdentifier below it")
+            }
         }
     }
 }
@@ -289,6 +295,7 @@ impl VerifyError {
                 Check::Revoked { .. } => "Revoked",
                 Check::BadCrl { .. } => "BadCrl",
                 Check::Loop => "Loop",
+                Check::KeyIdentifierMismatch => "KeyIdentifierMismatch",
             },
         }
     }

@@ -208,12 +208,14 @@ struct Search<'a> {
     candidates: usize,
 }
 
-/// Could `candidate` have issued `child`? Names must match exactly (RFC 5280 §6.1.3 (a)(4),
-/// compared as encoded, as webpki does); key identifiers, when both are present, must agree.
-fn could_issue(candidate: &Cert, child: &Cert) -> bool {
-    if candidate.subject_der() != child.issuer_der() {
-        return false;
-    }
+/// Is `candidate` named as `child`'s issuer? Names must match exactly (RFC 5280 §6.1.3
+/// (a)(4), compared as encoded, as webpki does).
+fn named_issuer(candidate: &Cert, child: &Cert) -> bool {
+    candidate.subject_der() == child.issuer_der()
+}
+
+/// Key identifiers, when both are present, must agree (RFC 5280 §4.2.1.1).
+fn key_ids_agree(candidate: &Cert, child: &Cert) -> bool {
     let aki = child.ext.authority_key_id.as_ref().and_then(|a| a.value.key_identifier.as_ref());
     let ski = candidate.ext.subject_key_id.as_ref();
     match (aki, ski) {
@@ -244,7 +246,7 @@ impl<'a> Search<'a> {
         let candidates: Vec<Candidate<'a>> = anchors
             .chain(pool)
             .filter(|c| match c {
-                Candidate::Anchor(_, cert) | Candidate::Intermediate(cert) => could_issue(cert, child),
+                Candidate::Anchor(_, cert) | Candidate::Intermediate(cert) => named_issuer(cert, child),
             })
             .collect();
 
@@ -289,6 +291,10 @@ impl<'a> Search<'a> {
     ) -> Result<usize, VerifyError> {
         let invalid = |check| VerifyError::Invalid { index: issuer_index, check };
         let role = if anchor.is_some() { Role::Anchor } else { Role::Intermediate };
+        let child = path.last().copied().ok_or(VerifyError::BudgetExceeded { what: "empty path" })?;
+        if !key_ids_agree(cert, child) {
+            return Err(invalid(Check::KeyIdentifierMismatch));
+        }
         if anchor.is_none() {
             // Loop detection: the same certificate, or the same subject and key.
             if path.iter().any(|p| {
@@ -324,7 +330,6 @@ impl<'a> Search<'a> {
         }
 
         let child_index = issuer_index.saturating_sub(1);
-        let child = path.last().copied().ok_or(VerifyError::BudgetExceeded { what: "empty path" })?;
         self.verify_link(child, child_index, cert)?;
 
         match anchor {

@@ -11,10 +11,10 @@ use x509_chain::{
 };
 
 /// One testcase's outcome.
-pub struct Outcome {
-    pub id: String,
-    pub success: bool,
-    pub context: String,
+pub(crate) struct Outcome {
+    pub(crate) id: String,
+    pub(crate) success: bool,
+    pub(crate) context: String,
 }
 
 fn pem_ders(v: &Value) -> Result<Vec<Vec<u8>>, String> {
@@ -102,7 +102,7 @@ fn run_case(
 }
 
 /// Runs every testcase of a parsed limbo document.
-pub fn run(
+pub(crate) fn run(
     limbo: &Value,
     algorithms: &'static [&'static dyn SignatureVerificationAlgorithm],
 ) -> Vec<Outcome> {
@@ -121,7 +121,7 @@ pub fn run(
 }
 
 /// The limbo harness result document.
-pub fn results_json(outcomes: &[Outcome]) -> Value {
+pub(crate) fn results_json(outcomes: &[Outcome]) -> Value {
     let results: Vec<Value> = outcomes
         .iter()
         .map(|o| {
