@@ -49,7 +49,9 @@ fn concat_or_add(l: &Value, r: &Value, max: usize) -> Option<Value> {
     // "String + any value" and "any value + String" concatenate (the other side converted to a
     // string; Null and Undefined do not convert).
     if matches!(l, Value::String(_)) || matches!(r, Value::String(_)) {
-        let (a, b) = (l.to_sql_string()?, r.to_sql_string()?);
+        let (Some(a), Some(b)) = (l.to_sql_string(), r.to_sql_string()) else {
+            return Some(Value::Undefined);
+        };
         if a.len().saturating_add(b.len()) > max {
             return None;
         }
