@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use bytes::Bytes;
 use iot_policy::Action;
@@ -38,8 +38,10 @@ pub(crate) struct Link {
     pub(crate) id: u64,
     /// The connection's bounded outbound queue.
     pub(crate) tx: mpsc::Sender<Packet>,
-    /// Wakes the connection to close it (takeover, slow reader).
+    /// Wakes the connection to close it (takeover, slow reader, reload).
     pub(crate) kill: Arc<Notify>,
+    /// The connection's current principal; a reload replaces it.
+    pub(crate) principal: Arc<RwLock<Arc<Principal>>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -377,6 +379,50 @@ impl Broker {
         pump(session, &self.limits, &self.metrics);
         set(&self.metrics.sessions_current, state.sessions.len());
         Ok(session_present)
+    }
+
+    /// After a reload: rebuilds every session's principal with `rebuild`; a session whose
+    /// principal cannot be rebuilt (certificate no longer active) or may no longer connect
+    /// loses its connection and is discarded. Returns how many connections were closed.
+    pub(crate) fn reauthorize(
+        &self,
+        mut rebuild: impl FnMut(&Principal) -> Option<Principal>,
+    ) -> usize {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let mut closed = 0usize;
+        let mut discard = Vec::new();
+        for (client_id, session) in state.sessions.iter_mut() {
+            let rebuilt = rebuild(&session.principal).filter(|p| {
+                self.authorizer
+                    .allows(p, Action::Connect, "client", client_id)
+            });
+            match rebuilt {
+                Some(p) => {
+                    let p = Arc::new(p);
+                    if let Some(link) = &session.link {
+                        *link.principal.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(&p);
+                    }
+                    session.principal = p;
+                }
+                None => {
+                    if let Some(link) = session.link.take() {
+                        link.kill.notify_one();
+                        closed = closed.saturating_add(1);
+                    }
+                    discard.push(Arc::clone(client_id));
+                }
+            }
+        }
+        for client_id in discard {
+            if let Some(old) = state.sessions.remove(&client_id) {
+                for filter in old.subscriptions.keys() {
+                    state.trie.remove(filter, &client_id);
+                }
+            }
+        }
+        set(&self.metrics.sessions_current, state.sessions.len());
+        closed
     }
 
     /// Detaches a closed connection; a clean session ends with it [MQTT-3.1.2-6].

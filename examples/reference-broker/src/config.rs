@@ -33,6 +33,9 @@ pub struct Config {
     pub sigfox: SigfoxConfig,
     /// Retained messages and persistent sessions in SQLite.
     pub persistence: PersistenceConfig,
+    /// Seconds between checks of the data directory for changed registry, policy or
+    /// certificate files, which are then reloaded as on SIGHUP; 0 turns the check off.
+    pub reload_watch_secs: u64,
 }
 
 /// Retained messages and persistent sessions saved in `broker.db` (SQLite) in the data
@@ -156,6 +159,7 @@ impl Default for Config {
             limits: Limits::default(),
             sigfox: SigfoxConfig::default(),
             persistence: PersistenceConfig::default(),
+            reload_watch_secs: 2,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! limit, QoS flows, subscriptions) and a writer task draining the bounded outbound queue.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -133,10 +133,12 @@ pub(crate) async fn serve<S>(
 
     let (tx, rx) = mpsc::channel(limits.outbound_queue);
     let kill = Arc::new(Notify::new());
+    let current = Arc::new(RwLock::new(Arc::clone(&principal)));
     let link = Link {
         id: link_id,
         tx,
         kill: Arc::clone(&kill),
+        principal: Arc::clone(&current),
     };
     match shared.broker.connect(
         &client_id,
@@ -169,7 +171,7 @@ pub(crate) async fn serve<S>(
     let mut conn = Conn {
         shared: &shared,
         client_id: &client_id,
-        principal: &principal,
+        principal: &current,
         bucket: &mut bucket,
     };
     let flow = loop {
@@ -360,7 +362,8 @@ async fn write_loop<W: AsyncWrite + Unpin>(
 struct Conn<'a> {
     shared: &'a Shared,
     client_id: &'a str,
-    principal: &'a Principal,
+    /// Replaced by a reload.
+    principal: &'a RwLock<Arc<Principal>>,
     bucket: &'a mut TokenBucket,
 }
 
@@ -368,6 +371,8 @@ impl Conn<'_> {
     async fn handle(&mut self, packet: Packet) -> Flow {
         let broker = &self.shared.broker;
         let auth = &self.shared.authorizer;
+        let principal = Arc::clone(&self.principal.read().unwrap_or_else(|e| e.into_inner()));
+        let principal = &*principal;
         match packet {
             Packet::Publish(p) => {
                 let mut throttled = false;
@@ -380,9 +385,8 @@ impl Conn<'_> {
                 }
                 let topic = p.topic.as_str();
                 // AWS IoT disconnects a client whose PUBLISH is not authorized.
-                if !auth.allows(self.principal, Action::Publish, "topic", topic)
-                    || (p.retain
-                        && !auth.allows(self.principal, Action::RetainPublish, "topic", topic))
+                if !auth.allows(principal, Action::Publish, "topic", topic)
+                    || (p.retain && !auth.allows(principal, Action::RetainPublish, "topic", topic))
                 {
                     return Flow::Close;
                 }
@@ -426,7 +430,7 @@ impl Conn<'_> {
                     .filters()
                     .map(|f| {
                         let allowed = auth.allows(
-                            self.principal,
+                            principal,
                             Action::Subscribe,
                             "topicfilter",
                             f.filter.as_str(),

@@ -56,7 +56,7 @@ fn main() -> ExitCode {
                 created
             )
         );
-        wait_for_signal().await;
+        wait_for_signal(&running).await;
         match running.stop().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -67,17 +67,26 @@ fn main() -> ExitCode {
     })
 }
 
-/// Ctrl-C, or SIGTERM on Unix (what `kill` and service managers send).
-async fn wait_for_signal() {
+/// Ctrl-C, or SIGTERM on Unix (what `kill` and service managers send); SIGHUP reloads the
+/// registry and policies.
+async fn wait_for_signal(running: &reference_broker::RunningBroker) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+        if let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            loop {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => return,
+                    _ = term.recv() => return,
+                    _ = hup.recv() => {
+                        // Logged by the broker either way.
+                        let _ = running.reload();
+                    }
+                }
             }
-            return;
         }
     }
     if tokio::signal::ctrl_c().await.is_err() {

@@ -83,6 +83,12 @@ metrics! {
     counter denied_subscribe_total: "iot:Subscribe requests denied (SUBACK 0x80).",
     /// iot:Receive denials.
     counter denied_receive_total: "iot:Receive denials (message not delivered to that subscriber).",
+    /// Successful reloads of the registry and policies.
+    counter reloads_total: "Reloads of the registry, policies and certificates (SIGHUP or file change).",
+    /// Reloads refused because a file was invalid.
+    counter reload_failures_total: "Reloads refused because a file was invalid (the previous state stays).",
+    /// Connections closed by a reload.
+    counter reload_disconnects_total: "Connections closed at reload because their certificate or policy no longer allows them.",
     /// HTTP requests served.
     counter http_requests_total: "HTTP requests answered.",
     /// Sigfox callbacks published.

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ pub(crate) struct Shared {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) authorizer: Authorizer,
     registry: RwLock<Arc<Registry>>,
+    tls: RwLock<Arc<rustls::ServerConfig>>,
     pub(crate) sigfox: Option<SigfoxIngest>,
 }
 
@@ -36,6 +38,110 @@ impl Shared {
     /// The current registry.
     pub(crate) fn registry(&self) -> Arc<Registry> {
         Arc::clone(&self.registry.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn tls_acceptor(&self) -> TlsAcceptor {
+        TlsAcceptor::from(Arc::clone(
+            &self.tls.read().unwrap_or_else(|p| p.into_inner()),
+        ))
+    }
+
+    /// Reloads the registry, policies and TLS trust anchors from the data directory, then
+    /// re-authorizes every session; on an invalid file nothing changes.
+    fn reload(&self) -> Result<usize, StartError> {
+        let result = self.try_reload();
+        match &result {
+            Ok(closed) => {
+                inc(&self.metrics.reloads_total);
+                let n = u64::try_from(*closed).unwrap_or(u64::MAX);
+                self.metrics
+                    .reload_disconnects_total
+                    .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                crate::log(&format!(
+                    "reloaded; {closed} connection(s) no longer allowed were closed"
+                ));
+            }
+            Err(e) => {
+                inc(&self.metrics.reload_failures_total);
+                crate::log(&format!("reload refused, keeping the previous state: {e}"));
+            }
+        }
+        result
+    }
+
+    fn try_reload(&self) -> Result<usize, StartError> {
+        let dir = &self.config.data_dir;
+        let registry = Registry::load(dir).map_err(StartError::Registry)?;
+        let tls = load_tls(dir, &registry)?;
+        *self.tls.write().unwrap_or_else(|p| p.into_inner()) = tls;
+        let registry = Arc::new(registry);
+        *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&registry);
+        let plain = &self.config.plain.policy;
+        Ok(self.broker.reauthorize(|old| {
+            Principal::from_registry(
+                &registry,
+                plain,
+                &old.client_id,
+                old.source_ip.clone(),
+                old.identity.clone(),
+            )
+            .ok()
+        }))
+    }
+}
+
+fn load_tls(dir: &Path, registry: &Registry) -> Result<Arc<rustls::ServerConfig>, StartError> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|error| StartError::Read { path, error })
+    };
+    server_config(
+        &read("server.pem")?,
+        &read("server.key")?,
+        &registry.trust_anchors,
+    )
+    .map_err(StartError::Tls)
+}
+
+/// Size and modification time of every file of the data directory that a reload reads (all
+/// but the database), to notice a change.
+fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(dir.to_path_buf(), 0u8)];
+    while let Some((d, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                if depth < 3 {
+                    stack.push((path, depth.saturating_add(1)));
+                }
+            } else if !path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(crate::store::DB_FILE))
+            {
+                out.push((path, meta.len(), meta.modified().ok()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+async fn watch(shared: Arc<Shared>, every: Duration) {
+    let dir = shared.config.data_dir.clone();
+    let mut last = fingerprint(&dir);
+    loop {
+        tokio::time::sleep(every).await;
+        let now = fingerprint(&dir);
+        if now != last {
+            last = now;
+            let _ = shared.reload();
+        }
     }
 }
 
@@ -109,6 +215,12 @@ impl RunningBroker {
         }
     }
 
+    /// Reloads the registry, policies and certificates (what SIGHUP does); returns how many
+    /// connections were closed because they are no longer allowed.
+    pub fn reload(&self) -> Result<usize, StartError> {
+        self.shared.reload()
+    }
+
     /// Stops accepting connections and saves the retained messages and persistent sessions.
     pub async fn stop(&self) -> Result<(), StoreError> {
         self.shutdown();
@@ -164,16 +276,7 @@ impl Drop for RunningBroker {
 pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
     let dir = config.data_dir.clone();
     let registry = Registry::load(&dir).map_err(StartError::Registry)?;
-    let read = |name: &str| {
-        let path = dir.join(name);
-        std::fs::read(&path).map_err(|error| StartError::Read { path, error })
-    };
-    let tls = server_config(
-        &read("server.pem")?,
-        &read("server.key")?,
-        &registry.trust_anchors,
-    )
-    .map_err(StartError::Tls)?;
+    let tls = load_tls(&dir, &registry)?;
     let metrics = Arc::new(Metrics::default());
     let authorizer = Authorizer::new(config.arn.clone(), Arc::clone(&metrics));
     // Without a secret the endpoint would accept anyone: it stays off.
@@ -191,6 +294,7 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
         metrics: Arc::clone(&metrics),
         authorizer,
         registry: RwLock::new(Arc::new(registry)),
+        tls: RwLock::new(tls),
         sigfox,
         config,
     });
@@ -241,16 +345,20 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
     let mut tasks = vec![tokio::spawn(accept_loop(
         Arc::clone(&shared),
         mqtt,
-        Some(TlsAcceptor::from(tls)),
+        true,
         Arc::clone(&permits),
     ))];
     if let Some(plain) = plain {
         tasks.push(tokio::spawn(accept_loop(
             Arc::clone(&shared),
             plain,
-            None,
+            false,
             permits,
         )));
+    }
+    if shared.config.reload_watch_secs > 0 {
+        let every = Duration::from_secs(shared.config.reload_watch_secs);
+        tasks.push(tokio::spawn(watch(Arc::clone(&shared), every)));
     }
     tasks.push(tokio::spawn(crate::http::serve(Arc::clone(&shared), http)));
     if let Some(store) = &store {
@@ -284,7 +392,7 @@ impl Drop for ConnectionGauge {
 async fn accept_loop(
     shared: Arc<Shared>,
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    tls: bool,
     permits: Arc<Semaphore>,
 ) {
     loop {
@@ -303,14 +411,14 @@ async fn accept_loop(
             drop(tcp);
             continue;
         };
-        if tls.is_none() && shared.config.plain.localhost_only && !peer.ip().is_loopback() {
+        if !tls && shared.config.plain.localhost_only && !peer.ip().is_loopback() {
             inc(&shared.metrics.connections_refused_nonlocal_total);
             drop(tcp);
             continue;
         }
         let _ = tcp.set_nodelay(true);
         let shared = Arc::clone(&shared);
-        let tls = tls.clone();
+        let tls = tls.then(|| shared.tls_acceptor());
         tokio::spawn(async move {
             let _permit = permit;
             inc(&shared.metrics.connections_current);

@@ -123,9 +123,12 @@ pub async fn start(name: &str) -> TestBroker {
     start_with(name, |_, _| {}).await
 }
 
-/// A raw MQTT client on a plain TCP connection.
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+/// A raw MQTT client on a plain TCP or TLS connection.
 pub struct Client {
-    pub stream: TcpStream,
+    pub stream: Box<dyn Io>,
     buf: BytesMut,
 }
 
@@ -150,8 +153,54 @@ impl Client {
             .unwrap()
             .unwrap();
         Client {
-            stream,
+            stream: Box::new(stream),
             buf: BytesMut::new(),
+        }
+    }
+
+    /// A TLS connection to the broker's MQTT listener with a device certificate of the
+    /// development PKI (`devices/<device>.pem`).
+    pub async fn tls(b: &TestBroker, device: &str) -> Client {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+        let read = |p: &str| std::fs::read(b.dir.join(p)).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_slice_iter(&read("ca.pem")) {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let chain: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(&read(&format!("devices/{device}.pem")))
+                .map(Result::unwrap)
+                .collect();
+        let key = PrivateKeyDer::from_pem_slice(&read(&format!("devices/{device}.key"))).unwrap();
+        let config = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_client_auth_cert(chain, key)
+            .unwrap();
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let tcp = TcpStream::connect(b.running.mqtt_addr).await.unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let stream = tokio::time::timeout(WAIT, connector.connect(name, tcp))
+            .await
+            .unwrap()
+            .unwrap();
+        Client {
+            stream: Box::new(stream),
+            buf: BytesMut::new(),
+        }
+    }
+
+    /// Connects over TLS and expects CONNACK 0.
+    pub async fn tls_connect(b: &TestBroker, device: &str, client_id: &str) -> Client {
+        let mut c = Client::tls(b, device).await;
+        c.send(&Packet::Connect(connect_packet(client_id, true)))
+            .await;
+        match c.recv().await {
+            Packet::ConnAck(ConnAck {
+                code: mqtt_wire::ConnectReturnCode::Accepted,
+                ..
+            }) => c,
+            other => panic!("expected CONNACK 0, got {other:?}"),
         }
     }
 
