@@ -270,7 +270,12 @@ impl<'a> Search<'a> {
                 }),
             }
         }
-        if rejected.len() == 1 {
+        // One candidate: its failure is the answer (more useful than "unknown issuer"),
+        // unless it was only a loop back into the path (a self-signed certificate offered as
+        // an intermediate), which says nothing about why no issuer was found.
+        let only_real = rejected.len() == 1
+            && !rejected.iter().any(|r| matches!(r.reason, VerifyError::Invalid { check: Check::Loop, .. }));
+        if only_real {
             if let Some(only) = rejected.pop() {
                 return Err(only.reason);
             }
