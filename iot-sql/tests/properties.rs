@@ -1,0 +1,182 @@
+//! Property tests: the parser never panics, and printing a statement and parsing it again gives
+//! the same statement (spans aside).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use iot_sql::{
+    Assignment, BinaryOp, CastType, Decimal, Expr, ExprKind, From, Function, Literal, Rule, Select,
+    SelectItem, SqlVersion, Statement, Template, UnaryOp, is_keyword,
+};
+use proptest::prelude::*;
+
+fn ident() -> impl Strategy<Value = String> {
+    "[a-zA-Z_][a-zA-Z0-9_]{0,6}".prop_filter("not a keyword", |s| !is_keyword(s))
+}
+
+fn literal() -> impl Strategy<Value = Literal> {
+    prop_oneof![
+        Just(Literal::Null),
+        any::<bool>().prop_map(Literal::Bool),
+        any::<i64>().prop_map(Literal::Int),
+        (any::<i64>(), -30i32..30).prop_map(|(c, e)| Literal::Decimal(
+            Decimal::new(i128::from(c), e).unwrap()
+        )),
+        any::<String>().prop_map(Literal::String),
+    ]
+}
+
+fn binary_op() -> impl Strategy<Value = BinaryOp> {
+    prop_oneof![
+        Just(BinaryOp::Or),
+        Just(BinaryOp::And),
+        Just(BinaryOp::Eq),
+        Just(BinaryOp::Ne),
+        Just(BinaryOp::Lt),
+        Just(BinaryOp::Le),
+        Just(BinaryOp::Gt),
+        Just(BinaryOp::Ge),
+        Just(BinaryOp::In),
+        Just(BinaryOp::Add),
+        Just(BinaryOp::Sub),
+        Just(BinaryOp::Mul),
+        Just(BinaryOp::Div),
+        Just(BinaryOp::Mod),
+    ]
+}
+
+fn cast_type() -> impl Strategy<Value = CastType> {
+    prop_oneof![
+        Just(CastType::String),
+        Just(CastType::Int),
+        Just(CastType::Double),
+        Just(CastType::Decimal),
+        Just(CastType::Boolean),
+    ]
+}
+
+fn e(kind: ExprKind) -> Expr {
+    Expr::new(kind)
+}
+
+fn expr() -> impl Strategy<Value = Expr> {
+    let leaf = prop_oneof![
+        literal().prop_map(|l| e(ExprKind::Literal(l))),
+        ident().prop_map(|n| e(ExprKind::Field(n))),
+        ident().prop_map(|n| e(ExprKind::Variable(n))),
+    ];
+    leaf.prop_recursive(4, 48, 4, |inner| {
+        let select = (
+            any::<bool>(),
+            prop::collection::vec((inner.clone(), prop::option::of(prop::collection::vec(ident(), 1..3))), 1..3),
+            prop::option::of(ident()),
+            prop::option::of(inner.clone()),
+        )
+            .prop_map(|(value, items, from, condition)| {
+                let mut items: Vec<SelectItem> = items
+                    .into_iter()
+                    .map(|(expr, alias)| SelectItem::Expr { expr, alias })
+                    .collect();
+                if value {
+                    items.truncate(1);
+                }
+                Select {
+                    value,
+                    items,
+                    from: from.map(|f| From::Expr(e(ExprKind::Field(f)))),
+                    condition,
+                }
+            });
+        prop_oneof![
+            (inner.clone(), "[a-zA-Z_][a-zA-Z0-9_]{0,5}")
+                .prop_map(|(b, n)| e(ExprKind::Member(Box::new(b), n))),
+            inner.clone().prop_map(|x| e(ExprKind::Unary(UnaryOp::Neg, Box::new(x)))),
+            inner.clone().prop_map(|x| e(ExprKind::Unary(UnaryOp::Not, Box::new(x)))),
+            (binary_op(), inner.clone(), inner.clone())
+                .prop_map(|(op, l, r)| e(ExprKind::Binary(op, Box::new(l), Box::new(r)))),
+            (0..Function::ALL.len(), prop::collection::vec(inner.clone(), 0..3))
+                .prop_map(|(i, args)| e(ExprKind::Call(Function::ALL[i], args))),
+            (inner.clone(), cast_type()).prop_map(|(x, t)| e(ExprKind::Cast(Box::new(x), t))),
+            (
+                inner.clone(),
+                prop::collection::vec((inner.clone(), inner.clone()), 1..3),
+                prop::option::of(inner.clone())
+            )
+                .prop_map(|(operand, whens, otherwise)| e(ExprKind::Case {
+                    operand: Box::new(operand),
+                    whens,
+                    otherwise: otherwise.map(Box::new),
+                })),
+            prop::collection::vec((any::<String>(), inner.clone()), 0..3)
+                .prop_map(|m| e(ExprKind::Object(m))),
+            prop::collection::vec(inner.clone(), 0..3).prop_map(|a| e(ExprKind::Array(a))),
+            select.prop_map(|s| e(ExprKind::Subquery(Box::new(s)))),
+        ]
+    })
+}
+
+fn statement() -> impl Strategy<Value = Statement> {
+    (
+        prop::collection::vec((ident(), expr()), 0..2),
+        prop::collection::vec(
+            prop_oneof![
+                Just(SelectItem::Wildcard),
+                (expr(), prop::option::of(prop::collection::vec(ident(), 1..3)))
+                    .prop_map(|(expr, alias)| SelectItem::Expr { expr, alias }),
+            ],
+            1..4,
+        ),
+        prop::option::of(prop::sample::select(vec!["a/b", "a/+/c", "#", "$aws/rules/r", "x y/é"])),
+        prop::option::of(expr()),
+    )
+        .prop_map(|(set, items, from, condition)| Statement {
+            set: set
+                .into_iter()
+                .map(|(name, value)| Assignment { name, value })
+                .collect(),
+            select: Select {
+                value: false,
+                items,
+                from: from.map(|f| From::Topic(f.to_owned())),
+                condition,
+            },
+        })
+}
+
+const TOKENS: &[&str] = &[
+    "SELECT", "VALUE", "FROM", "WHERE", "AS", "AND", "OR", "NOT", "IN", "CASE", "WHEN", "THEN",
+    "ELSE", "END", "SET", "NULL", "TRUE", "(", ")", "[", "]", "{", "}", ",", ".", ":", "*", "+",
+    "-", "/", "%", "=", "<>", "<", ">=", "'a/#'", "\"s\"", "'", "1", "-2.5E-3", "x", "@v", "abs",
+    "cast", "Int", "get", "${", "\\", "\n",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parser_never_panics_on_text(text in "\\PC{0,200}") {
+        for v in [SqlVersion::V2015_10_08, SqlVersion::V2016_03_23, SqlVersion::Beta] {
+            let _ = Rule::parse(&text, v);
+        }
+        let _ = Template::parse(&text);
+    }
+
+    #[test]
+    fn parser_never_panics_on_token_soup(tokens in prop::collection::vec(prop::sample::select(TOKENS), 0..60)) {
+        let text = tokens.join(" ");
+        for v in [SqlVersion::V2015_10_08, SqlVersion::Beta] {
+            if let Ok(rule) = Rule::parse(&text, v) {
+                // Whatever parses prints back to text that parses to the same statement.
+                let printed = rule.statement().to_string();
+                let again = Rule::parse(&printed, v).unwrap();
+                prop_assert_eq!(again.statement(), rule.statement());
+            }
+        }
+    }
+
+    #[test]
+    fn display_then_parse_is_identity(stmt in statement()) {
+        let printed = stmt.to_string();
+        let parsed = Rule::parse(&printed, SqlVersion::Beta)
+            .unwrap_or_else(|e| panic!("{printed:?} does not parse: {e}"));
+        prop_assert_eq!(parsed.statement(), &stmt, "printed as {}", printed);
+    }
+}
