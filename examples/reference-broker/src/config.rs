@@ -33,9 +33,101 @@ pub struct Config {
     pub sigfox: SigfoxConfig,
     /// Retained messages and persistent sessions in SQLite.
     pub persistence: PersistenceConfig,
+    /// Rules run on every accepted PUBLISH (iot-sql).
+    pub rules: Vec<RuleConfig>,
     /// Seconds between checks of the data directory for changed registry, policy or
     /// certificate files, which are then reloaded as on SIGHUP; 0 turns the check off.
     pub reload_watch_secs: u64,
+}
+
+/// A topic rule: SQL, the actions it runs when it matches, and an error action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// The rule's name (in logs, metrics and the error action's payload).
+    pub name: String,
+    /// `SELECT ... FROM 'filter' WHERE ...`.
+    pub sql: String,
+    /// `awsIotSqlVersion`: `2015-10-08`, `2016-03-23` (default) or `beta`.
+    #[serde(default = "default_sql_version")]
+    pub sql_version: String,
+    /// A registry policy the rule's republish actions are authorized with (iot:Publish), as
+    /// any principal's would be; without one they are not checked.
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// What runs when the rule matches.
+    #[serde(default)]
+    pub actions: Vec<ActionConfig>,
+    /// What runs when an action fails, with AWS IoT's error payload.
+    #[serde(default)]
+    pub error_action: Option<ActionConfig>,
+}
+
+fn default_sql_version() -> String {
+    "2016-03-23".to_owned()
+}
+
+/// A rule action; every string marked "template" takes `${...}` substitution templates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ActionConfig {
+    /// Publish the rule's output on a topic (template) at a QoS (0 or 1).
+    Republish {
+        /// Template.
+        topic: String,
+        /// 0 or 1.
+        #[serde(default)]
+        qos: u8,
+    },
+    /// Put the output into the SQLite table `rule_rows` of `broker.db` under
+    /// (`table`, hash key, range key) — the DynamoDB action.
+    Store {
+        /// The logical table name.
+        table: String,
+        /// Template, e.g. `${device}`.
+        hash_key: String,
+        /// Template, e.g. `${timestamp()}`.
+        range_key: String,
+    },
+    /// POST the output as JSON to an `http://` URL (template) with headers (templates).
+    Http {
+        /// Template.
+        url: String,
+        /// Header name → template.
+        #[serde(default)]
+        headers: std::collections::BTreeMap<String, String>,
+    },
+    /// Set a gauge or add to a counter on `/metrics` (`broker_rule_metric{name="..."}`).
+    Metric {
+        /// The metric's name.
+        name: String,
+        /// `gauge` (default) or `counter`.
+        #[serde(default)]
+        kind: MetricKind,
+        /// Template giving a number; default `1`.
+        #[serde(default = "default_metric_value")]
+        value: String,
+    },
+    /// Append one JSON line per match to a file.
+    Log {
+        /// The file (relative paths are relative to the data directory).
+        file: PathBuf,
+    },
+}
+
+fn default_metric_value() -> String {
+    "1".to_owned()
+}
+
+/// How a metric action applies its value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricKind {
+    /// The value replaces the previous one.
+    #[default]
+    Gauge,
+    /// The value is added.
+    Counter,
 }
 
 /// Retained messages and persistent sessions saved in `broker.db` (SQLite) in the data
@@ -160,6 +252,7 @@ impl Default for Config {
             sigfox: SigfoxConfig::default(),
             persistence: PersistenceConfig::default(),
             reload_watch_secs: 2,
+            rules: Vec::new(),
         }
     }
 }

@@ -396,15 +396,16 @@ impl Conn<'_> {
                     qos: p.qos_pid.qos(),
                     retain: p.retain,
                 };
+                let shared = self.shared;
                 match p.qos_pid {
-                    QosPid::AtMostOnce => broker.publish(&message),
+                    QosPid::AtMostOnce => shared.ingest(&message, Some(principal)),
                     QosPid::AtLeastOnce(pid) => {
-                        broker.publish(&message);
+                        shared.ingest(&message, Some(principal));
                         broker.send(self.client_id, Packet::PubAck(pid));
                     }
                     QosPid::ExactlyOnce(pid) => match broker.incoming_qos2(self.client_id, pid) {
                         Ok(true) => {
-                            broker.publish(&message);
+                            shared.ingest(&message, Some(principal));
                             broker.send(self.client_id, Packet::PubRec(pid));
                         }
                         Ok(false) => broker.send(self.client_id, Packet::PubRec(pid)),

@@ -192,13 +192,18 @@ fn route(shared: &Shared, request: &Request) -> Reply {
             Reply {
                 status: 200,
                 content_type: "text/plain; version=0.0.4",
-                body: shared.metrics.render(),
+                body: {
+                    let mut body = shared.metrics.render();
+                    if let Some(rules) = &shared.rules {
+                        body.push_str(&rules.metrics.render());
+                    }
+                    body
+                },
             }
         }
         ("POST", "/sigfox" | "/sigfox/bidir") => match &shared.sigfox {
             Some(ingest) => ingest.handle(
-                &shared.broker,
-                &shared.metrics,
+                shared,
                 path == "/sigfox/bidir",
                 &request.headers,
                 &request.body,

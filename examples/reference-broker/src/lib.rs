@@ -12,6 +12,7 @@ mod metrics;
 pub mod pki;
 mod ratelimit;
 mod registry;
+mod rules;
 mod server;
 pub mod setup;
 mod sigfox;
@@ -20,12 +21,16 @@ mod trie;
 
 pub use auth::{Authorizer, Principal};
 pub use broker::{Broker, Message, SessionSnapshot, Snapshot, StoredMessage};
-pub use config::{Config, ConfigError, DenyConnect, Limits, PersistenceConfig};
+pub use config::{
+    ActionConfig, Config, ConfigError, DenyConnect, Limits, MetricKind, PersistenceConfig,
+    RuleConfig,
+};
 pub use http::{MAX_BODY, MAX_HEAD};
 pub use identity::{Identity, TlsError, certificate_id};
 pub use metrics::Metrics;
 pub use ratelimit::TokenBucket;
 pub use registry::{Registry, RegistryError, RegistryFile, Status};
+pub use rules::RuleError;
 pub use server::{RunningBroker, StartError, start};
 pub use sigfox::DOWNLINK_TOPIC_PREFIX;
 pub use store::{DB_FILE, Store, StoreError};

@@ -89,6 +89,16 @@ metrics! {
     counter reload_failures_total: "Reloads refused because a file was invalid (the previous state stays).",
     /// Connections closed by a reload.
     counter reload_disconnects_total: "Connections closed at reload because their certificate or policy no longer allows them.",
+    /// Rule matches.
+    counter rules_matched_total: "Rule evaluations whose FROM and WHERE matched.",
+    /// Messages not offered to the rules because their queue was full.
+    counter rules_dropped_total: "Messages not evaluated because the rules queue was full.",
+    /// Rule evaluations that failed.
+    counter rule_errors_total: "Rule evaluations that failed (e.g. a payload over the size limit).",
+    /// Rule actions that failed.
+    counter rule_actions_failed_total: "Rule actions that failed (the error action then runs).",
+    /// Rule matches whose actions did not run because too many were running.
+    counter rule_actions_dropped_total: "Rule matches whose actions were skipped because too many were running.",
     /// HTTP requests served.
     counter http_requests_total: "HTTP requests answered.",
     /// Sigfox callbacks published.

@@ -13,12 +13,13 @@ use tokio::time::{Instant, timeout_at};
 use tokio_rustls::TlsAcceptor;
 
 use crate::auth::{Authorizer, Principal};
-use crate::broker::Broker;
+use crate::broker::{Broker, Message};
 use crate::config::Config;
 use crate::connection::{Transport, serve};
 use crate::identity::{Identity, TlsError, server_config};
 use crate::metrics::{Metrics, dec, inc};
 use crate::registry::{Registry, RegistryError};
+use crate::rules::{RuleError, Rules};
 use crate::sigfox::SigfoxIngest;
 use crate::store::{Store, StoreError};
 
@@ -32,12 +33,36 @@ pub(crate) struct Shared {
     registry: RwLock<Arc<Registry>>,
     tls: RwLock<Arc<rustls::ServerConfig>>,
     pub(crate) sigfox: Option<SigfoxIngest>,
+    pub(crate) rules: Option<Rules>,
 }
 
 impl Shared {
     /// The current registry.
     pub(crate) fn registry(&self) -> Arc<Registry> {
         Arc::clone(&self.registry.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// An accepted PUBLISH (from a client, or a Sigfox callback): routed to subscribers and
+    /// offered to the rules.
+    pub(crate) fn ingest(&self, message: &Message, principal: Option<&Principal>) {
+        self.broker.publish(message);
+        if let Some(rules) = &self.rules {
+            let timestamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                .unwrap_or(0);
+            let context = iot_sql::Context {
+                clientid: principal.map(|p| p.client_id.clone()),
+                timestamp,
+                principal: principal
+                    .and_then(|p| p.identity.as_ref())
+                    .map(|i| i.certificate_id.clone()),
+                accountid: Some(self.config.arn.account.clone()),
+                traceid: None,
+                sourceip: principal.map(|p| p.source_ip.clone()),
+            };
+            rules.offer(self, message, context);
+        }
     }
 
     fn tls_acceptor(&self) -> TlsAcceptor {
@@ -171,6 +196,8 @@ pub enum StartError {
     Sigfox(String),
     /// The SQLite database could not be opened or read.
     Store(StoreError),
+    /// A rule does not compile.
+    Rule(RuleError),
 }
 
 impl fmt::Display for StartError {
@@ -184,6 +211,7 @@ impl fmt::Display for StartError {
             }
             StartError::Sigfox(m) => write!(f, "sigfox: {m}"),
             StartError::Store(e) => write!(f, "{}: {e}", crate::store::DB_FILE),
+            StartError::Rule(e) => e.fmt(f),
         }
     }
 }
@@ -285,6 +313,11 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
     } else {
         None
     };
+    let rules = if config.rules.is_empty() {
+        None
+    } else {
+        Some(Rules::compile(&config.rules, &registry, &dir).map_err(StartError::Rule)?)
+    };
     let shared = Arc::new(Shared {
         broker: Broker::new(
             config.limits.clone(),
@@ -296,6 +329,7 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
         registry: RwLock::new(Arc::new(registry)),
         tls: RwLock::new(tls),
         sigfox,
+        rules,
         config,
     });
     let store = if shared.config.persistence.enabled {
@@ -355,6 +389,9 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
             false,
             permits,
         )));
+    }
+    if shared.rules.as_ref().is_some_and(|r| !r.is_empty()) {
+        tasks.push(tokio::spawn(Rules::run(Arc::clone(&shared))));
     }
     if shared.config.reload_watch_secs > 0 {
         let every = Duration::from_secs(shared.config.reload_watch_secs);

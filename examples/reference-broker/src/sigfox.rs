@@ -12,9 +12,10 @@ use sigfox_frame::{
     SeqClass, SequenceOptions, SequenceTracker, SharedSecret, TopicTemplate,
 };
 
-use crate::broker::{Broker, Message};
+use crate::broker::Message;
 use crate::config::SigfoxConfig;
-use crate::metrics::{Metrics, inc};
+use crate::metrics::inc;
+use crate::server::Shared;
 
 /// The topic whose retained message (16 hex digits) is the downlink for a BIDIR callback of
 /// a device without a configured one: `sigfox/downlink/<DEVICE>`.
@@ -85,12 +86,13 @@ impl SigfoxIngest {
     /// Handles one callback. `headers` are (lower-case name, value).
     pub(crate) fn handle(
         &self,
-        broker: &Broker,
-        metrics: &Metrics,
+        shared: &Shared,
         bidir: bool,
         headers: &[(String, String)],
         body: &[u8],
     ) -> Reply {
+        let broker = &shared.broker;
+        let metrics = &*shared.metrics;
         let header = |name: &str| {
             headers
                 .iter()
@@ -137,12 +139,15 @@ impl SigfoxIngest {
                 inc(&metrics.sigfox_rejected_total);
                 return Reply::text(400, format!("invalid topic {:?}\n", message.topic));
             };
-            broker.publish(&Message {
-                topic,
-                payload: Bytes::from(message.payload.to_string()),
-                qos: QoS::AtLeastOnce,
-                retain: false,
-            });
+            shared.ingest(
+                &Message {
+                    topic,
+                    payload: Bytes::from(message.payload.to_string()),
+                    qos: QoS::AtLeastOnce,
+                    retain: false,
+                },
+                None,
+            );
             inc(&metrics.sigfox_published_total);
         } else {
             inc(&metrics.sigfox_duplicates_total);

@@ -107,6 +107,7 @@ impl Store {
     /// Opens (creating if needed) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let conn = Connection::open(dir.join(DB_FILE))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         Ok(Store { conn })
     }
@@ -262,4 +263,19 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Opens `broker.db` for the rules' store action, creating its table:
+/// `rule_rows(table_name, hash_key, range_key, payload)`, one row per (table, hash, range) as
+/// DynamoDB's put replaces an item.
+pub(crate) fn open_rule_store(dir: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(dir.join(DB_FILE))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE IF NOT EXISTS rule_rows (
+             table_name TEXT NOT NULL, hash_key TEXT NOT NULL, range_key TEXT NOT NULL,
+             payload TEXT NOT NULL, PRIMARY KEY (table_name, hash_key, range_key));",
+    )?;
+    Ok(conn)
 }

@@ -1,0 +1,577 @@
+//! Topic rules (iot-sql) on every accepted PUBLISH, and their actions: republish, store (an
+//! SQLite table keyed by hash and range templates), http, metric, log, and an error action.
+//!
+//! The publish path only offers a message to a bounded queue (a full queue drops it, counted);
+//! one task evaluates the rules, and each match runs its actions in its own task, bounded in
+//! number and time, so that a failing or slow action never blocks the broker.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use iot_policy::Action;
+use iot_sql::{Context, Output, Rule, SqlVersion, Template};
+use mqtt_wire::{QoS, TopicName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::auth::Principal;
+use crate::broker::Message;
+use crate::config::{ActionConfig, MetricKind, RuleConfig};
+use crate::metrics::inc;
+use crate::registry::Registry;
+use crate::server::Shared;
+
+/// Messages waiting for rule evaluation, at most.
+const QUEUE: usize = 10_000;
+/// Rule matches whose actions run at the same time, at most.
+const CONCURRENT_ACTIONS: usize = 256;
+/// Time for one HTTP action.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One compiled action; template fields are indexes into the rule's template list.
+#[derive(Debug)]
+enum CompiledAction {
+    Republish {
+        topic: usize,
+        qos: QoS,
+    },
+    Store {
+        table: String,
+        hash: usize,
+        range: usize,
+    },
+    Http {
+        url: usize,
+        headers: Vec<(String, usize)>,
+    },
+    Metric {
+        name: String,
+        kind: MetricKind,
+        value: usize,
+    },
+    Log {
+        file: PathBuf,
+    },
+}
+
+impl CompiledAction {
+    /// AWS's name of the action, for the error payload.
+    fn name(&self) -> &'static str {
+        match self {
+            CompiledAction::Republish { .. } => "RepublishAction",
+            CompiledAction::Store { .. } => "DynamoDBAction",
+            CompiledAction::Http { .. } => "HttpAction",
+            CompiledAction::Metric { .. } => "CloudwatchMetricAction",
+            CompiledAction::Log { .. } => "LogAction",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct CompiledRule {
+    name: String,
+    rule: Rule,
+    templates: Vec<Template>,
+    actions: Vec<CompiledAction>,
+    error_action: Option<CompiledAction>,
+    principal: Option<Principal>,
+}
+
+/// Why a rule was refused at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    /// The rule's name.
+    pub rule: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for RuleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rule {:?}: {}", self.rule, self.message)
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+/// Named metric values set by metric actions.
+#[derive(Debug, Default)]
+pub(crate) struct RuleMetrics {
+    values: Mutex<BTreeMap<String, (MetricKind, f64)>>,
+}
+
+impl RuleMetrics {
+    fn apply(&self, name: &str, kind: MetricKind, value: f64) {
+        let mut values = self.values.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = values.entry(name.to_owned()).or_insert((kind, 0.0));
+        entry.1 = match kind {
+            MetricKind::Gauge => value,
+            MetricKind::Counter => entry.1 + value,
+        };
+    }
+
+    /// `broker_rule_metric{name="..."} value` lines.
+    pub(crate) fn render(&self) -> String {
+        let values = self.values.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = String::new();
+        if values.is_empty() {
+            return out;
+        }
+        out.push_str("# HELP broker_rule_metric Values set by rule metric actions.\n");
+        out.push_str("# TYPE broker_rule_metric gauge\n");
+        for (name, (_, value)) in values.iter() {
+            let _ = writeln!(out, "broker_rule_metric{{name=\"{name}\"}} {value}");
+        }
+        out
+    }
+}
+
+/// A message offered to the rules.
+#[derive(Debug)]
+struct Job {
+    topic: String,
+    payload: Bytes,
+    context: Context,
+}
+
+/// The compiled rules and the queue in front of them.
+#[derive(Debug)]
+pub(crate) struct Rules {
+    rules: Vec<CompiledRule>,
+    tx: mpsc::Sender<Job>,
+    rx: Mutex<Option<mpsc::Receiver<Job>>>,
+    pub(crate) metrics: RuleMetrics,
+    store: Mutex<Option<rusqlite::Connection>>,
+    data_dir: PathBuf,
+}
+
+fn template(templates: &mut Vec<Template>, rule: &str, text: &str) -> Result<usize, RuleError> {
+    let t = Template::parse(text).map_err(|e| RuleError {
+        rule: rule.to_owned(),
+        message: format!("template {text:?}: {e}"),
+    })?;
+    templates.push(t);
+    Ok(templates.len().saturating_sub(1))
+}
+
+fn compile_action(
+    templates: &mut Vec<Template>,
+    rule: &str,
+    action: &ActionConfig,
+) -> Result<CompiledAction, RuleError> {
+    let err = |message: String| RuleError {
+        rule: rule.to_owned(),
+        message,
+    };
+    Ok(match action {
+        ActionConfig::Republish { topic, qos } => CompiledAction::Republish {
+            topic: template(templates, rule, topic)?,
+            qos: match qos {
+                0 => QoS::AtMostOnce,
+                1 => QoS::AtLeastOnce,
+                q => {
+                    return Err(err(format!(
+                        "republish qos {q}: AWS IoT republishes at 0 or 1"
+                    )));
+                }
+            },
+        },
+        ActionConfig::Store {
+            table,
+            hash_key,
+            range_key,
+        } => CompiledAction::Store {
+            table: table.clone(),
+            hash: template(templates, rule, hash_key)?,
+            range: template(templates, rule, range_key)?,
+        },
+        ActionConfig::Http { url, headers } => {
+            if !url.starts_with("http://") {
+                return Err(err(format!(
+                    "http url {url:?}: only http:// URLs are supported"
+                )));
+            }
+            let mut compiled = Vec::new();
+            for (name, value) in headers {
+                compiled.push((name.clone(), template(templates, rule, value)?));
+            }
+            CompiledAction::Http {
+                url: template(templates, rule, url)?,
+                headers: compiled,
+            }
+        }
+        ActionConfig::Metric { name, kind, value } => CompiledAction::Metric {
+            name: name.clone(),
+            kind: *kind,
+            value: template(templates, rule, value)?,
+        },
+        ActionConfig::Log { file } => CompiledAction::Log { file: file.clone() },
+    })
+}
+
+impl Rules {
+    /// Compiles the rules; `registry` provides the policies rules are authorized with.
+    pub(crate) fn compile(
+        configs: &[RuleConfig],
+        registry: &Registry,
+        data_dir: &Path,
+    ) -> Result<Rules, RuleError> {
+        let mut rules = Vec::new();
+        for c in configs {
+            let err = |message: String| RuleError {
+                rule: c.name.clone(),
+                message,
+            };
+            let version: SqlVersion = c.sql_version.parse().map_err(|e| err(format!("{e}")))?;
+            let rule = Rule::parse(&c.sql, version).map_err(|e| err(format!("{e}")))?;
+            let mut templates = Vec::new();
+            let mut actions = Vec::new();
+            for a in &c.actions {
+                actions.push(compile_action(&mut templates, &c.name, a)?);
+            }
+            let error_action = match &c.error_action {
+                Some(a) => Some(compile_action(&mut templates, &c.name, a)?),
+                None => None,
+            };
+            let principal = match &c.policy {
+                None => None,
+                Some(p) if registry.policies.contains_key(p) => Some(Principal {
+                    client_id: c.name.clone(),
+                    identity: None,
+                    thing: None,
+                    source_ip: String::new(),
+                    policies: Arc::new(registry.policy_set(std::slice::from_ref(p))),
+                }),
+                Some(p) => return Err(err(format!("policy {p:?} is not in the registry"))),
+            };
+            rules.push(CompiledRule {
+                name: c.name.clone(),
+                rule,
+                templates,
+                actions,
+                error_action,
+                principal,
+            });
+        }
+        let (tx, rx) = mpsc::channel(QUEUE);
+        Ok(Rules {
+            rules,
+            tx,
+            rx: Mutex::new(Some(rx)),
+            metrics: RuleMetrics::default(),
+            store: Mutex::new(None),
+            data_dir: data_dir.to_owned(),
+        })
+    }
+
+    /// Whether there is any rule.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Offers a message; never waits (a full queue drops it, counted).
+    pub(crate) fn offer(&self, shared: &Shared, message: &Message, context: Context) {
+        if self.rules.is_empty() {
+            return;
+        }
+        let job = Job {
+            topic: message.topic.as_str().to_owned(),
+            payload: message.payload.clone(),
+            context,
+        };
+        if self.tx.try_send(job).is_err() {
+            inc(&shared.metrics.rules_dropped_total);
+        }
+    }
+
+    /// The evaluation task.
+    pub(crate) async fn run(shared: Arc<Shared>) {
+        let Some(rules) = shared.rules.as_ref() else {
+            return;
+        };
+        let Some(mut rx) = rules.rx.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return;
+        };
+        let permits = Arc::new(Semaphore::new(CONCURRENT_ACTIONS));
+        while let Some(job) = rx.recv().await {
+            let job = Arc::new(job);
+            for index in 0..rules.rules.len() {
+                let Some(rule) = rules.rules.get(index) else {
+                    continue;
+                };
+                let message = iot_sql::Message {
+                    topic: &job.topic,
+                    payload: &job.payload,
+                    context: &job.context,
+                };
+                let templates: Vec<&Template> = rule.templates.iter().collect();
+                let output = match rule.rule.evaluate_with(&message, &templates) {
+                    Ok(Some(output)) => output,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        inc(&shared.metrics.rule_errors_total);
+                        crate::log(&format!("rule {:?} on {:?}: {e}", rule.name, job.topic));
+                        continue;
+                    }
+                };
+                inc(&shared.metrics.rules_matched_total);
+                let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+                    inc(&shared.metrics.rule_actions_dropped_total);
+                    continue;
+                };
+                let shared = Arc::clone(&shared);
+                let job = Arc::clone(&job);
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    run_actions(&shared, index, &output, &job).await;
+                });
+            }
+        }
+    }
+
+    fn store(&self, table: &str, hash: &str, range: &str, payload: &[u8]) -> Result<(), String> {
+        let mut guard = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            let conn = crate::store::open_rule_store(&self.data_dir).map_err(|e| e.to_string())?;
+            *guard = Some(conn);
+        }
+        let Some(conn) = guard.as_ref() else {
+            return Err("no database".to_owned());
+        };
+        conn.execute(
+            "INSERT OR REPLACE INTO rule_rows (table_name, hash_key, range_key, payload)
+             VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![table, hash, range, String::from_utf8_lossy(payload)],
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
+}
+
+async fn run_actions(shared: &Shared, index: usize, output: &Output, job: &Job) {
+    let Some(rules) = shared.rules.as_ref() else {
+        return;
+    };
+    let Some(rule) = rules.rules.get(index) else {
+        return;
+    };
+    let payload = output.to_json_bytes();
+    let mut failures = Vec::new();
+    for action in &rule.actions {
+        if let Err(e) = execute(shared, rules, rule, action, output, &payload, job).await {
+            inc(&shared.metrics.rule_actions_failed_total);
+            crate::log(&format!(
+                "rule {:?}: {} failed: {e}",
+                rule.name,
+                action.name()
+            ));
+            failures.push(serde_json::json!({
+                "failedAction": action.name(),
+                "errorMessage": e,
+            }));
+        }
+    }
+    if failures.is_empty() {
+        return;
+    }
+    let Some(error_action) = &rule.error_action else {
+        return;
+    };
+    // AWS IoT's error action payload (Developer Guide, "Error action").
+    let error_payload = serde_json::json!({
+        "ruleName": rule.name,
+        "topic": job.topic,
+        "clientId": job.context.clientid,
+        "base64OriginalPayload": base64(&job.payload),
+        "failures": failures,
+    })
+    .to_string()
+    .into_bytes();
+    if let Err(e) = execute(
+        shared,
+        rules,
+        rule,
+        error_action,
+        output,
+        &error_payload,
+        job,
+    )
+    .await
+    {
+        inc(&shared.metrics.rule_actions_failed_total);
+        crate::log(&format!(
+            "rule {:?}: error action failed too: {e}",
+            rule.name
+        ));
+    }
+}
+
+async fn execute(
+    shared: &Shared,
+    rules: &Rules,
+    rule: &CompiledRule,
+    action: &CompiledAction,
+    output: &Output,
+    payload: &[u8],
+    job: &Job,
+) -> Result<(), String> {
+    let rendered = |i: &usize| -> Result<String, String> {
+        output
+            .templates
+            .get(*i)
+            .cloned()
+            .ok_or_else(|| "template not rendered".to_owned())
+    };
+    match action {
+        CompiledAction::Republish { topic, qos } => {
+            let topic = rendered(topic)?;
+            let name = TopicName::new(&topic).map_err(|e| format!("topic {topic:?}: {e}"))?;
+            if let Some(principal) = &rule.principal {
+                if !shared
+                    .authorizer
+                    .allows(principal, Action::Publish, "topic", &topic)
+                {
+                    return Err(format!("iot:Publish on {topic:?} is not allowed"));
+                }
+            }
+            // Republished messages are not offered to the rules again: no rule loops.
+            shared.broker.publish(&Message {
+                topic: name,
+                payload: Bytes::copy_from_slice(payload),
+                qos: *qos,
+                retain: false,
+            });
+            Ok(())
+        }
+        CompiledAction::Store { table, hash, range } => {
+            let (hash, range) = (rendered(hash)?, rendered(range)?);
+            if hash.is_empty() {
+                return Err("the hash key rendered empty".to_owned());
+            }
+            rules.store(table, &hash, &range, payload)
+        }
+        CompiledAction::Http { url, headers } => {
+            let url = rendered(url)?;
+            let mut rendered_headers = Vec::new();
+            for (name, t) in headers {
+                rendered_headers.push((name.clone(), rendered(t)?));
+            }
+            match tokio::time::timeout(HTTP_TIMEOUT, http_post(&url, &rendered_headers, payload))
+                .await
+            {
+                Ok(result) => result,
+                Err(_) => Err(format!("no answer from {url} within {HTTP_TIMEOUT:?}")),
+            }
+        }
+        CompiledAction::Metric { name, kind, value } => {
+            let text = rendered(value)?;
+            let v: f64 = text
+                .trim()
+                .parse()
+                .map_err(|_| format!("metric value {text:?} is not a number"))?;
+            rules.metrics.apply(name, *kind, v);
+            Ok(())
+        }
+        CompiledAction::Log { file } => {
+            let path = if file.is_absolute() {
+                file.clone()
+            } else {
+                rules.data_dir.join(file)
+            };
+            let line = serde_json::json!({
+                "rule": rule.name,
+                "topic": job.topic,
+                "timestamp": job.context.timestamp,
+                "output": output.to_json_value(),
+            })
+            .to_string();
+            tokio::task::spawn_blocking(move || {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                writeln!(f, "{line}").map_err(|e| format!("{}: {e}", path.display()))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 POST (http:// only); a 2xx status is success.
+async fn http_post(url: &str, headers: &[(String, String)], body: &[u8]) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url:?} is not an http:// URL"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (
+            rest.get(..i).unwrap_or_default(),
+            rest.get(i..).unwrap_or("/"),
+        ),
+        None => (rest, "/"),
+    };
+    let addr = if authority.contains(':') {
+        authority.to_owned()
+    } else {
+        format!("{authority}:80")
+    };
+    for (name, value) in headers {
+        if name.contains(['\r', '\n', ':']) || value.contains(['\r', '\n']) {
+            return Err(format!("header {name:?} would break the request"));
+        }
+    }
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        let _ = write!(head, "{name}: {value}\r\n");
+    }
+    head.push_str("\r\n");
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .map_err(|e| format!("{addr}: {e}"))?;
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    stream.write_all(body).await.map_err(|e| e.to_string())?;
+    let mut status = [0u8; 12];
+    stream
+        .read_exact(&mut status)
+        .await
+        .map_err(|e| format!("{addr}: {e}"))?;
+    match status.get(9) {
+        Some(b'2') => Ok(()),
+        _ => Err(format!(
+            "{url} answered {}",
+            String::from_utf8_lossy(status.get(9..12).unwrap_or_default())
+        )),
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3).saturating_mul(4));
+    for chunk in bytes.chunks(3) {
+        let b0 = chunk.first().copied().unwrap_or(0);
+        let b1 = chunk.get(1).copied().unwrap_or(0);
+        let b2 = chunk.get(2).copied().unwrap_or(0);
+        let n = (u32::from(b0) << 16) | (u32::from(b1) << 8) | u32::from(b2);
+        for (i, shift) in [18u32, 12, 6, 0].iter().enumerate() {
+            if i <= chunk.len() {
+                let idx = usize::try_from((n >> shift) & 63).unwrap_or(0);
+                out.push(char::from(ALPHABET.get(idx).copied().unwrap_or(b'A')));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
