@@ -27,7 +27,11 @@ fn quoted(s: &str) -> String {
 }
 
 fn error(kind: &str, message: String) -> ExitCode {
-    println!("{{\"error\":{{\"kind\":{},\"message\":{}}}}}", quoted(kind), quoted(&message));
+    println!(
+        "{{\"error\":{{\"kind\":{},\"message\":{}}}}}",
+        quoted(kind),
+        quoted(&message)
+    );
     ExitCode::FAILURE
 }
 
@@ -85,7 +89,10 @@ fn main() -> ExitCode {
     let ctx_json = case.get("context").cloned().unwrap_or_default();
     let ctx = Context {
         clientid: text(&ctx_json, "clientid"),
-        timestamp: ctx_json.get("timestamp").and_then(|t| t.as_i64()).unwrap_or(0),
+        timestamp: ctx_json
+            .get("timestamp")
+            .and_then(|t| t.as_i64())
+            .unwrap_or(0),
         principal: text(&ctx_json, "principal"),
         accountid: text(&ctx_json, "accountid"),
         traceid: text(&ctx_json, "traceid"),
@@ -119,7 +126,12 @@ fn main() -> ExitCode {
         Err(e) => return parse_error(&e),
     };
     let mut templates = Vec::new();
-    for t in case.get("templates").and_then(|t| t.as_array()).into_iter().flatten() {
+    for t in case
+        .get("templates")
+        .and_then(|t| t.as_array())
+        .into_iter()
+        .flatten()
+    {
         let Some(t) = t.as_str() else {
             return error("Input", "templates must be strings".to_owned());
         };

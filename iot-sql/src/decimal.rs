@@ -122,7 +122,12 @@ impl Decimal {
     }
 
     /// Builds from a sign and magnitude, rounding to 34 digits.
-    fn from_parts(negative: bool, mut magnitude: u128, mut exponent: i32, sticky: bool) -> Option<Self> {
+    fn from_parts(
+        negative: bool,
+        mut magnitude: u128,
+        mut exponent: i32,
+        sticky: bool,
+    ) -> Option<Self> {
         let d = digits(magnitude);
         if d > PRECISION {
             let drop = d.saturating_sub(PRECISION);
@@ -140,7 +145,9 @@ impl Decimal {
             return None;
         }
         if magnitude != 0 {
-            let adjusted = i64::from(exponent).saturating_add(i64::from(digits(magnitude))).saturating_sub(1);
+            let adjusted = i64::from(exponent)
+                .saturating_add(i64::from(digits(magnitude)))
+                .saturating_sub(1);
             if !(-MAX_ADJUSTED..=MAX_ADJUSTED).contains(&adjusted) {
                 return None;
             }
@@ -269,7 +276,11 @@ impl Decimal {
                 let twice = r.unsigned_abs().saturating_mul(2);
                 let d = d.unsigned_abs();
                 if twice >= d {
-                    if r < 0 { q.checked_sub(1)? } else { q.checked_add(1)? }
+                    if r < 0 {
+                        q.checked_sub(1)?
+                    } else {
+                        q.checked_add(1)?
+                    }
                 } else {
                     q
                 }
@@ -302,7 +313,9 @@ impl Decimal {
             (b, a, true)
         };
         let shift = hi.exponent.checked_sub(lo.exponent)?.unsigned_abs();
-        let scaled = hi.coefficient.checked_mul(i128::try_from(p10(shift)?).ok()?)?;
+        let scaled = hi
+            .coefficient
+            .checked_mul(i128::try_from(p10(shift)?).ok()?)?;
         if swapped {
             Some((lo.coefficient, scaled, lo.exponent))
         } else {
@@ -348,7 +361,11 @@ impl Decimal {
                 div_round(small.coefficient.unsigned_abs(), drop, false)
             };
             let mag = i128::try_from(mag).ok()?;
-            if small.coefficient < 0 { mag.checked_neg()? } else { mag }
+            if small.coefficient < 0 {
+                mag.checked_neg()?
+            } else {
+                mag
+            }
         };
         let sticky = small_c == 0 && small.coefficient != 0;
         let sum = big_c.checked_add(small_c)?;
@@ -452,13 +469,20 @@ impl Decimal {
             .then_with(|| {
                 // Same leading-digit position: pad the shorter coefficient to the other's length
                 // (both ≤ 34 digits, so no overflow) and compare.
-                let (a, b) = (self.coefficient.unsigned_abs(), other.coefficient.unsigned_abs());
+                let (a, b) = (
+                    self.coefficient.unsigned_abs(),
+                    other.coefficient.unsigned_abs(),
+                );
                 let (da, db) = (digits(a), digits(b));
                 let a = a.saturating_mul(p10(db.saturating_sub(da)).unwrap_or(1));
                 let b = b.saturating_mul(p10(da.saturating_sub(db)).unwrap_or(1));
                 a.cmp(&b)
             });
-        if sa < 0 { by_magnitude.reverse() } else { by_magnitude }
+        if sa < 0 {
+            by_magnitude.reverse()
+        } else {
+            by_magnitude
+        }
     }
 }
 

@@ -120,7 +120,10 @@ impl fmt::Display for ParseErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ParseErrorKind::TooLong { len, max } => {
-                write!(f, "the SQL text is {len} bytes, more than the limit of {max}")
+                write!(
+                    f,
+                    "the SQL text is {len} bytes, more than the limit of {max}"
+                )
             }
             ParseErrorKind::TooDeep { max } => {
                 write!(f, "expressions nest more than {max} levels deep")
@@ -147,7 +150,11 @@ impl fmt::Display for ParseErrorKind {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: {}", self.line, self.column, self.kind)
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.kind
+        )
     }
 }
 
@@ -199,7 +206,10 @@ impl fmt::Display for EvalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EvalError::PayloadTooLarge { len, max } => {
-                write!(f, "the payload is {len} bytes, more than the limit of {max}")
+                write!(
+                    f,
+                    "the payload is {len} bytes, more than the limit of {max}"
+                )
             }
             EvalError::ValueTooLarge { max } => {
                 write!(f, "a value built by the rule grew past {max} bytes")

@@ -72,7 +72,12 @@ impl Default for Limits {
 pub trait ExternalFunctions: Send + Sync {
     /// Calls `function` with its evaluated arguments. An error terminates the rule (AWS runs no
     /// action when such a call fails).
-    fn call(&self, function: Function, args: &[Value], context: &Context) -> Result<Value, ExternalError>;
+    fn call(
+        &self,
+        function: Function,
+        args: &[Value],
+        context: &Context,
+    ) -> Result<Value, ExternalError>;
 }
 
 /// The default [`ExternalFunctions`]: every call fails with "not configured".
@@ -138,7 +143,9 @@ impl fmt::Debug for Rule {
 
 impl PartialEq for Rule {
     fn eq(&self, other: &Self) -> bool {
-        self.statement == other.statement && self.version == other.version && self.limits == other.limits
+        self.statement == other.statement
+            && self.version == other.version
+            && self.limits == other.limits
     }
 }
 
@@ -215,7 +222,11 @@ impl Rule {
     }
 
     /// Parses `sql` in `version` with explicit limits.
-    pub fn parse_with(sql: &str, version: SqlVersion, options: &ParseOptions) -> Result<Rule, ParseError> {
+    pub fn parse_with(
+        sql: &str,
+        version: SqlVersion,
+        options: &ParseOptions,
+    ) -> Result<Rule, ParseError> {
         let statement = parser::parse_statement(sql, version, options)?;
         Ok(Rule::from_statement(statement, version))
     }
@@ -289,11 +300,21 @@ impl Rule {
 
     /// Evaluates the rule and renders `templates` against the same message (payload parsed
     /// once), with the rule's SET variables visible and its SELECT aliases not.
-    pub fn evaluate_with(&self, message: &Message<'_>, templates: &[&Template]) -> Result<Option<Output>, EvalError> {
+    pub fn evaluate_with(
+        &self,
+        message: &Message<'_>,
+        templates: &[&Template],
+    ) -> Result<Option<Output>, EvalError> {
         if !self.matches_topic(message.topic) {
             return Ok(None);
         }
-        let mut env = Env::new(message, self.version, &self.limits, self.external.as_ref(), &self.regexes)?;
+        let mut env = Env::new(
+            message,
+            self.version,
+            &self.limits,
+            self.external.as_ref(),
+            &self.regexes,
+        )?;
         let mut vars: Vec<(String, Value)> = Vec::with_capacity(self.statement.set.len());
         for a in &self.statement.set {
             let v = {
@@ -322,10 +343,15 @@ impl Rule {
             }
             rendered
         };
-        // `SELECT *` alone hands over the parsed payload instead of copying it.
-        let value = if !select.value && matches!(select.items.as_slice(), [SelectItem::Wildcard]) {
-            env.take_payload()
-        } else {
+        // `SELECT *` alone hands over the parsed payload (already normalized) instead of
+        // copying it.
+        if !select.value && matches!(select.items.as_slice(), [SelectItem::Wildcard]) {
+            return Ok(Some(Output {
+                value: env.take_payload(),
+                templates: rendered,
+            }));
+        }
+        let value = {
             let scope = Scope {
                 row: Row::Payload,
                 vars: &vars,
@@ -416,7 +442,11 @@ impl<'a> Env<'a> {
         }
     }
 
-    pub(crate) fn eval<'s>(&'s self, e: &Expr, scope: &Scope<'s>) -> Result<Cow<'s, Value>, EvalError> {
+    pub(crate) fn eval<'s>(
+        &'s self,
+        e: &Expr,
+        scope: &Scope<'s>,
+    ) -> Result<Cow<'s, Value>, EvalError> {
         Ok(match &e.kind {
             ExprKind::Literal(l) => Cow::Owned(match l {
                 Literal::Null => Value::Null,
@@ -437,10 +467,14 @@ impl<'a> Env<'a> {
             ),
             ExprKind::Member(base, name) => match self.eval(base, scope)? {
                 Cow::Borrowed(v) => Cow::Borrowed(v.get(name)),
-                Cow::Owned(Value::Object(mut map)) => Cow::Owned(map.remove(name).unwrap_or_default()),
+                Cow::Owned(Value::Object(mut map)) => {
+                    Cow::Owned(map.remove(name).unwrap_or_default())
+                }
                 Cow::Owned(_) => Cow::Borrowed(&UNDEFINED),
             },
-            ExprKind::Unary(UnaryOp::Neg, e) => Cow::Owned(ops::negate(self.eval(e, scope)?.as_ref())),
+            ExprKind::Unary(UnaryOp::Neg, e) => {
+                Cow::Owned(ops::negate(self.eval(e, scope)?.as_ref()))
+            }
             ExprKind::Unary(UnaryOp::Not, e) => Cow::Owned(ops::not(self.eval(e, scope)?.as_ref())),
             ExprKind::Binary(op, l, r) => {
                 let l = self.eval(l, scope)?;
@@ -546,7 +580,11 @@ impl<'a> Env<'a> {
         }
     }
 
-    fn row_result<'s>(&'s self, select: &Select, scope: &Scope<'s>) -> Result<Option<Value>, EvalError> {
+    fn row_result<'s>(
+        &'s self,
+        select: &Select,
+        scope: &Scope<'s>,
+    ) -> Result<Option<Value>, EvalError> {
         if let Some(c) = &select.condition {
             if self.eval(c, scope)?.to_bool() != Some(true) {
                 return Ok(None);
@@ -613,7 +651,9 @@ fn insert_path(out: &mut Map, path: &[String], v: Value) {
     };
     let mut map = out;
     for p in parents {
-        let slot = map.entry(p.clone()).or_insert_with(|| Value::Object(Map::new()));
+        let slot = map
+            .entry(p.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
         if !matches!(slot, Value::Object(_)) {
             *slot = Value::Object(Map::new());
         }

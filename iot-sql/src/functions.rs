@@ -248,8 +248,12 @@ fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len().saturating_mul(2));
     for b in bytes {
-        s.push(char::from(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0')));
-        s.push(char::from(HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0')));
+        s.push(char::from(
+            HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
+        ));
+        s.push(char::from(
+            HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'),
+        ));
     }
     s
 }
@@ -318,7 +322,9 @@ fn concat(args: Vec<Value>, max: usize) -> Result<Value, EvalError> {
             // `concat(1)` = "1" in the reference's examples.
             return Ok(match v {
                 Value::Array(_) => v,
-                other => other.to_sql_string().map_or(Value::Undefined, Value::String),
+                other => other
+                    .to_sql_string()
+                    .map_or(Value::Undefined, Value::String),
             });
         }
         _ => {}
@@ -429,7 +435,9 @@ fn cast(v: &Value, ty: crate::ast::CastType) -> Value {
                 .map_or(Value::Undefined, |n| double(n.to_f64())),
         },
         CastType::Decimal => match v {
-            Value::Bool(b) => Value::Decimal(Decimal::new(if *b { 10 } else { 0 }, -1).unwrap_or(Decimal::ZERO)),
+            Value::Bool(b) => {
+                Value::Decimal(Decimal::new(if *b { 10 } else { 0 }, -1).unwrap_or(Decimal::ZERO))
+            }
             other => other
                 .to_num()
                 .map_or(Value::Undefined, |n| Value::Decimal(n.to_decimal())),
@@ -543,7 +551,11 @@ fn decode(args: &[Value], version: SqlVersion) -> Value {
     }
 }
 
-fn math2(args: &[Value], int: fn(i64, i64) -> Option<i64>, dec: fn(&Decimal, &Decimal) -> Option<Decimal>) -> Value {
+fn math2(
+    args: &[Value],
+    int: fn(i64, i64) -> Option<i64>,
+    dec: fn(&Decimal, &Decimal) -> Option<Decimal>,
+) -> Value {
     if args.len() != 2 {
         return Value::Undefined;
     }
@@ -615,7 +627,8 @@ pub(crate) fn call(
                     let mut t = d.trunc_places(places);
                     // "Trailing zeroes are stripped from the result" (of the fraction).
                     while t.exponent() < 0 && t.coefficient() % 10 == 0 {
-                        t = Decimal::new(t.coefficient() / 10, t.exponent().saturating_add(1)).unwrap_or(t);
+                        t = Decimal::new(t.coefficient() / 10, t.exponent().saturating_add(1))
+                            .unwrap_or(t);
                     }
                     Value::Decimal(t)
                 }
@@ -639,8 +652,9 @@ pub(crate) fn call(
             _ => Value::Undefined,
         },
         F::Chr => match (a.len(), arg(a, 0).to_int(Rounding::Floor)) {
-            (1, Some(i @ 0..=127)) => u8::try_from(i)
-                .map_or(Value::Undefined, |b| Value::String(char::from(b).to_string())),
+            (1, Some(i @ 0..=127)) => u8::try_from(i).map_or(Value::Undefined, |b| {
+                Value::String(char::from(b).to_string())
+            }),
             _ => Value::Undefined,
         },
         F::Concat => return concat(args, env.limits.max_value_bytes),
@@ -695,7 +709,9 @@ pub(crate) fn call(
         F::Replace => match (a.len(), str_arg(a, 0), str_arg(a, 1), str_arg(a, 2)) {
             (3, Some(s), Some(from), Some(to)) => {
                 let grows = to.len().saturating_sub(from.len());
-                let bound = s.len().saturating_add(grows.saturating_mul(s.len().saturating_add(1)));
+                let bound = s
+                    .len()
+                    .saturating_add(grows.saturating_mul(s.len().saturating_add(1)));
                 if bound > env.limits.max_value_bytes {
                     return Err(EvalError::ValueTooLarge {
                         max: env.limits.max_value_bytes,
@@ -729,9 +745,11 @@ pub(crate) fn call(
             };
             match f {
                 F::RegexpMatches => Value::Bool(re.is_match(&s)),
-                F::RegexpSubstr => {
-                    Value::String(re.find(&s).map(|m| m.as_str().to_owned()).unwrap_or_default())
-                }
+                F::RegexpSubstr => Value::String(
+                    re.find(&s)
+                        .map(|m| m.as_str().to_owned())
+                        .unwrap_or_default(),
+                ),
                 _ => {
                     let Some(rep) = str_arg(a, 2) else {
                         return Ok(Value::Undefined);

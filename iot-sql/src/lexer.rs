@@ -80,7 +80,9 @@ impl<'a> Lexer<'a> {
     fn skip_space(&mut self) {
         let rest = self.rest();
         let trimmed = rest.trim_start();
-        self.pos = self.pos.saturating_add(rest.len().saturating_sub(trimmed.len()));
+        self.pos = self
+            .pos
+            .saturating_add(rest.len().saturating_sub(trimmed.len()));
     }
 
     pub(crate) fn next_token(&mut self) -> Result<Token, ParseError> {
@@ -104,7 +106,10 @@ impl<'a> Lexer<'a> {
             }
             Tok::Var(name.get(..len).unwrap_or_default().to_owned())
         } else if c.is_ascii_digit()
-            || (c == '.' && rest.get(1..).is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit())))
+            || (c == '.'
+                && rest
+                    .get(1..)
+                    .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit())))
         {
             Tok::Number(self.number_text(rest))
         } else if c == '\'' || c == '"' {
@@ -192,7 +197,9 @@ impl<'a> Lexer<'a> {
                             .and_then(|h| u32::from_str_radix(h, 16).ok())
                             .and_then(char::from_u32);
                         let Some(ch) = code else {
-                            return Err(self.error(ParseErrorKind::InvalidEscape, start.saturating_add(i)));
+                            return Err(
+                                self.error(ParseErrorKind::InvalidEscape, start.saturating_add(i))
+                            );
                         };
                         for _ in 0..4 {
                             chars.next();
@@ -200,7 +207,9 @@ impl<'a> Lexer<'a> {
                         ch
                     }
                     _ => {
-                        return Err(self.error(ParseErrorKind::InvalidEscape, start.saturating_add(i)));
+                        return Err(
+                            self.error(ParseErrorKind::InvalidEscape, start.saturating_add(i))
+                        );
                     }
                 };
                 out.push(escaped);

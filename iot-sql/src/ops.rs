@@ -23,8 +23,9 @@ pub(crate) fn arith(
             None => dec(&Decimal::from_i64(a), &Decimal::from_i64(b))
                 .map_or(Value::Undefined, Value::Decimal),
         },
-        (Some(a), Some(b)) => dec(&a.to_decimal(), &b.to_decimal())
-            .map_or(Value::Undefined, Value::Decimal),
+        (Some(a), Some(b)) => {
+            dec(&a.to_decimal(), &b.to_decimal()).map_or(Value::Undefined, Value::Decimal)
+        }
         _ => Value::Undefined,
     }
 }
@@ -74,7 +75,9 @@ pub(crate) fn binary(op: BinaryOp, l: &Value, r: &Value, max_string: usize) -> O
         BinaryOp::Ge => compare(l, r, |o| o != Ordering::Less),
         BinaryOp::In => match (l, r) {
             (Value::Undefined, _) => Value::Undefined,
-            (_, Value::Array(items)) => Value::Bool(items.iter().any(|i| l.sql_eq(i) == Some(true))),
+            (_, Value::Array(items)) => {
+                Value::Bool(items.iter().any(|i| l.sql_eq(i) == Some(true)))
+            }
             _ => Value::Undefined,
         },
         BinaryOp::Add => return concat_or_add(l, r, max_string),

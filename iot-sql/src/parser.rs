@@ -71,7 +71,12 @@ pub(crate) struct Parser<'a> {
 type PResult<T> = Result<T, ParseError>;
 
 impl<'a> Parser<'a> {
-    pub(crate) fn new(text: &'a str, start: usize, version: SqlVersion, options: &ParseOptions) -> Self {
+    pub(crate) fn new(
+        text: &'a str,
+        start: usize,
+        version: SqlVersion,
+        options: &ParseOptions,
+    ) -> Self {
         Parser {
             lexer: Lexer::new(text, start),
             peeked: VecDeque::new(),
@@ -184,7 +189,12 @@ impl<'a> Parser<'a> {
         if self.depth >= self.max_depth {
             let fallback = self.last_end;
             let offset = self.peek().map_or(fallback, |t| t.span.start);
-            return Err(self.error(ParseErrorKind::TooDeep { max: self.max_depth }, offset));
+            return Err(self.error(
+                ParseErrorKind::TooDeep {
+                    max: self.max_depth,
+                },
+                offset,
+            ));
         }
         self.depth = self.depth.saturating_add(1);
         let out = f(self);
@@ -201,7 +211,8 @@ impl<'a> Parser<'a> {
 
     /// Consumes the `}` that closes a template's `${`.
     pub(crate) fn expect_closing_brace(&mut self) -> PResult<()> {
-        self.expect_punct("}", "`}` closing the template expression").map(|_| ())
+        self.expect_punct("}", "`}` closing the template expression")
+            .map(|_| ())
     }
 
     /// The offset just after the last token consumed.
@@ -216,7 +227,10 @@ impl<'a> Parser<'a> {
             self.require(self.version.supports_set(), "the SET clause", at)?;
             loop {
                 let name = match self.bump()? {
-                    Token { tok: Tok::Var(name), .. } => name,
+                    Token {
+                        tok: Tok::Var(name),
+                        ..
+                    } => name,
                     t => {
                         return Err(self.error(
                             ParseErrorKind::Unexpected {
@@ -282,7 +296,9 @@ impl<'a> Parser<'a> {
                 match t.tok {
                     Tok::Str(filter) => {
                         if let Err(e) = TopicFilter::new(&filter) {
-                            return Err(self.error(ParseErrorKind::InvalidTopicFilter(e), t.span.start));
+                            return Err(
+                                self.error(ParseErrorKind::InvalidTopicFilter(e), t.span.start)
+                            );
                         }
                         Some(From::Topic(filter))
                     }
@@ -523,7 +539,11 @@ impl<'a> Parser<'a> {
             Tok::Punct("(") => {
                 if self.at_keyword("SELECT")? {
                     let at = self.peek()?.span.start;
-                    self.require(self.version.supports_nested_queries(), "a nested SELECT", at)?;
+                    self.require(
+                        self.version.supports_nested_queries(),
+                        "a nested SELECT",
+                        at,
+                    )?;
                     let select = self.nested(|p| p.parse_select(false))?;
                     let end = self.expect_punct(")", "`)` after the nested SELECT")?;
                     return Ok(Expr {
@@ -537,12 +557,21 @@ impl<'a> Parser<'a> {
                 Ok(e)
             }
             Tok::Punct("{") => {
-                self.require(self.version.supports_literals(), "an object literal", start.start)?;
+                self.require(
+                    self.version.supports_literals(),
+                    "an object literal",
+                    start.start,
+                )?;
                 let mut members = Vec::new();
                 if !self.at_punct("}")? {
                     loop {
                         let key = match self.bump()? {
-                            Token { tok: Tok::Str(k), .. } | Token { tok: Tok::Ident(k), .. } => k,
+                            Token {
+                                tok: Tok::Str(k), ..
+                            }
+                            | Token {
+                                tok: Tok::Ident(k), ..
+                            } => k,
                             t => {
                                 return Err(self.error(
                                     ParseErrorKind::Unexpected {
@@ -568,7 +597,11 @@ impl<'a> Parser<'a> {
                 })
             }
             Tok::Punct("[") => {
-                self.require(self.version.supports_literals(), "an array literal", start.start)?;
+                self.require(
+                    self.version.supports_literals(),
+                    "an array literal",
+                    start.start,
+                )?;
                 let mut items = Vec::new();
                 if !self.at_punct("]")? {
                     loop {
@@ -633,7 +666,10 @@ impl<'a> Parser<'a> {
                 _ => None,
             };
             let Some(ty) = ty else {
-                return Err(self.error(ParseErrorKind::UnknownCastType(t.tok.to_string()), t.span.start));
+                return Err(self.error(
+                    ParseErrorKind::UnknownCastType(t.tok.to_string()),
+                    t.span.start,
+                ));
             };
             if matches!(ty, CastType::Decimal | CastType::Boolean) {
                 self.require(
@@ -663,7 +699,9 @@ impl<'a> Parser<'a> {
         let mut args = Vec::new();
         if !self.at_punct(")")? {
             loop {
-                if self.at_punct("*")? && matches!(self.peek_at(1)?, Tok::Punct(",") | Tok::Punct(")")) {
+                if self.at_punct("*")?
+                    && matches!(self.peek_at(1)?, Tok::Punct(",") | Tok::Punct(")"))
+                {
                     let span = self.bump()?.span;
                     args.push(Expr {
                         kind: ExprKind::Wildcard,

@@ -49,7 +49,9 @@ impl Template {
         while let Some(found) = text.get(pos..).and_then(|rest| rest.find("${")) {
             let open = pos.saturating_add(found);
             if found > 0 {
-                parts.push(Part::Text(text.get(pos..open).unwrap_or_default().to_owned()));
+                parts.push(Part::Text(
+                    text.get(pos..open).unwrap_or_default().to_owned(),
+                ));
             }
             let start = open.saturating_add(2);
             let mut parser = Parser::new(text, start, SqlVersion::Beta, &options);
@@ -57,7 +59,11 @@ impl Template {
             match parser.expect_closing_brace() {
                 Ok(()) => {}
                 Err(e) if e.offset >= text.len() => {
-                    return Err(ParseError::new(ParseErrorKind::UnterminatedTemplate, text, open));
+                    return Err(ParseError::new(
+                        ParseErrorKind::UnterminatedTemplate,
+                        text,
+                        open,
+                    ));
                 }
                 Err(e) => return Err(e),
             }
@@ -87,7 +93,11 @@ impl Template {
         self.render_in(&env, &scope)
     }
 
-    pub(crate) fn render_in<'s>(&self, env: &'s Env<'_>, scope: &Scope<'s>) -> Result<String, EvalError> {
+    pub(crate) fn render_in<'s>(
+        &self,
+        env: &'s Env<'_>,
+        scope: &Scope<'s>,
+    ) -> Result<String, EvalError> {
         let mut out = String::new();
         for part in &self.parts {
             match part {

@@ -11,11 +11,27 @@ use crate::decimal::Rounding;
 use crate::value::Value;
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 const DAYS: [&str; 7] = [
-    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
 ];
 
 /// A zone: its offset and the name Joda's `z` prints for it.
@@ -48,8 +64,14 @@ fn parse_offset(s: &str) -> Option<i32> {
     }
     let (h, m): (i32, i32) = match digits.len() {
         1 | 2 => (digits.parse::<i32>().ok()?, 0),
-        3 => (digits.get(..1)?.parse().ok()?, digits.get(1..)?.parse().ok()?),
-        _ => (digits.get(..2)?.parse().ok()?, digits.get(2..)?.parse().ok()?),
+        3 => (
+            digits.get(..1)?.parse().ok()?,
+            digits.get(1..)?.parse().ok()?,
+        ),
+        _ => (
+            digits.get(..2)?.parse().ok()?,
+            digits.get(2..)?.parse().ok()?,
+        ),
     };
     if h > 18 || m > 59 {
         return None;
@@ -141,7 +163,10 @@ fn padded(v: i64, width: usize) -> String {
 fn format_joda(pattern: &str, t: &DateTime<FixedOffset>, zone: &Zone) -> Option<String> {
     let mut out = String::new();
     let name = |names: &[&'static str], i: u32, n: usize| -> String {
-        let full = names.get(usize::try_from(i).unwrap_or(0)).copied().unwrap_or("");
+        let full = names
+            .get(usize::try_from(i).unwrap_or(0))
+            .copied()
+            .unwrap_or("");
         if n >= 4 {
             full.to_owned()
         } else {
@@ -312,7 +337,9 @@ fn epoch_millis(text: &str, pattern: &str) -> Option<i64> {
             'y' | 'u' if n == 2 => year = 2000i64.saturating_add(input.number(2, 2)?),
             'y' | 'u' => year = input.number(n.min(4), 9)?,
             'M' | 'L' if n >= 3 => {
-                month = i64::try_from(input.name(&MONTHS, n)?).ok()?.saturating_add(1)
+                month = i64::try_from(input.name(&MONTHS, n)?)
+                    .ok()?
+                    .saturating_add(1)
             }
             'M' | 'L' => month = input.number(n, max)?,
             'd' => day = input.number(n, max)?,
@@ -325,9 +352,7 @@ fn epoch_millis(text: &str, pattern: &str) -> Option<i64> {
                 let scale = 9u32.checked_sub(u32::try_from(n).ok()?)?;
                 nanos = digits.saturating_mul(10i64.checked_pow(scale)?);
             }
-            'a' => {
-                pm = Some(input.name(&["AM", "PM"], 4)? == 1)
-            }
+            'a' => pm = Some(input.name(&["AM", "PM"], 4)? == 1),
             'E' => {
                 input.name(&DAYS, n)?;
             }

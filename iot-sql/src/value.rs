@@ -220,24 +220,25 @@ impl Value {
     }
 
     /// SQL version 2016-03-23 processes whole-number decimals (`10.0`) as `Int` (Data types).
-    pub(crate) fn normalize(self, version: SqlVersion) -> Value {
+    pub(crate) fn normalize(mut self, version: SqlVersion) -> Value {
+        self.normalize_in_place(version);
+        self
+    }
+
+    /// [`normalize`](Self::normalize) without moving: walks the value once, allocating nothing.
+    pub(crate) fn normalize_in_place(&mut self, version: SqlVersion) {
         if !version.whole_decimals_are_ints() {
-            return self;
+            return;
         }
         match self {
-            Value::Decimal(d) if d.is_integer() => match d.to_i64(Rounding::Down) {
-                Some(i) => Value::Int(i),
-                None => Value::Decimal(d),
-            },
-            Value::Array(items) => {
-                Value::Array(items.into_iter().map(|v| v.normalize(version)).collect())
+            Value::Decimal(d) if d.is_integer() => {
+                if let Some(i) = d.to_i64(Rounding::Down) {
+                    *self = Value::Int(i);
+                }
             }
-            Value::Object(map) => Value::Object(
-                map.into_iter()
-                    .map(|(k, v)| (k, v.normalize(version)))
-                    .collect(),
-            ),
-            other => other,
+            Value::Array(items) => items.iter_mut().for_each(|v| v.normalize_in_place(version)),
+            Value::Object(map) => map.values_mut().for_each(|v| v.normalize_in_place(version)),
+            _ => {}
         }
     }
 
@@ -322,7 +323,9 @@ impl Value {
             serde_json::Value::Bool(b) => Value::Bool(*b),
             serde_json::Value::Number(n) => number_value(n),
             serde_json::Value::String(s) => Value::String(s.clone()),
-            serde_json::Value::Array(a) => Value::Array(a.iter().map(Value::from_json_value).collect()),
+            serde_json::Value::Array(a) => {
+                Value::Array(a.iter().map(Value::from_json_value).collect())
+            }
             serde_json::Value::Object(o) => Value::Object(
                 o.iter()
                     .map(|(k, v)| (k.clone(), Value::from_json_value(v)))

@@ -97,7 +97,10 @@ fn strings() {
         ("concat(\"con\", \"cat\")", "\"concat\""),
         ("concat(1, \"hello\")", "\"1hello\""),
         ("concat(\"he\",\"is\",\"man\")", "\"heisman\""),
-        ("concat([1, 2, 3], \"hello\", [4, 5, 6])", "[1,2,3,\"hello\",4,5,6]"),
+        (
+            "concat([1, 2, 3], \"hello\", [4, 5, 6])",
+            "[1,2,3,\"hello\",4,5,6]",
+        ),
         ("endswith(\"cat\",\"at\")", "true"),
         ("startswith(\"ranger\",\"ran\")", "true"),
         ("startswith(NULL, \"ran\")", "undefined"),
@@ -146,7 +149,10 @@ fn hashes() {
     table_v2(&[
         ("md2(\"hello\")", "\"a9046c73e00331af68917d3804f70655\""),
         ("md5(\"hello\")", "\"5d41402abc4b2a76b9719d911017c592\""),
-        ("sha1(\"hello\")", "\"aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d\""),
+        (
+            "sha1(\"hello\")",
+            "\"aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d\"",
+        ),
         (
             "sha256(\"hello\")",
             "\"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\"",
@@ -241,10 +247,15 @@ fn time_functions() {
         v2("time_to_epoch(\"2020-04-03 09:45:18 UTC+01:00\", \"yyyy-MM-dd HH:mm:ss VV\")"),
         "1585903518000"
     );
-    assert_eq!(v2("time_to_epoch(\"18 December 2015\", \"dd MMMM yyyy\")"), "1450396800000");
+    assert_eq!(
+        v2("time_to_epoch(\"18 December 2015\", \"dd MMMM yyyy\")"),
+        "1450396800000"
+    );
     // Reference: ... "America/Los_Angeles" ... = 1196705730592; region ids are Undefined here.
     assert_eq!(
-        v2("time_to_epoch(\"2007-12-03 10:15:30.592 America/Los_Angeles\", \"yyyy-MM-dd HH:mm:ss.SSS z\")"),
+        v2(
+            "time_to_epoch(\"2007-12-03 10:15:30.592 America/Los_Angeles\", \"yyyy-MM-dd HH:mm:ss.SSS z\")"
+        ),
         "undefined"
     );
     assert_eq!(
@@ -295,7 +306,9 @@ fn message_context() {
     };
     let e = iot_sql::parse_expression("clientid()", V2).unwrap();
     assert_eq!(
-        iot_sql::evaluate_expression(&e, V2, &msg).unwrap().to_string(),
+        iot_sql::evaluate_expression(&e, V2, &msg)
+            .unwrap()
+            .to_string(),
         "\"n/a\""
     );
 }
@@ -320,7 +333,12 @@ fn non_deterministic() {
 fn transform_examples() {
     let payload = r#"{"attributes":{"data1":1,"data2":2},"values":[{"a":3},{"b":4},{"c":5}]}"#;
     assert_eq!(
-        run(V2, "select value transform(\"enrichArray\", attributes, values) from 'A/B'", "A/B", payload),
+        run(
+            V2,
+            "select value transform(\"enrichArray\", attributes, values) from 'A/B'",
+            "A/B",
+            payload
+        ),
         r#"[{"a":3,"data1":1,"data2":2},{"b":4,"data1":1,"data2":2},{"c":5,"data1":1,"data2":2}]"#
     );
     assert_eq!(

@@ -1,6 +1,12 @@
 //! Property tests: the parser never panics, and printing a statement and parsing it again gives
 //! the same statement (spans aside).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use iot_sql::{
     Assignment, BinaryOp, CastType, Decimal, Expr, ExprKind, From, Function, Literal, Rule, Select,
@@ -17,9 +23,8 @@ fn literal() -> impl Strategy<Value = Literal> {
         Just(Literal::Null),
         any::<bool>().prop_map(Literal::Bool),
         any::<i64>().prop_map(Literal::Int),
-        (any::<i64>(), -30i32..30).prop_map(|(c, e)| Literal::Decimal(
-            Decimal::new(i128::from(c), e).unwrap()
-        )),
+        (any::<i64>(), -30i32..30)
+            .prop_map(|(c, e)| Literal::Decimal(Decimal::new(i128::from(c), e).unwrap())),
         any::<String>().prop_map(Literal::String),
     ]
 }
@@ -66,7 +71,13 @@ fn expr() -> impl Strategy<Value = Expr> {
     leaf.prop_recursive(4, 48, 4, |inner| {
         let select = (
             any::<bool>(),
-            prop::collection::vec((inner.clone(), prop::option::of(prop::collection::vec(ident(), 1..3))), 1..3),
+            prop::collection::vec(
+                (
+                    inner.clone(),
+                    prop::option::of(prop::collection::vec(ident(), 1..3)),
+                ),
+                1..3,
+            ),
             prop::option::of(ident()),
             prop::option::of(inner.clone()),
         )
@@ -88,11 +99,21 @@ fn expr() -> impl Strategy<Value = Expr> {
         prop_oneof![
             (inner.clone(), "[a-zA-Z_][a-zA-Z0-9_]{0,5}")
                 .prop_map(|(b, n)| e(ExprKind::Member(Box::new(b), n))),
-            inner.clone().prop_map(|x| e(ExprKind::Unary(UnaryOp::Neg, Box::new(x)))),
-            inner.clone().prop_map(|x| e(ExprKind::Unary(UnaryOp::Not, Box::new(x)))),
-            (binary_op(), inner.clone(), inner.clone())
-                .prop_map(|(op, l, r)| e(ExprKind::Binary(op, Box::new(l), Box::new(r)))),
-            (0..Function::ALL.len(), prop::collection::vec(inner.clone(), 0..3))
+            inner
+                .clone()
+                .prop_map(|x| e(ExprKind::Unary(UnaryOp::Neg, Box::new(x)))),
+            inner
+                .clone()
+                .prop_map(|x| e(ExprKind::Unary(UnaryOp::Not, Box::new(x)))),
+            (binary_op(), inner.clone(), inner.clone()).prop_map(|(op, l, r)| e(ExprKind::Binary(
+                op,
+                Box::new(l),
+                Box::new(r)
+            ))),
+            (
+                0..Function::ALL.len(),
+                prop::collection::vec(inner.clone(), 0..3)
+            )
                 .prop_map(|(i, args)| e(ExprKind::Call(Function::ALL[i], args))),
             (inner.clone(), cast_type()).prop_map(|(x, t)| e(ExprKind::Cast(Box::new(x), t))),
             (
@@ -119,12 +140,21 @@ fn statement() -> impl Strategy<Value = Statement> {
         prop::collection::vec(
             prop_oneof![
                 Just(SelectItem::Wildcard),
-                (expr(), prop::option::of(prop::collection::vec(ident(), 1..3)))
+                (
+                    expr(),
+                    prop::option::of(prop::collection::vec(ident(), 1..3))
+                )
                     .prop_map(|(expr, alias)| SelectItem::Expr { expr, alias }),
             ],
             1..4,
         ),
-        prop::option::of(prop::sample::select(vec!["a/b", "a/+/c", "#", "$aws/rules/r", "x y/é"])),
+        prop::option::of(prop::sample::select(vec![
+            "a/b",
+            "a/+/c",
+            "#",
+            "$aws/rules/r",
+            "x y/é",
+        ])),
         prop::option::of(expr()),
     )
         .prop_map(|(set, items, from, condition)| Statement {

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use iot_sql::{
-    Context, EvalError, ExternalError, ExternalFunctions, Function, Limits, Message, ParseErrorKind,
-    ParseOptions, Rule, SqlVersion, Template, Value,
+    Context, EvalError, ExternalError, ExternalFunctions, Function, Limits, Message,
+    ParseErrorKind, ParseOptions, Rule, SqlVersion, Template, Value,
 };
 
 mod common;
@@ -17,11 +17,32 @@ fn reference_intro_example() {
     // SQL reference: SELECT color AS rgb FROM 'topic/subtopic' WHERE temperature > 50.
     let sql = "SELECT color AS rgb FROM 'topic/subtopic' WHERE temperature > 50";
     assert_eq!(
-        run(V1, sql, "topic/subtopic", r#"{"color":"red","temperature":100}"#),
+        run(
+            V1,
+            sql,
+            "topic/subtopic",
+            r#"{"color":"red","temperature":100}"#
+        ),
         r#"{"rgb":"red"}"#
     );
-    assert_eq!(run(V1, sql, "topic/subtopic", r#"{"color":"red","temperature":40}"#), "no match");
-    assert_eq!(run(V1, sql, "topic/other", r#"{"color":"red","temperature":100}"#), "no match");
+    assert_eq!(
+        run(
+            V1,
+            sql,
+            "topic/subtopic",
+            r#"{"color":"red","temperature":40}"#
+        ),
+        "no match"
+    );
+    assert_eq!(
+        run(
+            V1,
+            sql,
+            "topic/other",
+            r#"{"color":"red","temperature":100}"#
+        ),
+        "no match"
+    );
 }
 
 #[test]
@@ -36,7 +57,10 @@ fn greenhouse_rules() {
     assert_eq!(run(V2, low, topic, payload), "no match");
     // `a/#` matches `a` itself: MQTT 3.1.1 [MQTT-4.7.1-2], the rule this crate follows.
     assert_eq!(run(V2, all, topic, payload), payload);
-    assert_eq!(run(V2, all, "/topic/Greenhouse/LuxSensors/east", payload), payload);
+    assert_eq!(
+        run(V2, all, "/topic/Greenhouse/LuxSensors/east", payload),
+        payload
+    );
 
     let rule = Rule::parse(all, V2).unwrap();
     let hash_key = Template::parse("${Thing}").unwrap();
@@ -47,7 +71,10 @@ fn greenhouse_rules() {
         payload: payload.as_bytes(),
         context: &ctx,
     };
-    let out = rule.evaluate_with(&msg, &[&hash_key, &range_key]).unwrap().unwrap();
+    let out = rule
+        .evaluate_with(&msg, &[&hash_key, &range_key])
+        .unwrap()
+        .unwrap();
     assert_eq!(out.templates, ["greenhouse_lux_probe_1", "1700000000000"]);
 }
 
@@ -56,15 +83,29 @@ fn sigfox_rule() {
     // SCENARIOS.md §3: every value arrives as a string.
     let payload = r#"{"device":"1A2B3C","data":"0102","time":"1493750762","snr":"18.5","station":"0A1B","avgSnr":"20.1","lat":"45","lng":"-122","rssi":"-120.0","seqNumber":"12"}"#;
     // Output objects keep their keys sorted; compare as JSON values.
-    let out: serde_json::Value = serde_json::from_str(&run(V2, "SELECT * FROM 'sigfox'", "sigfox", payload)).unwrap();
-    assert_eq!(out, serde_json::from_str::<serde_json::Value>(payload).unwrap());
+    let out: serde_json::Value =
+        serde_json::from_str(&run(V2, "SELECT * FROM 'sigfox'", "sigfox", payload)).unwrap();
+    assert_eq!(
+        out,
+        serde_json::from_str::<serde_json::Value>(payload).unwrap()
+    );
     // Numeric strings compare as decimals.
     assert_eq!(
-        run(V2, "SELECT device, rssi + 0 AS rssi FROM 'sigfox' WHERE snr > 10", "sigfox", payload),
+        run(
+            V2,
+            "SELECT device, rssi + 0 AS rssi FROM 'sigfox' WHERE snr > 10",
+            "sigfox",
+            payload
+        ),
         r#"{"device":"1A2B3C","rssi":"-120.00"}"#
     );
     assert_eq!(
-        run(V2, "SELECT device, rssi - 0 AS rssi FROM 'sigfox' WHERE snr > 10", "sigfox", payload),
+        run(
+            V2,
+            "SELECT device, rssi - 0 AS rssi FROM 'sigfox' WHERE snr > 10",
+            "sigfox",
+            payload
+        ),
         r#"{"device":"1A2B3C","rssi":-120}"#
     );
 }
@@ -73,7 +114,10 @@ fn sigfox_rule() {
 fn select_items_and_aliases() {
     let p = r#"{"a":{"b":{"c":1}},"d":2,"s":"x"}"#;
     assert_eq!(run(V2, "SELECT a.b.c FROM 't'", "t", p), r#"{"c":1}"#);
-    assert_eq!(run(V2, "SELECT d, s AS t FROM 't'", "t", p), r#"{"d":2,"t":"x"}"#);
+    assert_eq!(
+        run(V2, "SELECT d, s AS t FROM 't'", "t", p),
+        r#"{"d":2,"t":"x"}"#
+    );
     // `*` mixed with items.
     assert_eq!(
         run(V2, "SELECT *, d + 1 AS e FROM 't'", "t", p),
@@ -90,23 +134,44 @@ fn select_items_and_aliases() {
         r#"{"_1":3,"_3":"lit","upper":"X"}"#
     );
     // Undefined values are dropped from the output object.
-    assert_eq!(run(V2, "SELECT missing, d, abs('x') AS y FROM 't'", "t", p), r#"{"d":2}"#);
-    assert_eq!(run(V1, "SELECT NULL AS n FROM 't'", "t", p), r#"{"n":null}"#);
+    assert_eq!(
+        run(V2, "SELECT missing, d, abs('x') AS y FROM 't'", "t", p),
+        r#"{"d":2}"#
+    );
+    assert_eq!(
+        run(V1, "SELECT NULL AS n FROM 't'", "t", p),
+        r#"{"n":null}"#
+    );
     // Member access on any expression.
-    assert_eq!(run(V2, "SELECT (a).b.c AS v, {'k': d}.k AS w FROM 't'", "t", p), r#"{"v":1,"w":2}"#);
+    assert_eq!(
+        run(V2, "SELECT (a).b.c AS v, {'k': d}.k AS w FROM 't'", "t", p),
+        r#"{"v":1,"w":2}"#
+    );
     // Field names are case-sensitive, keywords are not.
-    assert_eq!(run(V2, "select D, d from 't' wHeRe TRUE", "t", p), r#"{"d":2}"#);
+    assert_eq!(
+        run(V2, "select D, d from 't' wHeRe TRUE", "t", p),
+        r#"{"d":2}"#
+    );
 }
 
 #[test]
 fn select_value_and_top_level_arrays() {
     // SQL versions: "Output an Array as a top-level object".
     let p = r#"{"a":{"b":"c"},"arr":[1,2,3,4]}"#;
-    assert_eq!(run(V2, "SELECT VALUE arr FROM 'topic'", "topic", p), "[1,2,3,4]");
-    assert_eq!(run(V2, "SELECT VALUE a.b FROM 'topic'", "topic", p), "\"c\"");
+    assert_eq!(
+        run(V2, "SELECT VALUE arr FROM 'topic'", "topic", p),
+        "[1,2,3,4]"
+    );
+    assert_eq!(
+        run(V2, "SELECT VALUE a.b FROM 'topic'", "topic", p),
+        "\"c\""
+    );
     assert_eq!(run(V2, "SELECT VALUE missing FROM 'topic'", "topic", p), "");
     let e = Rule::parse("SELECT VALUE arr FROM 'topic'", V1).unwrap_err();
-    assert!(matches!(e.kind, ParseErrorKind::NotInVersion { .. }), "{e:?}");
+    assert!(
+        matches!(e.kind, ParseErrorKind::NotInVersion { .. }),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -114,28 +179,61 @@ fn nested_object_queries() {
     // Reference, "Nested object queries".
     let p = r#"{"e":[{"n":"temperature","u":"Cel","t":1234,"v":22.5},{"n":"light","u":"lm","t":1235,"v":135},{"n":"acidity","u":"pH","t":1235,"v":7}]}"#;
     assert_eq!(
-        run(V2, "SELECT (SELECT v FROM e WHERE n = 'temperature') as temperature FROM 'topic'", "topic", p),
+        run(
+            V2,
+            "SELECT (SELECT v FROM e WHERE n = 'temperature') as temperature FROM 'topic'",
+            "topic",
+            p
+        ),
         r#"{"temperature":[{"v":22.5}]}"#
     );
     assert_eq!(
-        run(V2, "SELECT get((SELECT v FROM e WHERE n = 'temperature'), 0).v FROM 'topic'", "topic", p),
+        run(
+            V2,
+            "SELECT get((SELECT v FROM e WHERE n = 'temperature'), 0).v FROM 'topic'",
+            "topic",
+            p
+        ),
         r#"{"v":22.5}"#
     );
     assert_eq!(
-        run(V2, "SELECT (SELECT VALUE n FROM e WHERE v > 10) AS big FROM 'topic'", "topic", p),
+        run(
+            V2,
+            "SELECT (SELECT VALUE n FROM e WHERE v > 10) AS big FROM 'topic'",
+            "topic",
+            p
+        ),
         r#"{"big":["temperature","light"]}"#
     );
     assert_eq!(
-        run(V2, "SELECT (SELECT n, v * 2 AS w FROM e WHERE u <> 'Cel') AS x FROM 'topic'", "topic", p),
+        run(
+            V2,
+            "SELECT (SELECT n, v * 2 AS w FROM e WHERE u <> 'Cel') AS x FROM 'topic'",
+            "topic",
+            p
+        ),
         r#"{"x":[{"n":"light","w":270},{"n":"acidity","w":14}]}"#
     );
     // Over an object, a nested query runs once.
     assert_eq!(
-        run(V2, "SELECT (SELECT b FROM a) AS x FROM 't'", "t", r#"{"a":{"b":1,"c":2}}"#),
+        run(
+            V2,
+            "SELECT (SELECT b FROM a) AS x FROM 't'",
+            "t",
+            r#"{"a":{"b":1,"c":2}}"#
+        ),
         r#"{"x":{"b":1}}"#
     );
     // FROM * reads the current object.
-    assert_eq!(run(V2, "SELECT (SELECT VALUE b FROM *) AS x FROM 't'", "t", r#"{"b":[1]}"#), r#"{"x":[1]}"#);
+    assert_eq!(
+        run(
+            V2,
+            "SELECT (SELECT VALUE b FROM *) AS x FROM 't'",
+            "t",
+            r#"{"b":[1]}"#
+        ),
+        r#"{"x":[1]}"#
+    );
     let e = Rule::parse("SELECT (SELECT v FROM e) AS x FROM 't'", V1).unwrap_err();
     assert_eq!(
         e.kind,
@@ -156,7 +254,10 @@ fn case_statements() {
         ("blue", "you are not at a stop light"),
     ] {
         let p = format!(r#"{{"color":"{color}"}}"#);
-        assert_eq!(run(V1, sql, "topic/subtopic", &p), format!(r#"{{"instructions":"{want}"}}"#));
+        assert_eq!(
+            run(V1, sql, "topic/subtopic", &p),
+            format!(r#"{{"instructions":"{want}"}}"#)
+        );
     }
     assert_eq!(v2("CASE 1 WHEN 2 THEN 'x' END"), "undefined");
     assert_eq!(v2("case 1.0 when 1 then 'one' end"), "\"one\"");
@@ -172,16 +273,25 @@ fn literals() {
     assert_eq!(v2("'it''s'"), "\"it's\"");
     assert_eq!(v2("'a\\tb\\u0041'"), "\"a\\tbA\"");
     let e = iot_sql::parse_expression("[1]", V1).unwrap_err();
-    assert!(matches!(e.kind, ParseErrorKind::NotInVersion { .. }), "{e:?}");
+    assert!(
+        matches!(e.kind, ParseErrorKind::NotInVersion { .. }),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn set_variables() {
     let sql = "SET @f = temperature * 1.8 + 32, @hot = @f > 100 SELECT @f AS fahrenheit, @hot FROM 'a/+' WHERE @hot";
-    assert_eq!(run(V2, sql, "a/b", r#"{"temperature":40}"#), r#"{"fahrenheit":104,"hot":true}"#);
+    assert_eq!(
+        run(V2, sql, "a/b", r#"{"temperature":40}"#),
+        r#"{"fahrenheit":104,"hot":true}"#
+    );
     assert_eq!(run(V2, sql, "a/b", r#"{"temperature":20}"#), "no match");
     let e = Rule::parse("SET @x = 1 SELECT @x FROM 'a'", V1).unwrap_err();
-    assert!(matches!(e.kind, ParseErrorKind::NotInVersion { .. }), "{e:?}");
+    assert!(
+        matches!(e.kind, ParseErrorKind::NotInVersion { .. }),
+        "{e:?}"
+    );
 
     // Templates see SET variables but not SELECT aliases.
     let rule = Rule::parse("SET @v = upper(name) SELECT 1 AS alias FROM 'a'", V2).unwrap();
@@ -208,7 +318,10 @@ fn templates() {
     assert_eq!(render("${topic(2)}"), "myThings");
     assert_eq!(render("key/${device}/${n}"), "key/d1/1.5");
     assert_eq!(render("${o}|${missing}|${z}"), "{\"a\":[1]}||null");
-    assert_eq!(render("${parse_time(\"yyyy\", timestamp(), \"UTC\")}"), "2023");
+    assert_eq!(
+        render("${parse_time(\"yyyy\", timestamp(), \"UTC\")}"),
+        "2023"
+    );
     assert_eq!(render("no expressions, $ alone"), "no expressions, $ alone");
     assert_eq!(render("${ {'k': '}'}.k }"), "}");
     let e = Template::parse("a ${topic(2)").unwrap_err();
@@ -251,12 +364,23 @@ fn from_filters() {
     assert!(hash.matches_topic("a"));
     assert!(hash.matches_topic("a/b/c"));
     // A filter starting with a wildcard never matches a `$` topic [MQTT-4.7.2-1].
-    assert!(!Rule::parse("SELECT * FROM '#'", V2).unwrap().matches_topic("$aws/things"));
+    assert!(
+        !Rule::parse("SELECT * FROM '#'", V2)
+            .unwrap()
+            .matches_topic("$aws/things")
+    );
     let e = Rule::parse("SELECT * FROM 'a/#/b'", V2).unwrap_err();
-    assert!(matches!(e.kind, ParseErrorKind::InvalidTopicFilter(_)), "{e:?}");
+    assert!(
+        matches!(e.kind, ParseErrorKind::InvalidTopicFilter(_)),
+        "{e:?}"
+    );
     assert_eq!((e.line, e.column), (1, 15));
     // No FROM: every topic.
-    assert!(Rule::parse("SELECT 1 AS x", V2).unwrap().matches_topic("any/thing"));
+    assert!(
+        Rule::parse("SELECT 1 AS x", V2)
+            .unwrap()
+            .matches_topic("any/thing")
+    );
 }
 
 #[test]
@@ -270,7 +394,10 @@ fn parse_errors_have_positions() {
         }
     );
     assert_eq!((e.line, e.column, e.offset), (1, 8, 7));
-    assert_eq!(e.to_string(), "line 1, column 8: expected an expression, found `FROM`");
+    assert_eq!(
+        e.to_string(),
+        "line 1, column 8: expected an expression, found `FROM`"
+    );
     let e = Rule::parse("SELECT a\nFROM 'a'\nWHERE b = ", V2).unwrap_err();
     assert_eq!((e.line, e.column), (3, 11));
     let e = Rule::parse("SELECT a FROM 'abc", V2).unwrap_err();
@@ -290,10 +417,21 @@ fn parse_errors_have_positions() {
     let e = Rule::parse("SELECT cast(a AS Blob) FROM 't'", V2).unwrap_err();
     assert_eq!(e.kind, ParseErrorKind::UnknownCastType("`Blob`".to_owned()));
     let e = Rule::parse("SELECT cast(a AS Decimal) FROM 't'", V1).unwrap_err();
-    assert!(matches!(e.kind, ParseErrorKind::NotInVersion { .. }), "{e:?}");
+    assert!(
+        matches!(e.kind, ParseErrorKind::NotInVersion { .. }),
+        "{e:?}"
+    );
     // Keywords are not field names; `get(*, 'value')` reads such a field.
     assert!(Rule::parse("SELECT value FROM 't'", V2).is_err());
-    assert_eq!(run(V2, "SELECT get(*, 'value') AS v FROM 't'", "t", r#"{"value":3}"#), r#"{"v":3}"#);
+    assert_eq!(
+        run(
+            V2,
+            "SELECT get(*, 'value') AS v FROM 't'",
+            "t",
+            r#"{"value":3}"#
+        ),
+        r#"{"v":3}"#
+    );
     // No comments in AWS IoT SQL: `--` is two minus signs.
     assert_eq!(v2("5 --1"), "6");
 }
@@ -304,7 +442,10 @@ fn limits() {
     let e = Rule::parse(&deep, V2).unwrap_err();
     assert_eq!(e.kind, ParseErrorKind::TooDeep { max: 64 });
     let negs = format!("SELECT {}1 FROM 't'", "- ".repeat(10_000));
-    assert_eq!(Rule::parse(&negs, V2).unwrap_err().kind, ParseErrorKind::TooDeep { max: 64 });
+    assert_eq!(
+        Rule::parse(&negs, V2).unwrap_err().kind,
+        ParseErrorKind::TooDeep { max: 64 }
+    );
     let long = format!("SELECT '{}' FROM 't'", "x".repeat(70_000));
     assert_eq!(
         Rule::parse(&long, V2).unwrap_err().kind,
@@ -318,7 +459,9 @@ fn limits() {
         max_depth: 64,
     };
     assert!(matches!(
-        Rule::parse_with("SELECT 1234567", V2, &small).unwrap_err().kind,
+        Rule::parse_with("SELECT 1234567", V2, &small)
+            .unwrap_err()
+            .kind,
         ParseErrorKind::TooLong { len: 14, max: 10 }
     ));
 
@@ -335,7 +478,10 @@ fn limits() {
         payload: big.as_bytes(),
         context: &ctx,
     };
-    assert_eq!(rule.evaluate(&msg).unwrap_err(), EvalError::ValueTooLarge { max: 100 });
+    assert_eq!(
+        rule.evaluate(&msg).unwrap_err(),
+        EvalError::ValueTooLarge { max: 100 }
+    );
     let huge = vec![b' '; 1001];
     let msg = Message {
         topic: "t",
@@ -344,7 +490,10 @@ fn limits() {
     };
     assert_eq!(
         rule.evaluate(&msg).unwrap_err(),
-        EvalError::PayloadTooLarge { len: 1001, max: 1000 }
+        EvalError::PayloadTooLarge {
+            len: 1001,
+            max: 1000
+        }
     );
 }
 
@@ -353,10 +502,9 @@ struct Lookup;
 impl ExternalFunctions for Lookup {
     fn call(&self, f: Function, args: &[Value], _: &Context) -> Result<Value, ExternalError> {
         match f {
-            Function::GetThingShadow => Ok(Value::from_json_slice(
-                br#"{"state":{"reported":{"alarm":"ON"}}}"#,
-            )
-            .unwrap()),
+            Function::GetThingShadow => {
+                Ok(Value::from_json_slice(br#"{"state":{"reported":{"alarm":"ON"}}}"#).unwrap())
+            }
             Function::AwsLambda => Ok(args.get(1).cloned().unwrap_or_default()),
             other => Err(ExternalError {
                 function: other.name(),
@@ -395,7 +543,10 @@ fn external_functions() {
     )
     .unwrap()
     .with_external_functions(Arc::new(Lookup));
-    assert_eq!(lambda.evaluate(&msg).unwrap().unwrap().to_json_bytes(), br#"{"output":21}"#);
+    assert_eq!(
+        lambda.evaluate(&msg).unwrap().unwrap().to_json_bytes(),
+        br#"{"output":21}"#
+    );
     let twice = Rule::parse(
         "SELECT get_dynamodb('t', 'k', 1, 'r') AS a, get_dynamodb('t', 'k', 2, 'r') AS b FROM 'topic/subtopic'",
         V2,
@@ -414,7 +565,11 @@ fn external_functions() {
 #[test]
 fn where_runs_before_select() {
     // A failing external call in SELECT is never reached when WHERE is false.
-    let rule = Rule::parse("SELECT get_secret('k', 'SecretString') AS s FROM 't' WHERE FALSE", V2).unwrap();
+    let rule = Rule::parse(
+        "SELECT get_secret('k', 'SecretString') AS s FROM 't' WHERE FALSE",
+        V2,
+    )
+    .unwrap();
     assert_eq!(run_rule(&rule, "{}"), None);
 }
 
@@ -432,8 +587,14 @@ fn run_rule(rule: &Rule, payload: &str) -> Option<String> {
 
 #[test]
 fn versions_parse() {
-    assert_eq!("2015-10-08".parse::<SqlVersion>().unwrap(), SqlVersion::V2015_10_08);
-    assert_eq!("2016-03-23".parse::<SqlVersion>().unwrap(), SqlVersion::V2016_03_23);
+    assert_eq!(
+        "2015-10-08".parse::<SqlVersion>().unwrap(),
+        SqlVersion::V2015_10_08
+    );
+    assert_eq!(
+        "2016-03-23".parse::<SqlVersion>().unwrap(),
+        SqlVersion::V2016_03_23
+    );
     assert_eq!("beta".parse::<SqlVersion>().unwrap(), SqlVersion::Beta);
     assert_eq!(SqlVersion::default(), SqlVersion::V2015_10_08);
     assert_eq!(

@@ -24,9 +24,17 @@ fn run(stdin: &str) -> (String, i32) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    (String::from_utf8(out.stdout).unwrap(), out.status.code().unwrap())
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        out.status.code().unwrap(),
+    )
 }
 
 #[test]
@@ -43,7 +51,8 @@ fn matched_with_templates() {
 
 #[test]
 fn not_matched() {
-    let case = r#"{"sql":"SELECT * FROM 'a/+' WHERE temp > 10","topic":"a/b","payload":{"temp":1}}"#;
+    let case =
+        r#"{"sql":"SELECT * FROM 'a/+' WHERE temp > 10","topic":"a/b","payload":{"temp":1}}"#;
     assert_eq!(run(case), ("{\"matched\":false}\n".to_owned(), 0));
     let case = r#"{"sql":"SELECT * FROM 'x'","topic":"a/b","payload":{}}"#;
     assert_eq!(run(case), ("{\"matched\":false}\n".to_owned(), 0));
@@ -51,9 +60,18 @@ fn not_matched() {
 
 #[test]
 fn expressions() {
-    assert_eq!(run(r#"{"expr":"0.1 + 0.2"}"#), ("{\"value\":0.3}\n".to_owned(), 0));
-    assert_eq!(run(r#"{"expr":"2 * 3"}"#), ("{\"value\":6}\n".to_owned(), 0));
-    assert_eq!(run(r#"{"expr":"missing"}"#), ("{\"value\":{\"undefined\":true}}\n".to_owned(), 0));
+    assert_eq!(
+        run(r#"{"expr":"0.1 + 0.2"}"#),
+        ("{\"value\":0.3}\n".to_owned(), 0)
+    );
+    assert_eq!(
+        run(r#"{"expr":"2 * 3"}"#),
+        ("{\"value\":6}\n".to_owned(), 0)
+    );
+    assert_eq!(
+        run(r#"{"expr":"missing"}"#),
+        ("{\"value\":{\"undefined\":true}}\n".to_owned(), 0)
+    );
     assert_eq!(
         run(r#"{"expr":"power(2, 5)","sql_version":"2015-10-08"}"#),
         ("{\"value\":32.0}\n".to_owned(), 0)
@@ -65,7 +83,11 @@ fn binary_payload() {
     let case = r#"{"sql":"SELECT encode(*, 'base64') AS b FROM 'bin'","sql_version":"2016-03-23","topic":"bin","payload_base64":"/wAQeA=="}"#;
     assert_eq!(
         run(case),
-        ("{\"matched\":true,\"output\":{\"b\":\"/wAQeA==\"},\"template_results\":[]}\n".to_owned(), 0)
+        (
+            "{\"matched\":true,\"output\":{\"b\":\"/wAQeA==\"},\"template_results\":[]}\n"
+                .to_owned(),
+            0
+        )
     );
 }
 

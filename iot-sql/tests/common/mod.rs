@@ -1,5 +1,11 @@
 //! Helpers shared by the test files.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use iot_sql::{Context, Message, Rule, SqlVersion, Value, evaluate_expression, parse_expression};
 
@@ -10,7 +16,9 @@ pub fn context() -> Context {
     Context {
         clientid: Some("c1".to_owned()),
         timestamp: 1_700_000_000_000,
-        principal: Some("ba67293af50bf2506f5f93469686da660c7c844e7b3950bfb16813e0d31e9373".to_owned()),
+        principal: Some(
+            "ba67293af50bf2506f5f93469686da660c7c844e7b3950bfb16813e0d31e9373".to_owned(),
+        ),
         accountid: Some("123456789012".to_owned()),
         traceid: Some("12345678-1234-1234-1234-123456789012".to_owned()),
         sourceip: Some("198.51.100.7".to_owned()),
