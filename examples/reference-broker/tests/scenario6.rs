@@ -12,6 +12,8 @@ use std::time::Duration;
 use common::{Client, start_with};
 use mqtt_wire::{QoS, QosPid};
 
+/// Subscribing to `localgateway_to_awsiot` is allowed, so only the bridge's direction keeps it
+/// from flowing inwards (the test checks that).
 const BRIDGE_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[
  {"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:us-east-1:123456789012:client/bridgeawsiot"},
  {"Effect":"Allow","Action":["iot:Publish","iot:Receive"],"Resource":[
@@ -20,6 +22,7 @@ const BRIDGE_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[
    "arn:aws:iot:us-east-1:123456789012:topic/awsiot_to_localgateway"]},
  {"Effect":"Allow","Action":"iot:Subscribe","Resource":[
    "arn:aws:iot:us-east-1:123456789012:topicfilter/awsiot_to_localgateway",
+   "arn:aws:iot:us-east-1:123456789012:topicfilter/localgateway_to_awsiot",
    "arn:aws:iot:us-east-1:123456789012:topicfilter/both_directions"]}]}"#;
 
 struct Mosquitto(Child);
