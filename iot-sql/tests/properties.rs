@@ -210,3 +210,55 @@ proptest! {
         prop_assert_eq!(parsed.statement(), &stmt, "printed as {}", printed);
     }
 }
+
+/// Fuzz finding (sql_parse): a chain of unary minus printed with a pair of parentheses per
+/// level nested twice as deep as the original and failed the depth limit on reparse. Display
+/// now prints the fewest parentheses.
+#[test]
+fn regression_unary_chain_prints_within_depth() {
+    let sql = "SELECT -VA---LEU------------------------------------- FRO--- -VA--L";
+    let rule = Rule::parse(sql, SqlVersion::V2015_10_08).unwrap();
+    let printed = rule.statement().to_string();
+    let again = Rule::parse(&printed, SqlVersion::V2015_10_08).unwrap();
+    assert_eq!(again.statement(), rule.statement());
+    assert_eq!(
+        Rule::parse(
+            "SELECT a - - 5 * - b, NOT NOT x FROM 't'",
+            SqlVersion::V2015_10_08
+        )
+        .unwrap()
+        .statement()
+        .to_string(),
+        "SELECT a - - 5 * - b, NOT NOT x FROM 't'"
+    );
+}
+
+/// Fuzz finding (sql_eval): products grew to 9.5511E+2181, which no JSON reader built on doubles
+/// accepts. Results outside AWS's documented 1E-999..9.999E999 are Undefined.
+#[test]
+fn regression_decimal_range() {
+    let e = iot_sql::parse_expression("9.5511E+999 * 10", SqlVersion::V2015_10_08).unwrap();
+    let ctx = iot_sql::Context::default();
+    let msg = iot_sql::Message {
+        topic: "t",
+        payload: b"{}",
+        context: &ctx,
+    };
+    assert_eq!(
+        iot_sql::evaluate_expression(&e, SqlVersion::V2015_10_08, &msg).unwrap(),
+        iot_sql::Value::Undefined
+    );
+    assert_eq!(
+        "9.999E999".parse::<Decimal>().unwrap().to_string(),
+        "9.999E+999"
+    );
+    assert!("1E1000".parse::<Decimal>().is_err());
+    assert!("1E-1000".parse::<Decimal>().is_err());
+}
+
+#[test]
+fn rules_are_send_and_sync() {
+    fn check<T: Send + Sync + Clone>() {}
+    check::<Rule>();
+    check::<Template>();
+}
