@@ -76,6 +76,15 @@ pub enum ParseErrorKind {
     InvalidTopicFilter(TopicError),
     /// A template has `${` without its closing `}`.
     UnterminatedTemplate,
+    /// A SET variable assigned twice ("Each variable can only be assigned once").
+    DuplicateVariable(String),
+    /// More SET variables than AWS allows (10 per statement).
+    TooManyVariables {
+        /// The limit.
+        max: usize,
+    },
+    /// A variable name longer than AWS allows (64 characters).
+    VariableNameTooLong(String),
 }
 
 /// A parse error with its position: byte offset, and 1-based line and column (in characters).
@@ -143,6 +152,18 @@ impl fmt::Display for ParseErrorKind {
             ParseErrorKind::InvalidTopicFilter(e) => write!(f, "invalid FROM topic filter: {e}"),
             ParseErrorKind::UnterminatedTemplate => {
                 f.write_str("substitution template has `${` without a closing `}`")
+            }
+            ParseErrorKind::DuplicateVariable(name) => {
+                write!(
+                    f,
+                    "variable @{name} is assigned twice (SET variables are immutable)"
+                )
+            }
+            ParseErrorKind::TooManyVariables { max } => {
+                write!(f, "more than {max} SET variables")
+            }
+            ParseErrorKind::VariableNameTooLong(name) => {
+                write!(f, "variable name @{name} is longer than 64 characters")
             }
         }
     }

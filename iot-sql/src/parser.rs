@@ -34,6 +34,10 @@ impl Default for ParseOptions {
     }
 }
 
+/// AWS's SET clause limits: 10 variables per statement, names up to 64 characters.
+const MAX_VARIABLES: usize = 10;
+const MAX_VARIABLE_NAME: usize = 64;
+
 /// Keywords: case-insensitive, and not usable as field names (read such a field with
 /// `get(*, 'name')`).
 const KEYWORDS: [&str; 18] = [
@@ -226,11 +230,11 @@ impl<'a> Parser<'a> {
             let at = self.bump()?.span.start;
             self.require(self.version.supports_set(), "the SET clause", at)?;
             loop {
-                let name = match self.bump()? {
+                let (name, at) = match self.bump()? {
                     Token {
                         tok: Tok::Var(name),
-                        ..
-                    } => name,
+                        span,
+                    } => (name, span.start),
                     t => {
                         return Err(self.error(
                             ParseErrorKind::Unexpected {
@@ -241,6 +245,19 @@ impl<'a> Parser<'a> {
                         ));
                     }
                 };
+                // SET clause limits: at most 10 variables, names up to 64 characters, each
+                // assigned once.
+                if name.chars().count() > MAX_VARIABLE_NAME {
+                    return Err(self.error(ParseErrorKind::VariableNameTooLong(name), at));
+                }
+                if set.iter().any(|a: &Assignment| a.name == name) {
+                    return Err(self.error(ParseErrorKind::DuplicateVariable(name), at));
+                }
+                if set.len() >= MAX_VARIABLES {
+                    return Err(
+                        self.error(ParseErrorKind::TooManyVariables { max: MAX_VARIABLES }, at)
+                    );
+                }
                 self.expect_punct("=", "`=`")?;
                 let value = self.parse_expr()?;
                 set.push(Assignment { name, value });
