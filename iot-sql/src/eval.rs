@@ -287,6 +287,10 @@ impl Rule {
     /// same filter see the same messages.
     pub fn matches_topic(&self, topic: &str) -> bool {
         match (&self.filter, &self.statement.select.from) {
+            // Without wildcards a filter matches exactly the equal name (no normalisation,
+            // [MQTT-4.7.3-4]); a valid wildcard-free filter is a valid name, so a string
+            // comparison decides it without building a TopicName.
+            (Some(filter), _) if !filter.has_wildcards() => filter.as_str() == topic,
             (Some(filter), _) => TopicName::new(topic).is_ok_and(|name| filter.matches(&name)),
             (None, Some(From::Topic(_))) => false,
             (None, _) => true,
