@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use iot_policy::{Action, Decision, DnAttribute, PolicySet, RequestContext};
+use iot_policy::{Action, AltNameKind, Decision, DnAttribute, PolicySet, RequestContext};
 
 use crate::config::ArnConfig;
 use crate::identity::Identity;
@@ -104,6 +104,11 @@ impl Principal {
                     .collect()
             })
             .unwrap_or_default();
+        let alt_names: Vec<(AltNameKind, &str)> = self
+            .identity
+            .as_ref()
+            .map(|i| i.alt_names.iter().map(|(k, v)| (*k, v.as_str())).collect())
+            .unwrap_or_default();
         let ctx = RequestContext {
             client_id: Some(&self.client_id),
             thing_name: self.thing.as_ref().map(|t| t.name.as_str()),
@@ -111,6 +116,7 @@ impl Principal {
             thing_attributes: &attributes,
             subject: &subject,
             issuer: &issuer,
+            subject_alt_names: &alt_names,
             serial_number: self.identity.as_ref().map(|i| i.serial_number.as_str()),
             certificate_id: self.identity.as_ref().map(|i| i.certificate_id.as_str()),
             source_ip: Some(&self.source_ip),

@@ -122,3 +122,89 @@ async fn tls_clients_need_a_certificate_from_a_registered_ca() {
     assert!(result.is_err() || result.unwrap() == 0);
     b.wait_metric("tls_handshake_failures_total", 1).await;
 }
+
+/// Writes `devices/<name>.pem|.key`, signed by the development CA (re-created from its key and
+/// name) or by a foreign CA; not registered either way.
+fn write_device(dir: &std::path::Path, name: &str, foreign: bool) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    };
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name = rcgen::DistinguishedName::new();
+    ca.distinguished_name
+        .push(DnType::CommonName, "reference-broker development CA");
+    ca.distinguished_name
+        .push(DnType::OrganizationName, "iot-gateway-core");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    let ca_key = if foreign {
+        KeyPair::generate().unwrap()
+    } else {
+        KeyPair::from_pem(&std::fs::read_to_string(dir.join("ca.key")).unwrap()).unwrap()
+    };
+    let issuer = Issuer::new(ca, ca_key);
+    let mut leaf = CertificateParams::new(Vec::<String>::new()).unwrap();
+    leaf.distinguished_name = rcgen::DistinguishedName::new();
+    leaf.distinguished_name.push(DnType::CommonName, name);
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    leaf.use_authority_key_identifier_extension = true;
+    let key = KeyPair::generate().unwrap();
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    std::fs::write(dir.join(format!("devices/{name}.pem")), cert.pem()).unwrap();
+    std::fs::write(dir.join(format!("devices/{name}.key")), key.serialize_pem()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unregistered_certificates_are_refused() {
+    let b = start_with("unregistered", |c, dir| {
+        c.reload_watch_secs = 0;
+        write_device(dir, "foreign", true);
+        write_device(dir, "stranger", false);
+    })
+    .await;
+    // Signed by the registered CA but not registered itself: CONNACK 5.
+    let mut stranger = Client::tls(&b, "stranger").await;
+    stranger
+        .send(&mqtt_wire::Packet::Connect(common::connect_packet(
+            "stranger", true,
+        )))
+        .await;
+    assert_eq!(
+        stranger.recv().await,
+        mqtt_wire::Packet::ConnAck(mqtt_wire::ConnAck::new(
+            false,
+            mqtt_wire::ConnectReturnCode::NotAuthorized
+        ))
+    );
+    assert_eq!(b.metric("denied_connect_total"), 1);
+    // From a CA that is not registered: the handshake fails (x509-chain: unknown issuer).
+    let handshake = tokio::time::timeout(common::WAIT, async {
+        use rustls::pki_types::pem::PemObject;
+        let read = |p: &str| std::fs::read(b.dir.join(p)).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        for c in rustls::pki_types::CertificateDer::pem_slice_iter(&read("ca.pem")) {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let chain = rustls::pki_types::CertificateDer::pem_slice_iter(&read("devices/foreign.pem"))
+            .map(Result::unwrap)
+            .collect();
+        let key =
+            rustls::pki_types::PrivateKeyDer::from_pem_slice(&read("devices/foreign.key")).unwrap();
+        let config = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_client_auth_cert(chain, key)
+            .unwrap();
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let tcp = tokio::net::TcpStream::connect(b.running.mqtt_addr)
+            .await
+            .unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut s = connector.connect(name, tcp).await?;
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 1];
+        s.read(&mut buf).await
+    })
+    .await
+    .unwrap();
+    assert!(handshake.is_err() || handshake.unwrap() == 0);
+    b.wait_metric("tls_handshake_failures_total", 1).await;
+}
