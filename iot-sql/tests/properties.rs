@@ -5,6 +5,8 @@
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_sign_loss,
     missing_docs
 )]
 
@@ -261,4 +263,37 @@ fn rules_are_send_and_sync() {
     fn check<T: Send + Sync + Clone>() {}
     check::<Rule>();
     check::<Template>();
+}
+
+proptest! {
+    #[test]
+    fn decimal_text_round_trip(c in any::<i64>(), e in -40i32..40) {
+        let d = Decimal::new(i128::from(c), e).unwrap();
+        let text = d.to_string();
+        let back: Decimal = text.parse().unwrap();
+        prop_assert_eq!(back.to_string(), text);
+        prop_assert_eq!(back.exponent(), d.exponent());
+    }
+
+    #[test]
+    fn decimal_arithmetic_is_exact(a in any::<i64>(), b in any::<i64>(), ea in -10i32..10, eb in -10i32..10) {
+        let (x, y) = (Decimal::new(i128::from(a), ea).unwrap(), Decimal::new(i128::from(b), eb).unwrap());
+        // Scale both to the common exponent in i128 (|value| < 2^63 × 10^20 fits) and compare.
+        let common = ea.min(eb);
+        let scale = |v: i64, e: i32| i128::from(v) * 10i128.pow((e - common) as u32);
+        let (sa, sb) = (scale(a, ea), scale(b, eb));
+        prop_assert_eq!(x.add(&y).unwrap(), Decimal::new(sa + sb, common).unwrap());
+        prop_assert_eq!(x.sub(&y).unwrap(), Decimal::new(sa - sb, common).unwrap());
+        prop_assert_eq!(x.numeric_cmp(&y), sa.cmp(&sb));
+        let (small_a, small_b) = (i128::from(a >> 32), i128::from(b >> 32));
+        let (p, q) = (Decimal::new(small_a, ea).unwrap(), Decimal::new(small_b, eb).unwrap());
+        prop_assert_eq!(p.mul(&q).unwrap(), Decimal::new(small_a * small_b, ea + eb).unwrap());
+        if small_b != 0 {
+            // (a / b) × b is a within the 34-digit rounding of the quotient.
+            let back = p.div(&q).unwrap().mul(&q).unwrap();
+            let diff = back.sub(&p).unwrap().abs();
+            let tolerance = Decimal::new(1, ea - 20).unwrap();
+            prop_assert!(diff.numeric_cmp(&tolerance) != std::cmp::Ordering::Greater, "{} vs {}", back, p);
+        }
+    }
 }
