@@ -3,6 +3,8 @@
 //! number) give `Undefined`, as AWS documents; only the functions that call AWS services can fail
 //! the evaluation.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use regex::Regex;
 
@@ -188,8 +190,8 @@ fn arg(args: &[Value], i: usize) -> &Value {
     args.get(i).unwrap_or(&UNDEFINED)
 }
 
-fn str_arg(args: &[Value], i: usize) -> Option<String> {
-    arg(args, i).to_sql_string()
+fn str_arg(args: &[Value], i: usize) -> Option<Cow<'_, str>> {
+    arg(args, i).to_sql_str()
 }
 
 fn double(v: f64) -> Value {
@@ -283,8 +285,15 @@ fn pad(args: &[Value], left: bool) -> Value {
         return Value::Undefined;
     };
     let n = usize::try_from(n.clamp(0, MAX_PAD)).unwrap_or(0);
-    let spaces = " ".repeat(n);
-    Value::String(if left { spaces + &s } else { s + &spaces })
+    let mut out = String::with_capacity(s.len().saturating_add(n));
+    if left {
+        out.extend(std::iter::repeat_n(' ', n));
+        out.push_str(&s);
+    } else {
+        out.push_str(&s);
+        out.extend(std::iter::repeat_n(' ', n));
+    }
+    Value::String(out)
 }
 
 fn trim(args: &[Value], start: bool, end: bool) -> Value {
@@ -669,7 +678,7 @@ pub(crate) fn call(
             _ => Value::Undefined,
         },
         F::IndexOf => match (a.len(), str_arg(a, 0), str_arg(a, 1)) {
-            (2, Some(s), Some(sub)) => match s.find(&sub) {
+            (2, Some(s), Some(sub)) => match s.find(sub.as_ref()) {
                 Some(byte) => Value::Int(
                     i64::try_from(s.get(..byte).unwrap_or_default().chars().count()).unwrap_or(-1),
                 ),
@@ -717,7 +726,7 @@ pub(crate) fn call(
                         max: env.limits.max_value_bytes,
                     });
                 }
-                Value::String(s.replace(&from, &to))
+                Value::String(s.replace(from.as_ref(), &to))
             }
             _ => Value::Undefined,
         },
@@ -754,7 +763,7 @@ pub(crate) fn call(
                     let Some(rep) = str_arg(a, 2) else {
                         return Ok(Value::Undefined);
                     };
-                    let out = re.replace_all(&s, rep.as_str()).into_owned();
+                    let out = re.replace_all(&s, rep.as_ref()).into_owned();
                     if out.len() > env.limits.max_value_bytes {
                         return Err(EvalError::ValueTooLarge {
                             max: env.limits.max_value_bytes,

@@ -166,6 +166,14 @@ impl Value {
         }
     }
 
+    /// [`to_sql_string`](Self::to_sql_string), borrowing a string value instead of copying it.
+    pub(crate) fn to_sql_str(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Value::String(s) => Some(std::borrow::Cow::Borrowed(s)),
+            other => other.to_sql_string().map(std::borrow::Cow::Owned),
+        }
+    }
+
     /// The "To string" conversion: numbers and booleans as text, arrays and objects as JSON,
     /// `Null` and `Undefined` as `None`.
     pub fn to_sql_string(&self) -> Option<String> {
