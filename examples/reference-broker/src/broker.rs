@@ -449,6 +449,12 @@ impl Broker {
     /// Routes an accepted message: updates the retained store, then delivers it once to each
     /// subscriber that may receive it, at the lower of its QoS and the subscription's.
     pub fn publish(&self, message: &Message) {
+        self.publish_excluding(message, None);
+    }
+
+    /// As [`Broker::publish`], except to the session `exclude` (the bridge a message came
+    /// from, so that it does not go back).
+    pub fn publish_excluding(&self, message: &Message, exclude: Option<&str>) {
         inc(&self.metrics.publish_received_total);
         let mut guard = self.lock();
         let state = &mut *guard;
@@ -468,6 +474,9 @@ impl Broker {
         }
         let targets = state.trie.matches(message.topic.as_str());
         for (client, granted) in targets {
+            if exclude == Some(&*client) {
+                continue;
+            }
             let Some(session) = state.sessions.get_mut(&client) else {
                 continue;
             };

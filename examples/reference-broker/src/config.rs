@@ -35,9 +35,91 @@ pub struct Config {
     pub persistence: PersistenceConfig,
     /// Rules run on every accepted PUBLISH (iot-sql).
     pub rules: Vec<RuleConfig>,
+    /// Connections to remote brokers (mosquitto-style bridges).
+    pub bridges: Vec<BridgeConfig>,
     /// Seconds between checks of the data directory for changed registry, policy or
     /// certificate files, which are then reloaded as on SIGHUP; 0 turns the check off.
     pub reload_watch_secs: u64,
+}
+
+/// A bridge to a remote broker, as mosquitto's `connection` section: this broker connects out
+/// as an MQTT 3.1.1 client and forwards topics per pattern and direction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeConfig {
+    /// The bridge's name (its local session is `$bridge/<name>`).
+    pub name: String,
+    /// `host:port` of the remote broker.
+    pub address: String,
+    /// The client id used on the remote broker.
+    pub client_id: String,
+    /// Clean session on the remote broker.
+    #[serde(default = "default_true")]
+    pub clean_session: bool,
+    /// Keep-alive on the remote connection, seconds (at least 5).
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive: u16,
+    /// TLS to the remote, with a client certificate; absent = plain TCP.
+    #[serde(default)]
+    pub tls: Option<BridgeTls>,
+    /// The registry policy that authorizes the bridge locally (its subscriptions for `out`
+    /// topics, and publishing what comes `in`).
+    #[serde(default = "default_bridge_policy")]
+    pub policy: String,
+    /// Topic patterns.
+    pub topics: Vec<BridgeTopic>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_keep_alive() -> u16 {
+    60
+}
+
+fn default_bridge_policy() -> String {
+    "plain-default".to_owned()
+}
+
+/// TLS settings of a bridge; the remote's certificate is verified by x509-chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeTls {
+    /// CA certificates (PEM) the remote's certificate must chain to.
+    pub ca_file: PathBuf,
+    /// Our client certificate chain (PEM).
+    pub cert_file: PathBuf,
+    /// Its private key (PEM).
+    pub key_file: PathBuf,
+    /// The name checked against the remote certificate; default: the host of `address`.
+    #[serde(default)]
+    pub server_name: Option<String>,
+}
+
+/// One `topic <pattern> <direction> <qos>` line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeTopic {
+    /// A topic filter.
+    pub pattern: String,
+    /// `in` (remote to local), `out` (local to remote) or `both`.
+    pub direction: BridgeDirection,
+    /// The QoS of the subscription on the side messages come from (0–2; 1 at most locally).
+    #[serde(default)]
+    pub qos: u8,
+}
+
+/// Which way a bridge topic flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BridgeDirection {
+    /// Remote to local.
+    In,
+    /// Local to remote.
+    Out,
+    /// Both ways.
+    Both,
 }
 
 /// A topic rule: SQL, the actions it runs when it matches, and an error action.
@@ -253,6 +335,7 @@ impl Default for Config {
             persistence: PersistenceConfig::default(),
             reload_watch_secs: 2,
             rules: Vec::new(),
+            bridges: Vec::new(),
         }
     }
 }

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod bridge;
 mod broker;
 pub mod cli;
 pub mod config;
@@ -22,8 +23,8 @@ mod trie;
 pub use auth::{Authorizer, Principal};
 pub use broker::{Broker, Message, SessionSnapshot, Snapshot, StoredMessage};
 pub use config::{
-    ActionConfig, Config, ConfigError, DenyConnect, Limits, MetricKind, PersistenceConfig,
-    RuleConfig,
+    ActionConfig, BridgeConfig, BridgeDirection, BridgeTls, BridgeTopic, Config, ConfigError,
+    DenyConnect, Limits, MetricKind, PersistenceConfig, RuleConfig,
 };
 pub use http::{MAX_BODY, MAX_HEAD};
 pub use identity::{Identity, TlsError, certificate_id};

@@ -99,6 +99,14 @@ metrics! {
     counter rule_actions_failed_total: "Rule actions that failed (the error action then runs).",
     /// Rule matches whose actions did not run because too many were running.
     counter rule_actions_dropped_total: "Rule matches whose actions were skipped because too many were running.",
+    /// Bridge connections established.
+    counter bridge_connects_total: "Bridge connections established to remote brokers.",
+    /// Bridge connections lost or refused.
+    counter bridge_disconnects_total: "Bridge connections lost or refused (retried with backoff).",
+    /// Messages sent out over bridges.
+    counter bridge_out_total: "Messages forwarded to remote brokers.",
+    /// Messages received over bridges.
+    counter bridge_in_total: "Messages received from remote brokers and published locally.",
     /// HTTP requests served.
     counter http_requests_total: "HTTP requests answered.",
     /// Sigfox callbacks published.

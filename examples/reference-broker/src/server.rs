@@ -45,7 +45,17 @@ impl Shared {
     /// An accepted PUBLISH (from a client, or a Sigfox callback): routed to subscribers and
     /// offered to the rules.
     pub(crate) fn ingest(&self, message: &Message, principal: Option<&Principal>) {
-        self.broker.publish(message);
+        self.ingest_from(message, principal, None);
+    }
+
+    /// As [`Shared::ingest`], not delivered to the session `exclude` (a bridge's own).
+    pub(crate) fn ingest_from(
+        &self,
+        message: &Message,
+        principal: Option<&Principal>,
+        exclude: Option<&str>,
+    ) {
+        self.broker.publish_excluding(message, exclude);
         if let Some(rules) = &self.rules {
             let timestamp = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -392,6 +402,12 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
     }
     if shared.rules.as_ref().is_some_and(|r| !r.is_empty()) {
         tasks.push(tokio::spawn(Rules::run(Arc::clone(&shared))));
+    }
+    for bridge in &shared.config.bridges {
+        tasks.push(tokio::spawn(crate::bridge::run(
+            Arc::clone(&shared),
+            bridge.clone(),
+        )));
     }
     if shared.config.reload_watch_secs > 0 {
         let every = Duration::from_secs(shared.config.reload_watch_secs);
