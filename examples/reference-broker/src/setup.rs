@@ -141,10 +141,17 @@ pub fn init_data_dir(config: &mut Config, write_config: bool) -> Result<bool, Se
         config.sigfox.secret = random_secret()?;
     }
     if write_config {
+        // The file holds the defaults, not this run's command-line overrides (which would
+        // otherwise stick to every later start).
+        let file = Config {
+            data_dir: config.data_dir.clone(),
+            sigfox: config.sigfox.clone(),
+            ..Config::default()
+        };
         let mut text = String::from(
             "# reference-broker configuration, written on first start with every default.\n",
         );
-        text.push_str(&config.to_toml());
+        text.push_str(&file.to_toml());
         write_file(&dir.join(CONFIG_FILE), &text)?;
     }
     Ok(true)

@@ -203,6 +203,10 @@ async fn first_start_prints_commands_that_work() {
     ] {
         assert!(data.join(f).exists(), "{f} missing");
     }
+    // broker.toml holds the defaults, not this run's overrides, and a generated secret.
+    let written = reference_broker::Config::load(&data.join("broker.toml")).unwrap();
+    assert_eq!(written.mqtt_listen.to_string(), "127.0.0.1:8883");
+    assert_eq!(written.sigfox.secret.len(), 32);
     let sh = |cmd: &str| vec!["sh".to_owned(), "-c".to_owned(), cmd.trim().to_owned()];
     let own = run(sh(commands[0])).await;
     let neighbour = run(sh(commands[1])).await;
