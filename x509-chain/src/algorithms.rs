@@ -5,10 +5,12 @@
 //! RFC 4055 for RSA, RFC 8410 for Ed25519), compared byte for byte with the certificate's, as
 //! webpki does.
 
+use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
 use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::signature::Verifier as _;
-use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
-use rustls_pki_types::{AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm, alg_id};
+use rustls_pki_types::{
+    AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm, alg_id,
+};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::der as tlv;
@@ -86,8 +88,10 @@ impl SignatureVerificationAlgorithm for Ecdsa {
                     .map_err(|_| InvalidSignature)?;
                 let r = p256::FieldBytes::try_from(r.as_slice()).map_err(|_| InvalidSignature)?;
                 let s = p256::FieldBytes::try_from(s.as_slice()).map_err(|_| InvalidSignature)?;
-                let sig = p256::ecdsa::Signature::from_scalars(r, s).map_err(|_| InvalidSignature)?;
-                key.verify_prehash(&prehash, &sig).map_err(|_| InvalidSignature)
+                let sig =
+                    p256::ecdsa::Signature::from_scalars(r, s).map_err(|_| InvalidSignature)?;
+                key.verify_prehash(&prehash, &sig)
+                    .map_err(|_| InvalidSignature)
             }
             Curve::P384 => {
                 let (r, s) = ecdsa_scalars(signature, 48).ok_or(InvalidSignature)?;
@@ -95,8 +99,10 @@ impl SignatureVerificationAlgorithm for Ecdsa {
                     .map_err(|_| InvalidSignature)?;
                 let r = p384::FieldBytes::try_from(r.as_slice()).map_err(|_| InvalidSignature)?;
                 let s = p384::FieldBytes::try_from(s.as_slice()).map_err(|_| InvalidSignature)?;
-                let sig = p384::ecdsa::Signature::from_scalars(r, s).map_err(|_| InvalidSignature)?;
-                key.verify_prehash(&prehash, &sig).map_err(|_| InvalidSignature)
+                let sig =
+                    p384::ecdsa::Signature::from_scalars(r, s).map_err(|_| InvalidSignature)?;
+                key.verify_prehash(&prehash, &sig)
+                    .map_err(|_| InvalidSignature)
             }
         }
     }
@@ -170,9 +176,15 @@ fn pss(key: rsa::PublicKey, hash: Hash, message: &[u8], signature: &[u8]) -> boo
         return false;
     };
     match hash {
-        Hash::Sha256 => rsa::pss::VerifyingKey::<Sha256>::new_with_salt_len(key, 32).verify(message, &sig),
-        Hash::Sha384 => rsa::pss::VerifyingKey::<Sha384>::new_with_salt_len(key, 48).verify(message, &sig),
-        Hash::Sha512 => rsa::pss::VerifyingKey::<Sha512>::new_with_salt_len(key, 64).verify(message, &sig),
+        Hash::Sha256 => {
+            rsa::pss::VerifyingKey::<Sha256>::new_with_salt_len(key, 32).verify(message, &sig)
+        }
+        Hash::Sha384 => {
+            rsa::pss::VerifyingKey::<Sha384>::new_with_salt_len(key, 48).verify(message, &sig)
+        }
+        Hash::Sha512 => {
+            rsa::pss::VerifyingKey::<Sha512>::new_with_salt_len(key, 64).verify(message, &sig)
+        }
     }
     .is_ok()
 }
@@ -191,7 +203,8 @@ impl SignatureVerificationAlgorithm for Ed25519 {
         let key = <[u8; 32]>::try_from(public_key).map_err(|_| InvalidSignature)?;
         let key = ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| InvalidSignature)?;
         let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| InvalidSignature)?;
-        key.verify_strict(message, &sig).map_err(|_| InvalidSignature)
+        key.verify_strict(message, &sig)
+            .map_err(|_| InvalidSignature)
     }
 
     fn public_key_alg_id(&self) -> AlgorithmIdentifier {
@@ -218,21 +231,88 @@ macro_rules! ecdsa {
 macro_rules! rsa_alg {
     ($name:ident, $pss:literal, $hash:ident, $sig:ident, $doc:literal) => {
         #[doc = $doc]
-        pub static $name: &dyn SignatureVerificationAlgorithm =
-            &Rsa { pss: $pss, hash: Hash::$hash, signature_alg_id: alg_id::$sig };
+        pub static $name: &dyn SignatureVerificationAlgorithm = &Rsa {
+            pss: $pss,
+            hash: Hash::$hash,
+            signature_alg_id: alg_id::$sig,
+        };
     };
 }
 
-ecdsa!(ECDSA_P256_SHA256, P256, Sha256, ECDSA_P256, ECDSA_SHA256, "ECDSA P-256 with SHA-256 (p256).");
-ecdsa!(ECDSA_P256_SHA384, P256, Sha384, ECDSA_P256, ECDSA_SHA384, "ECDSA P-256 with SHA-384 (p256).");
-ecdsa!(ECDSA_P384_SHA256, P384, Sha256, ECDSA_P384, ECDSA_SHA256, "ECDSA P-384 with SHA-256 (p384).");
-ecdsa!(ECDSA_P384_SHA384, P384, Sha384, ECDSA_P384, ECDSA_SHA384, "ECDSA P-384 with SHA-384 (p384).");
-rsa_alg!(RSA_PKCS1_SHA256, false, Sha256, RSA_PKCS1_SHA256, "RSASSA-PKCS1-v1_5 with SHA-256, 2048-8192-bit keys (rsa).");
-rsa_alg!(RSA_PKCS1_SHA384, false, Sha384, RSA_PKCS1_SHA384, "RSASSA-PKCS1-v1_5 with SHA-384, 2048-8192-bit keys (rsa).");
-rsa_alg!(RSA_PKCS1_SHA512, false, Sha512, RSA_PKCS1_SHA512, "RSASSA-PKCS1-v1_5 with SHA-512, 2048-8192-bit keys (rsa).");
-rsa_alg!(RSA_PSS_SHA256, true, Sha256, RSA_PSS_SHA256, "RSASSA-PSS with SHA-256, MGF1-SHA-256, 32-byte salt (rsa).");
-rsa_alg!(RSA_PSS_SHA384, true, Sha384, RSA_PSS_SHA384, "RSASSA-PSS with SHA-384, MGF1-SHA-384, 48-byte salt (rsa).");
-rsa_alg!(RSA_PSS_SHA512, true, Sha512, RSA_PSS_SHA512, "RSASSA-PSS with SHA-512, MGF1-SHA-512, 64-byte salt (rsa).");
+ecdsa!(
+    ECDSA_P256_SHA256,
+    P256,
+    Sha256,
+    ECDSA_P256,
+    ECDSA_SHA256,
+    "ECDSA P-256 with SHA-256 (p256)."
+);
+ecdsa!(
+    ECDSA_P256_SHA384,
+    P256,
+    Sha384,
+    ECDSA_P256,
+    ECDSA_SHA384,
+    "ECDSA P-256 with SHA-384 (p256)."
+);
+ecdsa!(
+    ECDSA_P384_SHA256,
+    P384,
+    Sha256,
+    ECDSA_P384,
+    ECDSA_SHA256,
+    "ECDSA P-384 with SHA-256 (p384)."
+);
+ecdsa!(
+    ECDSA_P384_SHA384,
+    P384,
+    Sha384,
+    ECDSA_P384,
+    ECDSA_SHA384,
+    "ECDSA P-384 with SHA-384 (p384)."
+);
+rsa_alg!(
+    RSA_PKCS1_SHA256,
+    false,
+    Sha256,
+    RSA_PKCS1_SHA256,
+    "RSASSA-PKCS1-v1_5 with SHA-256, 2048-8192-bit keys (rsa)."
+);
+rsa_alg!(
+    RSA_PKCS1_SHA384,
+    false,
+    Sha384,
+    RSA_PKCS1_SHA384,
+    "RSASSA-PKCS1-v1_5 with SHA-384, 2048-8192-bit keys (rsa)."
+);
+rsa_alg!(
+    RSA_PKCS1_SHA512,
+    false,
+    Sha512,
+    RSA_PKCS1_SHA512,
+    "RSASSA-PKCS1-v1_5 with SHA-512, 2048-8192-bit keys (rsa)."
+);
+rsa_alg!(
+    RSA_PSS_SHA256,
+    true,
+    Sha256,
+    RSA_PSS_SHA256,
+    "RSASSA-PSS with SHA-256, MGF1-SHA-256, 32-byte salt (rsa)."
+);
+rsa_alg!(
+    RSA_PSS_SHA384,
+    true,
+    Sha384,
+    RSA_PSS_SHA384,
+    "RSASSA-PSS with SHA-384, MGF1-SHA-384, 48-byte salt (rsa)."
+);
+rsa_alg!(
+    RSA_PSS_SHA512,
+    true,
+    Sha512,
+    RSA_PSS_SHA512,
+    "RSASSA-PSS with SHA-512, MGF1-SHA-512, 64-byte salt (rsa)."
+);
 
 /// Ed25519 (ed25519-dalek).
 pub static ED25519: &dyn SignatureVerificationAlgorithm = &Ed25519;

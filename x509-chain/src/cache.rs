@@ -37,7 +37,10 @@ fn key(child: &[u8], issuer: &[u8]) -> u64 {
 
 impl IssuerCache {
     pub(crate) fn new(capacity: usize) -> IssuerCache {
-        IssuerCache { capacity, inner: Mutex::new(Inner::default()) }
+        IssuerCache {
+            capacity,
+            inner: Mutex::new(Inner::default()),
+        }
     }
 
     /// Was the signature of `child` by `issuer` verified before, for a window containing `time`?
@@ -96,6 +99,9 @@ impl IssuerCache {
 
 impl std::fmt::Debug for IssuerCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuerCache").field("capacity", &self.capacity).field("len", &self.len()).finish()
+        f.debug_struct("IssuerCache")
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .finish()
     }
 }

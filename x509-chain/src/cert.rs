@@ -38,7 +38,6 @@ pub(crate) mod oid {
     pub(crate) const SECP256R1: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
     pub(crate) const SECP384R1: Oid = Oid::new_unwrap("1.3.132.0.34");
     pub(crate) const SECP521R1: Oid = Oid::new_unwrap("1.3.132.0.35");
-
 }
 
 /// An extension's decoded value and whether it was marked critical.
@@ -52,7 +51,9 @@ pub(crate) struct Ext<T> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum KeyKind {
     /// RSA with a modulus of this many bits.
-    Rsa { bits: usize },
+    Rsa {
+        bits: usize,
+    },
     /// ECDSA on a named curve this crate supports.
     EcP256,
     EcP384,
@@ -106,8 +107,9 @@ impl Cert {
     /// Decodes `der` strictly: one DER certificate, nothing after it, no duplicate
     /// extensions, every extension this crate processes well-formed.
     pub(crate) fn parse(der: &[u8]) -> Result<Cert, CertificateError> {
-        let parsed = Certificate::from_der(der)
-            .map_err(|e| CertificateError::Encoding { detail: e.to_string() })?;
+        let parsed = Certificate::from_der(der).map_err(|e| CertificateError::Encoding {
+            detail: e.to_string(),
+        })?;
 
         // Byte ranges: Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
         // signatureValue } (RFC 5280 §4.1).
@@ -115,8 +117,10 @@ impl Cert {
         if !rest.is_empty() {
             return Err(CertificateError::TrailingData);
         }
-        let (tbs, rest) = tlv::expect(outer.value, tlv::SEQUENCE).ok_or(malformed("tbsCertificate"))?;
-        let (sig_alg, rest) = tlv::expect(rest, tlv::SEQUENCE).ok_or(malformed("signatureAlgorithm"))?;
+        let (tbs, rest) =
+            tlv::expect(outer.value, tlv::SEQUENCE).ok_or(malformed("tbsCertificate"))?;
+        let (sig_alg, rest) =
+            tlv::expect(rest, tlv::SEQUENCE).ok_or(malformed("signatureAlgorithm"))?;
         let (sig, _) = tlv::read(rest).ok_or(malformed("signatureValue"))?;
         let sig_bits = tlv::bit_string_octets(sig).ok_or(malformed("signatureValue"))?;
 
@@ -127,13 +131,18 @@ impl Cert {
         if first.tag == 0xa0 {
             fields = after;
         }
-        let (_serial, fields) = tlv::expect(fields, tlv::INTEGER).ok_or(malformed("serialNumber"))?;
-        let (tbs_sig_alg, fields) = tlv::expect(fields, tlv::SEQUENCE).ok_or(malformed("signature"))?;
+        let (_serial, fields) =
+            tlv::expect(fields, tlv::INTEGER).ok_or(malformed("serialNumber"))?;
+        let (tbs_sig_alg, fields) =
+            tlv::expect(fields, tlv::SEQUENCE).ok_or(malformed("signature"))?;
         let (issuer, fields) = tlv::expect(fields, tlv::SEQUENCE).ok_or(malformed("issuer"))?;
-        let (_validity, fields) = tlv::expect(fields, tlv::SEQUENCE).ok_or(malformed("validity"))?;
+        let (_validity, fields) =
+            tlv::expect(fields, tlv::SEQUENCE).ok_or(malformed("validity"))?;
         let (subject, fields) = tlv::expect(fields, tlv::SEQUENCE).ok_or(malformed("subject"))?;
-        let (spki, _) = tlv::expect(fields, tlv::SEQUENCE).ok_or(malformed("subjectPublicKeyInfo"))?;
-        let (spki_alg, rest) = tlv::expect(spki.value, tlv::SEQUENCE).ok_or(malformed("algorithm"))?;
+        let (spki, _) =
+            tlv::expect(fields, tlv::SEQUENCE).ok_or(malformed("subjectPublicKeyInfo"))?;
+        let (spki_alg, rest) =
+            tlv::expect(spki.value, tlv::SEQUENCE).ok_or(malformed("algorithm"))?;
         let (spki_key, _) = tlv::read(rest).ok_or(malformed("subjectPublicKey"))?;
         let key_bits = tlv::bit_string_octets(spki_key).ok_or(malformed("subjectPublicKey"))?;
 
@@ -200,7 +209,10 @@ impl Cert {
         self.subject_der() == self.issuer_der()
     }
     pub(crate) fn is_ca(&self) -> bool {
-        self.ext.basic_constraints.as_ref().is_some_and(|b| b.value.ca)
+        self.ext
+            .basic_constraints
+            .as_ref()
+            .is_some_and(|b| b.value.ca)
     }
     pub(crate) fn subject_is_empty(&self) -> bool {
         self.parsed.tbs_certificate().subject().is_empty()
@@ -236,7 +248,10 @@ fn key_kind(cert: &Certificate, key_bits: &[u8]) -> KeyKind {
     }
 }
 
-fn decode<'a, T: Decode<'a>>(oid: ObjectIdentifier, bytes: &'a [u8]) -> Result<T, CertificateError> {
+fn decode<'a, T: Decode<'a>>(
+    oid: ObjectIdentifier,
+    bytes: &'a [u8],
+) -> Result<T, CertificateError> {
     T::from_der(bytes).map_err(|e| CertificateError::BadExtension {
         oid: oid.to_string(),
         detail: e.to_string(),
@@ -260,21 +275,32 @@ fn extensions(cert: &Certificate) -> Result<Extensions, CertificateError> {
         // RFC 5280 §4.2: "A certificate MUST NOT include more than one instance of a
         // particular extension."
         if list.iter().take(i).any(|e| e.extn_id == ext.extn_id) {
-            return Err(CertificateError::DuplicateExtension { oid: ext.extn_id.to_string() });
+            return Err(CertificateError::DuplicateExtension {
+                oid: ext.extn_id.to_string(),
+            });
         }
         let id = ext.extn_id;
         let bytes = ext.extn_value.as_bytes();
         let critical = ext.critical;
         match id {
             oid::BASIC_CONSTRAINTS => {
-                out.basic_constraints = Some(Ext { value: decode(id, bytes)?, critical });
+                out.basic_constraints = Some(Ext {
+                    value: decode(id, bytes)?,
+                    critical,
+                });
             }
             oid::KEY_USAGE => {
-                out.key_usage = Some(Ext { value: decode(id, bytes)?, critical });
+                out.key_usage = Some(Ext {
+                    value: decode(id, bytes)?,
+                    critical,
+                });
             }
             oid::EXT_KEY_USAGE => {
                 let list: Vec<ObjectIdentifier> = decode(id, bytes)?;
-                out.ext_key_usage = Some(Ext { value: list, critical });
+                out.ext_key_usage = Some(Ext {
+                    value: list,
+                    critical,
+                });
             }
             oid::SUBJECT_ALT_NAME => {
                 let names: Vec<GeneralName> = decode(id, bytes)?;
@@ -285,20 +311,35 @@ fn extensions(cert: &Certificate) -> Result<Extensions, CertificateError> {
                         detail: "empty subjectAltName".into(),
                     });
                 }
-                out.subject_alt_name = Some(Ext { value: names, critical });
+                out.subject_alt_name = Some(Ext {
+                    value: names,
+                    critical,
+                });
             }
             oid::NAME_CONSTRAINTS => {
-                out.name_constraints = Some(Ext { value: decode(id, bytes)?, critical });
+                out.name_constraints = Some(Ext {
+                    value: decode(id, bytes)?,
+                    critical,
+                });
             }
             oid::SUBJECT_KEY_ID => {
                 let ski: der::asn1::OctetString = decode(id, bytes)?;
-                out.subject_key_id = Some(Ext { value: ski.as_bytes().to_vec(), critical });
+                out.subject_key_id = Some(Ext {
+                    value: ski.as_bytes().to_vec(),
+                    critical,
+                });
             }
             oid::AUTHORITY_KEY_ID => {
-                out.authority_key_id = Some(Ext { value: decode(id, bytes)?, critical });
+                out.authority_key_id = Some(Ext {
+                    value: decode(id, bytes)?,
+                    critical,
+                });
             }
             oid::POLICY_CONSTRAINTS => {
-                out.policy_constraints = Some(Ext { value: (), critical });
+                out.policy_constraints = Some(Ext {
+                    value: (),
+                    critical,
+                });
                 // Policy processing (RFC 5280 §6.1.3 (d)-(f)) is not implemented, so a
                 // critical policyConstraints stays unprocessed.
                 if critical && out.unknown_critical.is_none() {

@@ -31,14 +31,17 @@ fn malformed(what: &'static str) -> CertificateError {
 impl Crl {
     /// Decodes a DER `CertificateList` (RFC 5280 §5.1).
     pub fn from_der(der: &[u8]) -> Result<Crl, CertificateError> {
-        let parsed = <CertificateList>::from_der(der)
-            .map_err(|e| CertificateError::Encoding { detail: e.to_string() })?;
+        let parsed = <CertificateList>::from_der(der).map_err(|e| CertificateError::Encoding {
+            detail: e.to_string(),
+        })?;
         let (outer, rest) = tlv::expect(der, tlv::SEQUENCE).ok_or(malformed("CertificateList"))?;
         if !rest.is_empty() {
             return Err(CertificateError::TrailingData);
         }
-        let (tbs, rest) = tlv::expect(outer.value, tlv::SEQUENCE).ok_or(malformed("tbsCertList"))?;
-        let (sig_alg, rest) = tlv::expect(rest, tlv::SEQUENCE).ok_or(malformed("signatureAlgorithm"))?;
+        let (tbs, rest) =
+            tlv::expect(outer.value, tlv::SEQUENCE).ok_or(malformed("tbsCertList"))?;
+        let (sig_alg, rest) =
+            tlv::expect(rest, tlv::SEQUENCE).ok_or(malformed("signatureAlgorithm"))?;
         let (sig, _) = tlv::read(rest).ok_or(malformed("signatureValue"))?;
         let sig_bits = tlv::bit_string_octets(sig).ok_or(malformed("signatureValue"))?;
         // TBSCertList ::= SEQUENCE { version OPTIONAL, signature, issuer, ... }
@@ -54,7 +57,8 @@ impl Crl {
         let list = &parsed.tbs_cert_list;
         let mut defect = None;
         if list.signature != parsed.signature_algorithm {
-            defect = Some("tbsCertList.signature differs from signatureAlgorithm (RFC 5280 5.1.1.2)");
+            defect =
+                Some("tbsCertList.signature differs from signatureAlgorithm (RFC 5280 5.1.1.2)");
         }
         let mut crl_number = false;
         for ext in list.crl_extensions.iter().flatten() {
@@ -95,7 +99,10 @@ impl Crl {
 
     /// Every CRL in a PEM file (`X509 CRL` blocks).
     pub fn from_pem(pem: &[u8]) -> Result<Vec<Crl>, CertificateError> {
-        crate::pem::blocks(pem, "X509 CRL")?.iter().map(|d| Crl::from_der(d)).collect()
+        crate::pem::blocks(pem, "X509 CRL")?
+            .iter()
+            .map(|d| Crl::from_der(d))
+            .collect()
     }
 
     pub(crate) fn tbs(&self) -> &[u8] {

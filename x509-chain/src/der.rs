@@ -37,9 +37,9 @@ pub(crate) fn read(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
         }
         let (octets, after) = rest.split_at_checked(n)?;
         rest = after;
-        octets
-            .iter()
-            .try_fold(0usize, |acc, &b| acc.checked_mul(256)?.checked_add(usize::from(b)))?
+        octets.iter().try_fold(0usize, |acc, &b| {
+            acc.checked_mul(256)?.checked_add(usize::from(b))
+        })?
     };
     let header = input.len().checked_sub(rest.len())?;
     let (value, after) = rest.split_at_checked(len)?;
@@ -64,7 +64,10 @@ pub(crate) fn bit_string_octets(tlv: Tlv<'_>) -> Option<&[u8]> {
 /// Offset and length of `part` inside `whole` (which must contain it).
 pub(crate) fn span(whole: &[u8], part: &[u8]) -> Span {
     let start = (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize);
-    Span { start, end: start.saturating_add(part.len()) }
+    Span {
+        start,
+        end: start.saturating_add(part.len()),
+    }
 }
 
 /// A byte range inside a certificate's DER.
@@ -101,5 +104,11 @@ pub(crate) fn rsa_modulus_bits(key: &[u8]) -> Option<usize> {
     };
     let top = *digits.first()?;
     let top_bits = 8usize.saturating_sub(top.leading_zeros() as usize);
-    Some(digits.len().saturating_sub(1).saturating_mul(8).saturating_add(top_bits))
+    Some(
+        digits
+            .len()
+            .saturating_sub(1)
+            .saturating_mul(8)
+            .saturating_add(top_bits),
+    )
 }

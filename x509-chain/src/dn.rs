@@ -44,17 +44,37 @@ const ATTRIBUTES: [(DnAttribute, &str, &str, &str); 14] = [
     (DnAttribute::CommonName, "2.5.4.3", "CommonName", "CN"),
     (DnAttribute::Country, "2.5.4.6", "Country", "C"),
     (DnAttribute::Organization, "2.5.4.10", "Organization", "O"),
-    (DnAttribute::OrganizationalUnit, "2.5.4.11", "OrganizationalUnit", "OU"),
-    (DnAttribute::DistinguishedNameQualifier, "2.5.4.46", "DistinguishedNameQualifier", "dnQualifier"),
+    (
+        DnAttribute::OrganizationalUnit,
+        "2.5.4.11",
+        "OrganizationalUnit",
+        "OU",
+    ),
+    (
+        DnAttribute::DistinguishedNameQualifier,
+        "2.5.4.46",
+        "DistinguishedNameQualifier",
+        "dnQualifier",
+    ),
     (DnAttribute::State, "2.5.4.8", "State", "ST"),
     (DnAttribute::Locality, "2.5.4.7", "Locality", "L"),
-    (DnAttribute::SerialNumber, "2.5.4.5", "SerialNumber", "serialNumber"),
+    (
+        DnAttribute::SerialNumber,
+        "2.5.4.5",
+        "SerialNumber",
+        "serialNumber",
+    ),
     (DnAttribute::Title, "2.5.4.12", "Title", "title"),
     (DnAttribute::Surname, "2.5.4.4", "Surname", "SN"),
     (DnAttribute::GivenName, "2.5.4.42", "GivenName", "GN"),
     (DnAttribute::Initials, "2.5.4.43", "Initials", "initials"),
     (DnAttribute::Pseudonym, "2.5.4.65", "Pseudonym", "pseudonym"),
-    (DnAttribute::GenerationQualifier, "2.5.4.44", "GenerationQualifier", "generationQualifier"),
+    (
+        DnAttribute::GenerationQualifier,
+        "2.5.4.44",
+        "GenerationQualifier",
+        "generationQualifier",
+    ),
 ];
 
 impl DnAttribute {
@@ -77,7 +97,11 @@ impl DnAttribute {
     ];
 
     fn row(self) -> (DnAttribute, &'static str, &'static str, &'static str) {
-        ATTRIBUTES.iter().copied().find(|r| r.0 == self).unwrap_or(ATTRIBUTES[0])
+        ATTRIBUTES
+            .iter()
+            .copied()
+            .find(|r| r.0 == self)
+            .unwrap_or(ATTRIBUTES[0])
     }
 
     /// The AWS IoT name, as in `iot:Certificate.Subject.<aws_name>`.
@@ -120,9 +144,11 @@ pub(crate) fn value_text(atv: &AttributeTypeAndValue) -> Option<String> {
     let bytes = value.value();
     use der::Tag;
     match value.tag() {
-        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::NumericString | Tag::VisibleString => {
-            String::from_utf8(bytes.to_vec()).ok()
-        }
+        Tag::Utf8String
+        | Tag::PrintableString
+        | Tag::Ia5String
+        | Tag::NumericString
+        | Tag::VisibleString => String::from_utf8(bytes.to_vec()).ok(),
         // TeletexString: in practice Latin-1.
         Tag::TeletexString => Some(bytes.iter().map(|&b| char::from(b)).collect()),
         // BMPString: UCS-2 big-endian.

@@ -188,7 +188,10 @@ impl fmt::Display for Check {
                 write!(f, "extendedKeyUsage does not allow {required}")
             }
             Self::KeyUsage { required } => write!(f, "keyUsage lacks {required}"),
-            Self::NameConstraint { constrained_by, name } => write!(
+            Self::NameConstraint {
+                constrained_by,
+                name,
+            } => write!(
                 f,
                 "name {name} violates the name constraints of certificate {constrained_by}"
             ),
@@ -306,15 +309,26 @@ impl fmt::Display for VerifyError {
         match self {
             Self::BadEncoding { index, error } => write!(f, "input certificate {index}: {error}"),
             Self::Invalid { index, check } => write!(f, "certificate {index}: {check}"),
-            Self::UnknownIssuer { index, issuer, candidates } => {
-                write!(f, "certificate {index}: no trusted issuer \"{issuer}\" found")?;
+            Self::UnknownIssuer {
+                index,
+                issuer,
+                candidates,
+            } => {
+                write!(
+                    f,
+                    "certificate {index}: no trusted issuer \"{issuer}\" found"
+                )?;
                 if !candidates.is_empty() {
                     f.write_str("; tried: ")?;
                     for (i, c) in candidates.iter().enumerate() {
                         if i > 0 {
                             f.write_str("; ")?;
                         }
-                        let role = if c.trust_anchor { "trust anchor" } else { "intermediate" };
+                        let role = if c.trust_anchor {
+                            "trust anchor"
+                        } else {
+                            "intermediate"
+                        };
                         write!(f, "{role} \"{}\" rejected ({})", c.subject, c.reason)?;
                     }
                 }

@@ -55,7 +55,9 @@ pub(crate) fn ip_from_octets(octets: &[u8]) -> Option<IpAddr> {
     if let Ok(v4) = <[u8; 4]>::try_from(octets) {
         Some(IpAddr::V4(Ipv4Addr::from(v4)))
     } else {
-        <[u8; 16]>::try_from(octets).ok().map(|v6| IpAddr::V6(Ipv6Addr::from(v6)))
+        <[u8; 16]>::try_from(octets)
+            .ok()
+            .map(|v6| IpAddr::V6(Ipv6Addr::from(v6)))
     }
 }
 
@@ -69,7 +71,10 @@ pub(crate) fn alt_name(name: &GeneralName) -> Option<(AltNameKind, String)> {
         GeneralName::UniformResourceIdentifier(s) => {
             (AltNameKind::UniformResourceIdentifier, s.to_string())
         }
-        GeneralName::IpAddress(o) => (AltNameKind::IpAddress, ip_from_octets(o.as_bytes())?.to_string()),
+        GeneralName::IpAddress(o) => (
+            AltNameKind::IpAddress,
+            ip_from_octets(o.as_bytes())?.to_string(),
+        ),
         _ => return None,
     })
 }
@@ -131,12 +136,18 @@ impl Identity {
 
     /// Every value of one subject attribute.
     pub fn subject_values(&self, attribute: DnAttribute) -> impl Iterator<Item = &str> {
-        self.subject.iter().filter(move |(a, _)| *a == attribute).map(|(_, v)| v.as_str())
+        self.subject
+            .iter()
+            .filter(move |(a, _)| *a == attribute)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of one issuer attribute.
     pub fn issuer_values(&self, attribute: DnAttribute) -> impl Iterator<Item = &str> {
-        self.issuer.iter().filter(move |(a, _)| *a == attribute).map(|(_, v)| v.as_str())
+        self.issuer
+            .iter()
+            .filter(move |(a, _)| *a == attribute)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The whole subject as RFC 4514 text (`CN=device-1,O=Example`).
@@ -157,7 +168,10 @@ impl Identity {
 
     /// Every subjectAltName value of one kind.
     pub fn alt_name_values(&self, kind: AltNameKind) -> impl Iterator<Item = &str> {
-        self.alt_names.iter().filter(move |(k, _)| *k == kind).map(|(_, v)| v.as_str())
+        self.alt_names
+            .iter()
+            .filter(move |(k, _)| *k == kind)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The certificate's serial number as lower-case hex of its magnitude (no sign octet).

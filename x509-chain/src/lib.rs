@@ -37,6 +37,6 @@ pub use error::{CertificateError, Check, RejectedCandidate, VerifyError};
 pub use identity::{AltNameKind, Identity};
 pub use names::PeerName;
 pub use pem::{certificates_from_pem, crls_from_pem};
+pub use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
 pub use trust::{TrustStore, TrustStoreError};
 pub use verify::{VerifiedPath, Verifier, VerifierOptions, VerifyRequest};
-pub use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};

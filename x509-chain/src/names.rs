@@ -63,7 +63,9 @@ pub(crate) fn is_valid_dns_name(name: &str, wildcard: bool) -> bool {
             && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     };
     labels.iter().all(label_ok)
-        && labels.last().is_some_and(|l| !l.bytes().all(|b| b.is_ascii_digit()))
+        && labels
+            .last()
+            .is_some_and(|l| !l.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Is `name` itself an entry of the Public Suffix List (ICANN or private section)?
@@ -146,7 +148,9 @@ pub(crate) fn check_san_syntax(cert: &Cert) -> Result<(), Check> {
             _ => true,
         };
         if !ok {
-            return Err(Check::BadSubjectAltName { name: describe(name) });
+            return Err(Check::BadSubjectAltName {
+                name: describe(name),
+            });
         }
     }
     Ok(())
@@ -165,7 +169,9 @@ fn describe(name: &GeneralName) -> String {
 }
 
 fn bad(detail: impl Into<String>) -> Check {
-    Check::BadNameConstraint { detail: detail.into() }
+    Check::BadNameConstraint {
+        detail: detail.into(),
+    }
 }
 
 /// RFC 5280 §4.2.1.10 rules for the constraints themselves.
@@ -272,7 +278,10 @@ fn ip_in_subtree(ip: &[u8], constraint: &[u8]) -> bool {
         return false;
     }
     let (base, mask) = constraint.split_at(ip.len());
-    ip.iter().zip(base).zip(mask).all(|((a, b), m)| a & m == b & m)
+    ip.iter()
+        .zip(base)
+        .zip(mask)
+        .all(|((a, b), m)| a & m == b & m)
 }
 
 fn email_in_subtree(addr: &str, constraint: &str) -> bool {
@@ -307,7 +316,8 @@ fn dn_in_subtree(name: &Name, base: &Name) -> bool {
 /// when `C` is such a name. Excluding it then closes the gap CVE-2025-61727 describes (a
 /// peer name matched through the wildcard that the constraint was meant to forbid).
 fn wildcard_reaches(presented: &Presented<'_>, base: &GeneralName) -> bool {
-    let (Presented::General(GeneralName::DnsName(n)), GeneralName::DnsName(c)) = (presented, base) else {
+    let (Presented::General(GeneralName::DnsName(n)), GeneralName::DnsName(c)) = (presented, base)
+    else {
         return false;
     };
     let Some(rest) = n.as_str().strip_prefix("*.") else {
@@ -374,18 +384,33 @@ pub(crate) fn check_constraints(
         if let Kind::Other(_) = name_kind {
             // A name kind this crate cannot compare: fail closed if any constraint of that
             // kind exists.
-            let constrained = permitted.iter().chain(excluded).any(|s| kind(&s.base) == name_kind);
+            let constrained = permitted
+                .iter()
+                .chain(excluded)
+                .any(|s| kind(&s.base) == name_kind);
             if constrained {
                 return Err(bad(format!("cannot evaluate a constraint on {text}")));
             }
             continue;
         }
-        if excluded.iter().any(|s| kind(&s.base) == name_kind && (matches(name, &s.base) || wildcard_reaches(name, &s.base))) {
-            return Err(Check::NameConstraint { constrained_by, name: text });
+        if excluded.iter().any(|s| {
+            kind(&s.base) == name_kind
+                && (matches(name, &s.base) || wildcard_reaches(name, &s.base))
+        }) {
+            return Err(Check::NameConstraint {
+                constrained_by,
+                name: text,
+            });
         }
-        let mut of_kind = permitted.iter().filter(|s| kind(&s.base) == name_kind).peekable();
+        let mut of_kind = permitted
+            .iter()
+            .filter(|s| kind(&s.base) == name_kind)
+            .peekable();
         if of_kind.peek().is_some() && !of_kind.any(|s| matches(name, &s.base)) {
-            return Err(Check::NameConstraint { constrained_by, name: text });
+            return Err(Check::NameConstraint {
+                constrained_by,
+                name: text,
+            });
         }
     }
     Ok(())
@@ -397,7 +422,10 @@ pub(crate) fn validate_constraints(nc: &NameConstraints) -> Result<(), Check> {
     if nc.permitted_subtrees.is_none() && nc.excluded_subtrees.is_none() {
         return Err(bad("neither permittedSubtrees nor excludedSubtrees"));
     }
-    for list in [&nc.permitted_subtrees, &nc.excluded_subtrees].into_iter().flatten() {
+    for list in [&nc.permitted_subtrees, &nc.excluded_subtrees]
+        .into_iter()
+        .flatten()
+    {
         if list.is_empty() {
             return Err(bad("empty GeneralSubtrees"));
         }

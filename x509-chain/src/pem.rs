@@ -21,16 +21,20 @@ pub(crate) fn blocks(input: &[u8], label: &str) -> Result<Vec<Vec<u8>>, Certific
     let mut out = Vec::new();
     let mut at = 0usize;
     while let Some(start) = find(input, BEGIN, at) {
-        let end = find(input, END, start)
-            .ok_or_else(|| CertificateError::Pem { detail: "BEGIN without END".into() })?;
+        let end = find(input, END, start).ok_or_else(|| CertificateError::Pem {
+            detail: "BEGIN without END".into(),
+        })?;
         // The END line runs to the next "-----" after "-----END ".
         let after_end = end.saturating_add(END.len());
         let close = find(input, b"-----", after_end)
-            .ok_or_else(|| CertificateError::Pem { detail: "unterminated END line".into() })?
+            .ok_or_else(|| CertificateError::Pem {
+                detail: "unterminated END line".into(),
+            })?
             .saturating_add(5);
         let block = input.get(start..close).unwrap_or_default();
-        let (found, der) = der::pem::decode_vec(block)
-            .map_err(|e| CertificateError::Pem { detail: e.to_string() })?;
+        let (found, der) = der::pem::decode_vec(block).map_err(|e| CertificateError::Pem {
+            detail: e.to_string(),
+        })?;
         if found == label {
             out.push(der);
         }
@@ -41,12 +45,18 @@ pub(crate) fn blocks(input: &[u8], label: &str) -> Result<Vec<Vec<u8>>, Certific
 
 /// Every `CERTIFICATE` block of a PEM file, as DER.
 pub fn certificates_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, CertificateError> {
-    Ok(blocks(pem, "CERTIFICATE")?.into_iter().map(CertificateDer::from).collect())
+    Ok(blocks(pem, "CERTIFICATE")?
+        .into_iter()
+        .map(CertificateDer::from)
+        .collect())
 }
 
 /// Every `X509 CRL` block of a PEM file, as DER.
 pub fn crls_from_pem(
     pem: &[u8],
 ) -> Result<Vec<CertificateRevocationListDer<'static>>, CertificateError> {
-    Ok(blocks(pem, "X509 CRL")?.into_iter().map(CertificateRevocationListDer::from).collect())
+    Ok(blocks(pem, "X509 CRL")?
+        .into_iter()
+        .map(CertificateRevocationListDer::from)
+        .collect())
 }

@@ -54,14 +54,19 @@ pub fn to_rustls_error(error: VerifyError) -> rustls::Error {
 
 /// The identity of a connection's peer, from `conn.peer_certificates()` after the handshake.
 pub fn peer_identity(certificates: &[CertificateDer<'_>]) -> Result<Identity, CertificateError> {
-    let leaf = certificates
-        .first()
-        .ok_or(CertificateError::Malformed { what: "peer certificate list (empty)" })?;
+    let leaf = certificates.first().ok_or(CertificateError::Malformed {
+        what: "peer certificate list (empty)",
+    })?;
     Identity::from_der(leaf)
 }
 
 fn root_hints(verifier: &Verifier) -> Vec<DistinguishedName> {
-    verifier.trust_store().subject_ders().into_iter().map(DistinguishedName::from).collect()
+    verifier
+        .trust_store()
+        .subject_ders()
+        .into_iter()
+        .map(DistinguishedName::from)
+        .collect()
 }
 
 /// Verifies device (client) certificates in a rustls server.
@@ -149,7 +154,10 @@ pub struct ChainServerVerifier {
 impl ChainServerVerifier {
     /// A server-certificate verifier; handshake signatures use `provider`'s algorithms.
     pub fn new(verifier: Arc<Verifier>, provider: &CryptoProvider) -> ChainServerVerifier {
-        ChainServerVerifier { verifier, algorithms: provider.signature_verification_algorithms }
+        ChainServerVerifier {
+            verifier,
+            algorithms: provider.signature_verification_algorithms,
+        }
     }
 }
 
@@ -165,7 +173,11 @@ impl ServerCertVerifier for ChainServerVerifier {
         let name = match server_name {
             ServerName::DnsName(d) => PeerName::Dns(d.as_ref().to_string()),
             ServerName::IpAddress(ip) => PeerName::Ip(std::net::IpAddr::from(*ip)),
-            _ => return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName)),
+            _ => {
+                return Err(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::NotValidForName,
+                ));
+            }
         };
         let request = VerifyRequest::new(now, Usage::ServerAuth).with_peer_name(name);
         self.verifier

@@ -8,13 +8,19 @@ use rustls_pki_types::UnixTime;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year.saturating_sub(1) } else { year };
+    let y = if month <= 2 {
+        year.saturating_sub(1)
+    } else {
+        year
+    };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);
     let mp = (month.saturating_add(9)).rem_euclid(12);
     let doy = (153i64.saturating_mul(mp).saturating_add(2)) / 5 + day.saturating_sub(1);
     let doe = yoe.saturating_mul(365) + yoe / 4 - yoe / 100 + doy;
-    era.saturating_mul(146_097).saturating_add(doe).saturating_sub(719_468)
+    era.saturating_mul(146_097)
+        .saturating_add(doe)
+        .saturating_sub(719_468)
 }
 
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
@@ -46,7 +52,12 @@ pub fn parse_rfc3339(text: &str) -> Option<UnixTime> {
     }
     let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
     let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut at = 19usize;
@@ -64,12 +75,19 @@ pub fn parse_rfc3339(text: &str) -> Option<UnixTime> {
         Some(b'Z' | b'z') if at + 1 == b.len() => 0,
         Some(&sign @ (b'+' | b'-')) if at + 6 == b.len() && sep(at + 3, b":") => {
             let minutes = num(at + 1, 2)? * 60 + num(at + 4, 2)?;
-            if sign == b'+' { minutes * 60 } else { -minutes * 60 }
+            if sign == b'+' {
+                minutes * 60
+            } else {
+                -minutes * 60
+            }
         }
         _ => return None,
     };
-    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
-    u64::try_from(secs).ok().map(|s| UnixTime::since_unix_epoch(std::time::Duration::from_secs(s)))
+    let secs =
+        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    u64::try_from(secs)
+        .ok()
+        .map(|s| UnixTime::since_unix_epoch(std::time::Duration::from_secs(s)))
 }
 
 /// Formats seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -77,7 +95,12 @@ pub fn format_rfc3339(time: UnixTime) -> String {
     let secs = i64::try_from(time.as_secs()).unwrap_or(i64::MAX);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 pub(crate) fn from_secs(secs: u64) -> UnixTime {

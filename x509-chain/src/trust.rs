@@ -46,7 +46,9 @@ impl TrustStore {
     {
         let mut store = TrustStore::new();
         for (index, der) in certificates.into_iter().enumerate() {
-            store.add_der(der.as_ref()).map_err(|error| TrustStoreError { index, error })?;
+            store
+                .add_der(der.as_ref())
+                .map_err(|error| TrustStoreError { index, error })?;
         }
         Ok(store)
     }
@@ -58,7 +60,9 @@ impl TrustStore {
         if ders.is_empty() {
             return Err(TrustStoreError {
                 index: 0,
-                error: CertificateError::Pem { detail: "no CERTIFICATE block".into() },
+                error: CertificateError::Pem {
+                    detail: "no CERTIFICATE block".into(),
+                },
             });
         }
         TrustStore::from_der(ders)
@@ -82,11 +86,17 @@ impl TrustStore {
 
     /// The anchors' subjects, RFC 4514 text (for logs and the rustls adapter's CA hints).
     pub fn subjects(&self) -> Vec<String> {
-        self.anchors.iter().map(|a| crate::dn::to_rfc4514(a.parsed.tbs_certificate().subject())).collect()
+        self.anchors
+            .iter()
+            .map(|a| crate::dn::to_rfc4514(a.parsed.tbs_certificate().subject()))
+            .collect()
     }
 
     /// The anchors' subjects as DER Names (what a TLS CertificateRequest lists).
     pub fn subject_ders(&self) -> Vec<Vec<u8>> {
-        self.anchors.iter().map(|a| a.subject_der().to_vec()).collect()
+        self.anchors
+            .iter()
+            .map(|a| a.subject_der().to_vec())
+            .collect()
     }
 }

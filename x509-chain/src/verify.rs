@@ -33,7 +33,11 @@ pub struct VerifierOptions {
     /// CRLs to check each certificate of the path against (RFC 5280 §6.3). Empty: no
     /// revocation checking.
     pub crls: Vec<Crl>,
-    /// Capacity of the issuer-link cache in entries; 0 (the default) disables it.
+    /// Capacity of the issuer-link cache in entries; 0 (the default) disables it. The cache
+    /// holds verified CA-to-CA signatures (intermediate by root, ...), keyed by the exact DER
+    /// of both certificates and valid inside both validity windows, so a fleet under one CA
+    /// pays one signature check (its leaf's) per connection. Every other check still runs
+    /// on every call.
     pub issuer_cache_capacity: usize,
 }
 
@@ -66,7 +70,12 @@ pub struct VerifyRequest {
 impl VerifyRequest {
     /// A request at `time` for `usage`, with no peer name.
     pub fn new(time: UnixTime, usage: Usage) -> VerifyRequest {
-        VerifyRequest { time, usage, peer_name: None, require_digital_signature: false }
+        VerifyRequest {
+            time,
+            usage,
+            peer_name: None,
+            require_digital_signature: false,
+        }
     }
 
     /// A device (TLS client) certificate, now.
@@ -126,7 +135,11 @@ impl Verifier {
     pub fn new(store: TrustStore, options: VerifierOptions) -> Verifier {
         let cache = (options.issuer_cache_capacity > 0)
             .then(|| IssuerCache::new(options.issuer_cache_capacity));
-        Verifier { store, options, cache }
+        Verifier {
+            store,
+            options,
+            cache,
+        }
     }
 
     /// The trust store.
@@ -147,7 +160,8 @@ impl Verifier {
         intermediates: &[B],
         request: &VerifyRequest,
     ) -> Result<VerifiedPath, VerifyError> {
-        let leaf = Cert::parse(leaf).map_err(|error| VerifyError::BadEncoding { index: 0, error })?;
+        let leaf =
+            Cert::parse(leaf).map_err(|error| VerifyError::BadEncoding { index: 0, error })?;
         let mut pool = Vec::with_capacity(intermediates.len());
         for (i, der) in intermediates.iter().enumerate() {
             let cert = Cert::parse(der.as_ref()).map_err(|error| VerifyError::BadEncoding {
@@ -164,7 +178,9 @@ impl Verifier {
                 if !ku.value.digital_signature() {
                     return Err(VerifyError::Invalid {
                         index: 0,
-                        check: Check::KeyUsage { required: "digitalSignature" },
+                        check: Check::KeyUsage {
+                            required: "digitalSignature",
+                        },
                     });
                 }
             }
@@ -184,15 +200,33 @@ impl Verifier {
         // RFC 6125 §6: after the path, the name (only subjectAltName; never the CN).
         if let Some(expected) = &request.peer_name {
             if !names::matches_peer(&leaf, expected) {
-                return Err(VerifyError::PeerNameMismatch { expected: expected.to_string() });
+                return Err(VerifyError::PeerNameMismatch {
+                    expected: expected.to_string(),
+                });
             }
         }
 
-        let anchor = self.store.anchors.get(anchor).ok_or(VerifyError::BudgetExceeded { what: "anchor index" })?;
-        let chain: Vec<&Cert> = path.iter().copied().chain(std::iter::once(anchor)).collect();
+        let anchor = self
+            .store
+            .anchors
+            .get(anchor)
+            .ok_or(VerifyError::BudgetExceeded {
+                what: "anchor index",
+            })?;
+        let chain: Vec<&Cert> = path
+            .iter()
+            .copied()
+            .chain(std::iter::once(anchor))
+            .collect();
         Ok(VerifiedPath {
-            certificates: chain.iter().map(|c| CertificateDer::from(c.der.clone())).collect(),
-            subjects: chain.iter().map(|c| dn::to_rfc4514(c.parsed.tbs_certificate().subject())).collect(),
+            certificates: chain
+                .iter()
+                .map(|c| CertificateDer::from(c.der.clone()))
+                .collect(),
+            subjects: chain
+                .iter()
+                .map(|c| dn::to_rfc4514(c.parsed.tbs_certificate().subject()))
+                .collect(),
             identity: Identity::of(&leaf),
         })
     }
@@ -216,7 +250,11 @@ fn named_issuer(candidate: &Cert, child: &Cert) -> bool {
 
 /// Key identifiers, when both are present, must agree (RFC 5280 §4.2.1.1).
 fn key_ids_agree(candidate: &Cert, child: &Cert) -> bool {
-    let aki = child.ext.authority_key_id.as_ref().and_then(|a| a.value.key_identifier.as_ref());
+    let aki = child
+        .ext
+        .authority_key_id
+        .as_ref()
+        .and_then(|a| a.value.key_identifier.as_ref());
     let ski = candidate.ext.subject_key_id.as_ref();
     match (aki, ski) {
         (Some(aki), Some(ski)) => aki.as_bytes() == ski.value.as_slice(),
@@ -241,12 +279,20 @@ impl<'a> Search<'a> {
         let index = path.len().saturating_sub(1);
         let issuer_index = path.len();
         // Anchors first: the shortest path wins when one exists.
-        let anchors = self.verifier.store.anchors.iter().enumerate().map(|(i, c)| Candidate::Anchor(i, c));
+        let anchors = self
+            .verifier
+            .store
+            .anchors
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Candidate::Anchor(i, c));
         let pool = self.pool.iter().map(Candidate::Intermediate);
         let candidates: Vec<Candidate<'a>> = anchors
             .chain(pool)
             .filter(|c| match c {
-                Candidate::Anchor(_, cert) | Candidate::Intermediate(cert) => named_issuer(cert, child),
+                Candidate::Anchor(_, cert) | Candidate::Intermediate(cert) => {
+                    named_issuer(cert, child)
+                }
             })
             .collect();
 
@@ -254,7 +300,9 @@ impl<'a> Search<'a> {
         for candidate in candidates {
             self.candidates = self.candidates.saturating_add(1);
             if self.candidates > self.verifier.options.max_candidates {
-                return Err(VerifyError::BudgetExceeded { what: "candidate issuers" });
+                return Err(VerifyError::BudgetExceeded {
+                    what: "candidate issuers",
+                });
             }
             let (cert, anchor) = match candidate {
                 Candidate::Anchor(i, cert) => (cert, Some(i)),
@@ -274,7 +322,15 @@ impl<'a> Search<'a> {
         // unless it was only a loop back into the path (a self-signed certificate offered as
         // an intermediate), which says nothing about why no issuer was found.
         let only_real = rejected.len() == 1
-            && !rejected.iter().any(|r| matches!(r.reason, VerifyError::Invalid { check: Check::Loop, .. }));
+            && !rejected.iter().any(|r| {
+                matches!(
+                    r.reason,
+                    VerifyError::Invalid {
+                        check: Check::Loop,
+                        ..
+                    }
+                )
+            });
         if only_real {
             if let Some(only) = rejected.pop() {
                 return Err(only.reason);
@@ -294,9 +350,19 @@ impl<'a> Search<'a> {
         anchor: Option<usize>,
         issuer_index: usize,
     ) -> Result<usize, VerifyError> {
-        let invalid = |check| VerifyError::Invalid { index: issuer_index, check };
-        let role = if anchor.is_some() { Role::Anchor } else { Role::Intermediate };
-        let child = path.last().copied().ok_or(VerifyError::BudgetExceeded { what: "empty path" })?;
+        let invalid = |check| VerifyError::Invalid {
+            index: issuer_index,
+            check,
+        };
+        let role = if anchor.is_some() {
+            Role::Anchor
+        } else {
+            Role::Intermediate
+        };
+        let child = path
+            .last()
+            .copied()
+            .ok_or(VerifyError::BudgetExceeded { what: "empty path" })?;
         if !key_ids_agree(cert, child) {
             return Err(invalid(Check::KeyIdentifierMismatch));
         }
@@ -364,7 +430,8 @@ impl<'a> Search<'a> {
     ) -> Result<(), Check> {
         let spki_alg = issuer.spki_algorithm();
         let Some(alg) = self.verifier.options.algorithms.iter().find(|a| {
-            a.public_key_alg_id().as_ref() == spki_alg && a.signature_alg_id().as_ref() == signed_alg
+            a.public_key_alg_id().as_ref() == spki_alg
+                && a.signature_alg_id().as_ref() == signed_alg
         }) else {
             return Err(Check::UnsupportedSignatureAlgorithm);
         };
@@ -372,22 +439,41 @@ impl<'a> Search<'a> {
         if self.signatures > self.verifier.options.max_signature_checks {
             return Err(Check::BadSignature);
         }
-        alg.verify_signature(issuer.spki_key(), message, signature).map_err(|_| Check::BadSignature)
+        alg.verify_signature(issuer.spki_key(), message, signature)
+            .map_err(|_| Check::BadSignature)
     }
 
     /// RFC 5280 §6.1.3 (a)(1): `child`'s signature by `issuer`'s key, through the cache.
-    fn verify_link(&mut self, child: &Cert, child_index: usize, issuer: &Cert) -> Result<(), VerifyError> {
-        if let Some(cache) = &self.verifier.cache {
+    fn verify_link(
+        &mut self,
+        child: &Cert,
+        child_index: usize,
+        issuer: &Cert,
+    ) -> Result<(), VerifyError> {
+        // Only CA-to-CA links are cached: those are shared by a whole fleet, while each
+        // device's leaf link is its own and would only evict them.
+        let cache = self.verifier.cache.as_ref().filter(|_| child_index > 0);
+        if let Some(cache) = cache {
             if cache.contains(&child.der, &issuer.der, self.time) {
                 return Ok(());
             }
         }
         if self.signatures >= self.verifier.options.max_signature_checks {
-            return Err(VerifyError::BudgetExceeded { what: "signature checks" });
+            return Err(VerifyError::BudgetExceeded {
+                what: "signature checks",
+            });
         }
-        self.verify_signature(issuer, child.signature_algorithm(), child.tbs(), child.signature())
-            .map_err(|check| VerifyError::Invalid { index: child_index, check })?;
-        if let Some(cache) = &self.verifier.cache {
+        self.verify_signature(
+            issuer,
+            child.signature_algorithm(),
+            child.tbs(),
+            child.signature(),
+        )
+        .map_err(|check| VerifyError::Invalid {
+            index: child_index,
+            check,
+        })?;
+        if let Some(cache) = cache {
             cache.insert(
                 &child.der,
                 &issuer.der,
@@ -410,20 +496,36 @@ impl<'a> Search<'a> {
             for crl in crls.iter().filter(|c| c.issuer_der() == cert.issuer_der()) {
                 let bad = |detail: &str| VerifyError::Invalid {
                     index,
-                    check: Check::BadCrl { detail: detail.to_string() },
+                    check: Check::BadCrl {
+                        detail: detail.to_string(),
+                    },
                 };
                 if let Some(defect) = crl.defect {
                     return Err(bad(defect));
                 }
                 // RFC 5280 §6.3.3 (f): the CRL issuer's key must be usable for CRLs.
-                if issuer.ext.key_usage.as_ref().is_some_and(|k| !k.value.crl_sign()) {
-                    return Err(bad("the issuer's keyUsage lacks cRLSign (RFC 5280 4.2.1.3)"));
+                if issuer
+                    .ext
+                    .key_usage
+                    .as_ref()
+                    .is_some_and(|k| !k.value.crl_sign())
+                {
+                    return Err(bad(
+                        "the issuer's keyUsage lacks cRLSign (RFC 5280 4.2.1.3)",
+                    ));
                 }
                 if self.signatures >= self.verifier.options.max_signature_checks {
-                    return Err(VerifyError::BudgetExceeded { what: "signature checks" });
+                    return Err(VerifyError::BudgetExceeded {
+                        what: "signature checks",
+                    });
                 }
-                self.verify_signature(issuer, crl.signature_algorithm(), crl.tbs(), crl.signature())
-                    .map_err(|c| bad(&format!("signature: {c}")))?;
+                self.verify_signature(
+                    issuer,
+                    crl.signature_algorithm(),
+                    crl.tbs(),
+                    crl.signature(),
+                )
+                .map_err(|c| bad(&format!("signature: {c}")))?;
                 // RFC 5280 §6.3.3 (a): thisUpdate <= time <= nextUpdate.
                 if crl.this_update > self.time {
                     return Err(bad("thisUpdate is after the validation time"));
@@ -434,7 +536,9 @@ impl<'a> Search<'a> {
                 if crl.is_revoked(cert.serial()) {
                     return Err(VerifyError::Invalid {
                         index,
-                        check: Check::Revoked { serial: crate::der::hex(cert.serial()) },
+                        check: Check::Revoked {
+                            serial: crate::der::hex(cert.serial()),
+                        },
                     });
                 }
             }

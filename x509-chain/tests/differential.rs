@@ -4,7 +4,13 @@
 //! support). Not generated: a pathLenConstraint on the trust anchor, which this crate
 //! enforces and webpki ignores (RFC 5280 §6.1 leaves anchor constraints to the
 //! implementation).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 mod common;
 
@@ -31,7 +37,10 @@ struct Shape {
 
 fn shape() -> impl Strategy<Value = Shape> {
     (
-        prop::collection::vec((prop::option::of(0u8..3), prop::option::of(any::<bool>())), 0..3),
+        prop::collection::vec(
+            (prop::option::of(0u8..3), prop::option::of(any::<bool>())),
+            0..3,
+        ),
         0i32..8,
         1i32..6,
         (any::<bool>(), any::<bool>()),
@@ -39,15 +48,19 @@ fn shape() -> impl Strategy<Value = Shape> {
         any::<bool>(),
         any::<bool>(),
     )
-        .prop_map(|(intermediates, leaf_from, leaf_years, eku, constrained, inside, usage_client)| Shape {
-            intermediates,
-            leaf_from,
-            leaf_years,
-            eku,
-            constrained,
-            inside,
-            usage_client,
-        })
+        .prop_map(
+            |(intermediates, leaf_from, leaf_years, eku, constrained, inside, usage_client)| {
+                Shape {
+                    intermediates,
+                    leaf_from,
+                    leaf_years,
+                    eku,
+                    constrained,
+                    inside,
+                    usage_client,
+                }
+            },
+        )
 }
 
 fn build(s: &Shape) -> (Node, Vec<Node>, Node) {
@@ -57,8 +70,11 @@ fn build(s: &Shape) -> (Node, Vec<Node>, Node) {
         let mut p = ca_params(&format!("Intermediate {i}"), *path_len);
         // An intermediate EKU (Some(true): clientAuth, Some(false): serverAuth).
         if let Some(client) = eku {
-            p.extended_key_usages =
-                vec![if *client { ExtendedKeyUsagePurpose::ClientAuth } else { ExtendedKeyUsagePurpose::ServerAuth }];
+            p.extended_key_usages = vec![if *client {
+                ExtendedKeyUsagePurpose::ClientAuth
+            } else {
+                ExtendedKeyUsagePurpose::ServerAuth
+            }];
         }
         if i == 0 && s.constrained {
             p.name_constraints = Some(NameConstraints {
@@ -69,14 +85,21 @@ fn build(s: &Shape) -> (Node, Vec<Node>, Node) {
         let node = signed(p, chain.last().unwrap_or(&root));
         chain.push(node);
     }
-    let name = if s.inside { "device.example.com" } else { "device.example.org" };
+    let name = if s.inside {
+        "device.example.com"
+    } else {
+        "device.example.org"
+    };
     let mut p = leaf_params("device", &[name]);
     p.not_before = rcgen::date_time_ymd(2025 + s.leaf_from, 1, 1);
     p.not_after = rcgen::date_time_ymd(2025 + s.leaf_from + s.leaf_years, 1, 1);
-    p.extended_key_usages = [(s.eku.0, ExtendedKeyUsagePurpose::ClientAuth), (s.eku.1, ExtendedKeyUsagePurpose::ServerAuth)]
-        .into_iter()
-        .filter_map(|(on, e)| on.then_some(e))
-        .collect();
+    p.extended_key_usages = [
+        (s.eku.0, ExtendedKeyUsagePurpose::ClientAuth),
+        (s.eku.1, ExtendedKeyUsagePurpose::ServerAuth),
+    ]
+    .into_iter()
+    .filter_map(|(on, e)| on.then_some(e))
+    .collect();
     let leaf = signed(p, chain.last().unwrap_or(&root));
     (root, chain, leaf)
 }

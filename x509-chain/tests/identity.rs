@@ -1,6 +1,12 @@
 //! Identity fields of a certificate, as AWS IoT policies read them. Expected values were read
 //! from the fixture with `openssl x509 -text` and `-fingerprint -sha256`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use x509_chain::time::{format_rfc3339, parse_rfc3339};
 use x509_chain::{AltNameKind, CertificateError, DnAttribute, Identity, certificates_from_pem};
@@ -13,7 +19,8 @@ fn leaf_der() -> Vec<u8> {
 #[test]
 fn every_subject_attribute_with_every_value_of_multi_valued_rdns() {
     let id = Identity::from_der(&leaf_der()).unwrap();
-    let subject: Vec<(DnAttribute, &str)> = id.subject().iter().map(|(a, v)| (*a, v.as_str())).collect();
+    let subject: Vec<(DnAttribute, &str)> =
+        id.subject().iter().map(|(a, v)| (*a, v.as_str())).collect();
     assert_eq!(
         subject,
         [
@@ -27,19 +34,31 @@ fn every_subject_attribute_with_every_value_of_multi_valued_rdns() {
             (DnAttribute::CommonName, "device-1"),
         ]
     );
-    assert_eq!(id.subject_values(DnAttribute::OrganizationalUnit).collect::<Vec<_>>(), ["Sensors", "Building 7"]);
+    assert_eq!(
+        id.subject_values(DnAttribute::OrganizationalUnit)
+            .collect::<Vec<_>>(),
+        ["Sensors", "Building 7"]
+    );
     assert_eq!(
         id.subject_dn(),
         "CN=device-1,serialNumber=SN-0001,OU=Sensors+OU=Building 7,O=Example Fleet,L=Seattle,ST=WA,C=US"
     );
     assert_eq!(id.issuer_dn(), "CN=Example Device CA,O=Example Fleet,C=US");
-    assert_eq!(id.issuer_values(DnAttribute::CommonName).collect::<Vec<_>>(), ["Example Device CA"]);
+    assert_eq!(
+        id.issuer_values(DnAttribute::CommonName)
+            .collect::<Vec<_>>(),
+        ["Example Device CA"]
+    );
 }
 
 #[test]
 fn alt_names_serial_fingerprint_and_validity() {
     let id = Identity::from_der(&leaf_der()).unwrap();
-    let alt: Vec<(AltNameKind, &str)> = id.alt_names().iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let alt: Vec<(AltNameKind, &str)> = id
+        .alt_names()
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
     assert_eq!(
         alt,
         [
@@ -51,14 +70,20 @@ fn alt_names_serial_fingerprint_and_validity() {
     );
     assert_eq!(id.serial_number(), "ab12cd34");
     // AWS IoT's certificate id: SHA-256 of the DER, lower-case hex.
-    assert_eq!(id.certificate_id(), "491e91409a55e33693cdbbce704acefabf5c8699c8325edfc8835c009343b697");
+    assert_eq!(
+        id.certificate_id(),
+        "491e91409a55e33693cdbbce704acefabf5c8699c8325edfc8835c009343b697"
+    );
     assert_eq!(format_rfc3339(id.not_before()), "2026-11-27T04:26:25Z");
     assert_eq!(format_rfc3339(id.not_after()), "2122-09-25T04:26:25Z");
 }
 
 #[test]
 fn aws_names_and_oids_of_every_attribute() {
-    let table: Vec<(&str, &str)> = DnAttribute::ALL.iter().map(|a| (a.aws_name(), a.oid())).collect();
+    let table: Vec<(&str, &str)> = DnAttribute::ALL
+        .iter()
+        .map(|a| (a.aws_name(), a.oid()))
+        .collect();
     assert_eq!(
         table,
         [
@@ -79,20 +104,41 @@ fn aws_names_and_oids_of_every_attribute() {
         ]
     );
     let kinds: Vec<&str> = AltNameKind::ALL.iter().map(|k| k.aws_name()).collect();
-    assert_eq!(kinds, ["RFC822Name", "DNSName", "DirectoryName", "UniformResourceIdentifier", "IPAddress"]);
+    assert_eq!(
+        kinds,
+        [
+            "RFC822Name",
+            "DNSName",
+            "DirectoryName",
+            "UniformResourceIdentifier",
+            "IPAddress"
+        ]
+    );
 }
 
 #[test]
 fn malformed_certificates_are_typed_errors() {
-    assert!(matches!(Identity::from_der(b""), Err(CertificateError::Encoding { .. })));
-    assert!(matches!(Identity::from_der(b"\x30\x80"), Err(CertificateError::Encoding { .. })));
+    assert!(matches!(
+        Identity::from_der(b""),
+        Err(CertificateError::Encoding { .. })
+    ));
+    assert!(matches!(
+        Identity::from_der(b"\x30\x80"),
+        Err(CertificateError::Encoding { .. })
+    ));
     let mut der = leaf_der();
     der.extend_from_slice(&[0x05, 0x00]);
-    assert!(matches!(Identity::from_der(&der), Err(CertificateError::Encoding { .. } | CertificateError::TrailingData)));
+    assert!(matches!(
+        Identity::from_der(&der),
+        Err(CertificateError::Encoding { .. } | CertificateError::TrailingData)
+    ));
     // Every truncation of a valid certificate is rejected, never a panic.
     let der = leaf_der();
     for len in 0..der.len() {
-        assert!(Identity::from_der(&der[..len]).is_err(), "truncated to {len} bytes");
+        assert!(
+            Identity::from_der(&der[..len]).is_err(),
+            "truncated to {len} bytes"
+        );
     }
 }
 
@@ -107,9 +153,24 @@ fn rfc3339_round_trips_and_rejects_malformed_text() {
         assert_eq!(t.as_secs(), secs, "{text}");
         assert_eq!(format_rfc3339(t), text);
     }
-    assert_eq!(parse_rfc3339("2030-01-01T01:00:00+01:00").unwrap().as_secs(), 1_893_456_000);
-    assert_eq!(parse_rfc3339("2030-01-01T00:00:00.999Z").unwrap().as_secs(), 1_893_456_000);
-    for bad in ["", "2030-01-01", "2030-13-01T00:00:00Z", "2030-01-01T00:00:00", "1969-12-31T23:59:59Z", "2030-01-01T00:00:00Zjunk"] {
+    assert_eq!(
+        parse_rfc3339("2030-01-01T01:00:00+01:00")
+            .unwrap()
+            .as_secs(),
+        1_893_456_000
+    );
+    assert_eq!(
+        parse_rfc3339("2030-01-01T00:00:00.999Z").unwrap().as_secs(),
+        1_893_456_000
+    );
+    for bad in [
+        "",
+        "2030-01-01",
+        "2030-13-01T00:00:00Z",
+        "2030-01-01T00:00:00",
+        "1969-12-31T23:59:59Z",
+        "2030-01-01T00:00:00Zjunk",
+    ] {
         assert_eq!(parse_rfc3339(bad), None, "{bad:?}");
     }
 }

@@ -2,7 +2,13 @@
 //! the expected divergences in tests/limbo-divergences.json. Fails on a new divergence, on a
 //! stale entry, and on any rule of the bar (at most 13 divergences, none of high or
 //! critical importance, no unexpected SUCCESS in rfc5280/cve/pathological/crl).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 #![allow(unreachable_pub, dead_code)]
 
 #[path = "../examples/chain-verify/limbo.rs"]
@@ -35,7 +41,11 @@ fn limbo_conformance() {
 
     let outcomes = limbo::run(&doc, x509_chain::RUSTCRYPTO_ALGORITHMS);
     let expected_divergences: BTreeMap<String, Value> = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/limbo-divergences.json")).unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/limbo-divergences.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
 
@@ -57,16 +67,31 @@ fn limbo_conformance() {
             }
         }
     }
-    let stale: Vec<&String> =
-        expected_divergences.keys().filter(|id| !actual_divergences.contains_key(*id)).collect();
-    assert!(new.is_empty(), "{} new divergences:\n{}", new.len(), new.join("\n"));
-    assert!(stale.is_empty(), "stale entries in limbo-divergences.json: {stale:?}");
+    let stale: Vec<&String> = expected_divergences
+        .keys()
+        .filter(|id| !actual_divergences.contains_key(*id))
+        .collect();
+    assert!(
+        new.is_empty(),
+        "{} new divergences:\n{}",
+        new.len(),
+        new.join("\n")
+    );
+    assert!(
+        stale.is_empty(),
+        "stale entries in limbo-divergences.json: {stale:?}"
+    );
 
     for (id, entry) in &expected_divergences {
         let reason = entry["reason"].as_str().unwrap_or("");
         assert!(!reason.is_empty(), "{id}: divergence without a reason");
-        let case = cases.get(id).unwrap_or_else(|| panic!("{id} is not a limbo testcase"));
-        assert_eq!(entry["expected"], case["expected_result"], "{id}: expected result recorded wrongly");
+        let case = cases
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} is not a limbo testcase"));
+        assert_eq!(
+            entry["expected"], case["expected_result"],
+            "{id}: expected result recorded wrongly"
+        );
         assert!(
             !matches!(case["importance"].as_str(), Some("high" | "critical")),
             "{id}: a testcase of importance {} may not diverge",
@@ -74,9 +99,14 @@ fn limbo_conformance() {
         );
         let namespace = id.split("::").next().unwrap();
         assert!(
-            !(case["expected_result"] == "FAILURE" && ["rfc5280", "cve", "pathological", "crl"].contains(&namespace)),
+            !(case["expected_result"] == "FAILURE"
+                && ["rfc5280", "cve", "pathological", "crl"].contains(&namespace)),
             "{id}: unexpected SUCCESS in namespace {namespace}"
         );
     }
-    assert!(expected_divergences.len() <= 13, "{} divergences; the bar is 13", expected_divergences.len());
+    assert!(
+        expected_divergences.len() <= 13,
+        "{} divergences; the bar is 13",
+        expected_divergences.len()
+    );
 }

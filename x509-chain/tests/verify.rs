@@ -1,6 +1,12 @@
 //! Path validation, one rule per test, each asserting the exact error: which certificate
 //! (0 = leaf) broke which check.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 mod common;
 
@@ -11,7 +17,12 @@ use x509_chain::{
     VerifyRequest,
 };
 
-fn verify(anchors: &[&Node], leaf: &Node, intermediates: &[&Node], request: &VerifyRequest) -> Result<VerifiedPath, VerifyError> {
+fn verify(
+    anchors: &[&Node],
+    leaf: &Node,
+    intermediates: &[&Node],
+    request: &VerifyRequest,
+) -> Result<VerifiedPath, VerifyError> {
     let ders: Vec<_> = intermediates.iter().map(|n| n.der.clone()).collect();
     Verifier::new(store(anchors), VerifierOptions::default()).verify(&leaf.der, &ders, request)
 }
@@ -24,8 +35,18 @@ fn invalid(index: usize, check: Check) -> VerifyError {
 fn valid_chain_returns_the_path_leaf_to_anchor() {
     let c = chain();
     let path = verify(&[&c.root], &c.leaf, &[&c.intermediate], &client_request()).unwrap();
-    assert_eq!(path.certificates(), &[c.leaf.der.clone(), c.intermediate.der.clone(), c.root.der.clone()]);
-    assert_eq!(path.subjects(), &["CN=device-1", "CN=Intermediate", "CN=Root"]);
+    assert_eq!(
+        path.certificates(),
+        &[
+            c.leaf.der.clone(),
+            c.intermediate.der.clone(),
+            c.root.der.clone()
+        ]
+    );
+    assert_eq!(
+        path.subjects(),
+        &["CN=device-1", "CN=Intermediate", "CN=Root"]
+    );
     assert_eq!(path.identity().subject_dn(), "CN=device-1");
 }
 
@@ -34,7 +55,13 @@ fn unneeded_intermediates_are_ignored_and_order_does_not_matter() {
     let c = chain();
     let other_root = self_signed(ca_params("Other Root", None));
     let other = signed(ca_params("Other Intermediate", None), &other_root);
-    let path = verify(&[&c.root], &c.leaf, &[&other, &c.intermediate], &client_request()).unwrap();
+    let path = verify(
+        &[&c.root],
+        &c.leaf,
+        &[&other, &c.intermediate],
+        &client_request(),
+    )
+    .unwrap();
     assert_eq!(path.certificates().len(), 3);
 }
 
@@ -45,12 +72,18 @@ fn expired_and_not_yet_valid_name_the_certificate() {
     let later = VerifyRequest::new(at(2_082_758_400), Usage::ClientAuth);
     assert!(matches!(
         verify(&[&c.root], &c.leaf, &[&c.intermediate], &later),
-        Err(VerifyError::Invalid { index: 0, check: Check::Expired { .. } })
+        Err(VerifyError::Invalid {
+            index: 0,
+            check: Check::Expired { .. }
+        })
     ));
     let earlier = VerifyRequest::new(at(1_700_000_000), Usage::ClientAuth);
     assert!(matches!(
         verify(&[&c.root], &c.leaf, &[&c.intermediate], &earlier),
-        Err(VerifyError::Invalid { index: 0, check: Check::NotYetValid { .. } })
+        Err(VerifyError::Invalid {
+            index: 0,
+            check: Check::NotYetValid { .. }
+        })
     ));
 }
 
@@ -62,7 +95,16 @@ fn expired_intermediate_is_index_1() {
     let intermediate = signed(p, &root);
     let leaf = signed(leaf_params("d", &["d.example.com"]), &intermediate);
     let err = verify(&[&root], &leaf, &[&intermediate], &client_request()).unwrap_err();
-    assert!(matches!(err, VerifyError::Invalid { index: 1, check: Check::Expired { .. } }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            VerifyError::Invalid {
+                index: 1,
+                check: Check::Expired { .. }
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(err.name(), "Expired");
 }
 
@@ -77,7 +119,13 @@ fn backtracking_skips_an_expired_candidate_for_a_valid_one() {
     let fresh = signed_with(ca_params("Intermediate", None), key, &root);
     let leaf = signed(leaf_params("d", &["d.example.com"]), &fresh);
     let verifier = Verifier::new(store(&[&root]), VerifierOptions::default());
-    let path = verifier.verify(&leaf.der, &[der_expired, fresh.der.clone()], &client_request()).unwrap();
+    let path = verifier
+        .verify(
+            &leaf.der,
+            &[der_expired, fresh.der.clone()],
+            &client_request(),
+        )
+        .unwrap();
     assert_eq!(path.certificates()[1], fresh.der);
 }
 
@@ -85,7 +133,13 @@ fn backtracking_skips_an_expired_candidate_for_a_valid_one() {
 fn unknown_issuer_lists_the_rejected_candidates() {
     let c = chain();
     let impostor_root = self_signed(ca_params("Root", None));
-    let err = verify(&[&impostor_root], &c.leaf, &[&c.intermediate], &client_request()).unwrap_err();
+    let err = verify(
+        &[&impostor_root],
+        &c.leaf,
+        &[&c.intermediate],
+        &client_request(),
+    )
+    .unwrap_err();
     // The one candidate for the intermediate's issuer has the right name but another key:
     // that rejection is the error.
     assert_eq!(err, invalid(2, Check::KeyIdentifierMismatch));
@@ -94,7 +148,11 @@ fn unknown_issuer_lists_the_rejected_candidates() {
     let err = verify(&[&no_match], &c.leaf, &[], &client_request()).unwrap_err();
     assert_eq!(
         err,
-        VerifyError::UnknownIssuer { index: 0, issuer: "CN=Intermediate".into(), candidates: vec![] }
+        VerifyError::UnknownIssuer {
+            index: 0,
+            issuer: "CN=Intermediate".into(),
+            candidates: vec![]
+        }
     );
 }
 
@@ -104,10 +162,24 @@ fn two_rejected_candidates_are_both_reported() {
     let other1 = self_signed(ca_params("Intermediate", None));
     let other2 = self_signed(ca_params("Intermediate", None));
     let err = verify(&[&other1, &other2], &c.leaf, &[], &client_request()).unwrap_err();
-    let VerifyError::UnknownIssuer { index: 0, candidates, .. } = &err else { panic!("{err:?}") };
+    let VerifyError::UnknownIssuer {
+        index: 0,
+        candidates,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
     assert_eq!(candidates.len(), 2);
-    assert!(candidates.iter().all(|c| c.trust_anchor && c.reason == invalid(1, Check::KeyIdentifierMismatch)));
-    assert!(err.to_string().contains("trust anchor \"CN=Intermediate\" rejected"));
+    assert!(
+        candidates
+            .iter()
+            .all(|c| c.trust_anchor && c.reason == invalid(1, Check::KeyIdentifierMismatch))
+    );
+    assert!(
+        err.to_string()
+            .contains("trust anchor \"CN=Intermediate\" rejected")
+    );
 }
 
 #[test]
@@ -117,7 +189,10 @@ fn issuer_without_ca_bit_is_not_ca() {
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     let not_ca = signed(p, &root);
     let leaf = signed(leaf_params("d", &["d.example.com"]), &not_ca);
-    assert_eq!(verify(&[&root], &leaf, &[&not_ca], &client_request()).unwrap_err(), invalid(1, Check::NotCa));
+    assert_eq!(
+        verify(&[&root], &leaf, &[&not_ca], &client_request()).unwrap_err(),
+        invalid(1, Check::NotCa)
+    );
 }
 
 #[test]
@@ -153,8 +228,19 @@ fn leaf_eku_must_allow_the_usage() {
     p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let server_only = signed(p, &c.intermediate);
     assert_eq!(
-        verify(&[&root], &server_only, &[&c.intermediate], &client_request()).unwrap_err(),
-        invalid(0, Check::ExtendedKeyUsage { required: "clientAuth" })
+        verify(
+            &[&root],
+            &server_only,
+            &[&c.intermediate],
+            &client_request()
+        )
+        .unwrap_err(),
+        invalid(
+            0,
+            Check::ExtendedKeyUsage {
+                required: "clientAuth"
+            }
+        )
     );
     // No EKU at all: allowed (RFC 5280 §4.2.1.12; typical of device certificates).
     let mut p = leaf_params("d", &["d.example.com"]);
@@ -167,10 +253,16 @@ fn leaf_eku_must_allow_the_usage() {
 fn peer_name_matches_san_only_with_rfc6125_wildcards() {
     let c = chain();
     let mut p = leaf_params("www.example.com", &["*.example.com"]);
-    p.subject_alt_names.push(SanType::IpAddress("192.0.2.1".parse().unwrap()));
+    p.subject_alt_names
+        .push(SanType::IpAddress("192.0.2.1".parse().unwrap()));
     let leaf = signed(p, &c.intermediate);
     let ok = |name: PeerName| {
-        verify(&[&c.root], &leaf, &[&c.intermediate], &VerifyRequest::new(at(NOW), Usage::ServerAuth).with_peer_name(name))
+        verify(
+            &[&c.root],
+            &leaf,
+            &[&c.intermediate],
+            &VerifyRequest::new(at(NOW), Usage::ServerAuth).with_peer_name(name),
+        )
     };
     assert!(ok(PeerName::Dns("a.example.com".into())).is_ok());
     assert!(ok(PeerName::Dns("A.EXAMPLE.COM".into())).is_ok());
@@ -178,12 +270,18 @@ fn peer_name_matches_san_only_with_rfc6125_wildcards() {
     for bad in ["example.com", "a.b.example.com", "www.example.org"] {
         assert_eq!(
             ok(PeerName::Dns(bad.into())).unwrap_err(),
-            VerifyError::PeerNameMismatch { expected: format!("DNS name {bad}") }
+            VerifyError::PeerNameMismatch {
+                expected: format!("DNS name {bad}")
+            }
         );
     }
     // The CN is never consulted.
-    let cn_only = signed(leaf_params("cn.example.com", &["other.example.com"]), &c.intermediate);
-    let req = VerifyRequest::new(at(NOW), Usage::ServerAuth).with_peer_name(PeerName::Dns("cn.example.com".into()));
+    let cn_only = signed(
+        leaf_params("cn.example.com", &["other.example.com"]),
+        &c.intermediate,
+    );
+    let req = VerifyRequest::new(at(NOW), Usage::ServerAuth)
+        .with_peer_name(PeerName::Dns("cn.example.com".into()));
     assert!(matches!(
         verify(&[&c.root], &cn_only, &[&c.intermediate], &req),
         Err(VerifyError::PeerNameMismatch { .. })
@@ -204,12 +302,24 @@ fn name_constraints_permit_and_exclude() {
     let outside = signed(leaf_params("d", &["a.example.org"]), &ca);
     assert_eq!(
         verify(&[&root], &outside, &[&ca], &client_request()).unwrap_err(),
-        invalid(0, Check::NameConstraint { constrained_by: 1, name: "DNSName:a.example.org".into() })
+        invalid(
+            0,
+            Check::NameConstraint {
+                constrained_by: 1,
+                name: "DNSName:a.example.org".into()
+            }
+        )
     );
     let excluded = signed(leaf_params("d", &["x.bad.example.com"]), &ca);
     assert_eq!(
         verify(&[&root], &excluded, &[&ca], &client_request()).unwrap_err(),
-        invalid(0, Check::NameConstraint { constrained_by: 1, name: "DNSName:x.bad.example.com".into() })
+        invalid(
+            0,
+            Check::NameConstraint {
+                constrained_by: 1,
+                name: "DNSName:x.bad.example.com".into()
+            }
+        )
     );
 }
 
@@ -217,13 +327,19 @@ fn name_constraints_permit_and_exclude() {
 fn unknown_critical_extension_is_rejected() {
     let c = chain();
     let mut p = leaf_params("d", &["d.example.com"]);
-    let mut ext = CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 55555, 1], vec![0x05, 0x00]);
+    let mut ext =
+        CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 55555, 1], vec![0x05, 0x00]);
     ext.set_criticality(true);
     p.custom_extensions.push(ext);
     let leaf = signed(p, &c.intermediate);
     assert_eq!(
         verify(&[&c.root], &leaf, &[&c.intermediate], &client_request()).unwrap_err(),
-        invalid(0, Check::UnknownCriticalExtension { oid: "1.3.6.1.4.1.55555.1".into() })
+        invalid(
+            0,
+            Check::UnknownCriticalExtension {
+                oid: "1.3.6.1.4.1.55555.1".into()
+            }
+        )
     );
 }
 
@@ -234,7 +350,13 @@ fn tampered_signature_is_bad_signature() {
     let last = der.len() - 3;
     der[last] ^= 0x01;
     let verifier = Verifier::new(store(&[&c.root]), VerifierOptions::default());
-    let err = verifier.verify(&der, &[c.intermediate.der.clone()], &client_request()).unwrap_err();
+    let err = verifier
+        .verify(
+            &der,
+            std::slice::from_ref(&c.intermediate.der),
+            &client_request(),
+        )
+        .unwrap_err();
     assert_eq!(err, invalid(0, Check::BadSignature));
 }
 
@@ -251,11 +373,23 @@ fn max_intermediates_bounds_the_path() {
     let i1 = signed(ca_params("I1", None), &root);
     let i2 = signed(ca_params("I2", None), &i1);
     let leaf = signed(leaf_params("d", &["d.example.com"]), &i2);
-    let options = VerifierOptions { max_intermediates: 1, ..VerifierOptions::default() };
+    let options = VerifierOptions {
+        max_intermediates: 1,
+        ..VerifierOptions::default()
+    };
     let err = Verifier::new(store(&[&root]), options)
-        .verify(&leaf.der, &[i1.der.clone(), i2.der.clone()], &client_request())
+        .verify(
+            &leaf.der,
+            &[i1.der.clone(), i2.der.clone()],
+            &client_request(),
+        )
         .unwrap_err();
-    assert_eq!(err, VerifyError::MaxDepthExceeded { max_intermediates: 1 });
+    assert_eq!(
+        err,
+        VerifyError::MaxDepthExceeded {
+            max_intermediates: 1
+        }
+    );
 }
 
 #[test]
@@ -263,7 +397,9 @@ fn signature_budget_stops_a_mesh_of_same_named_intermediates() {
     // Eight intermediates all named "Mesh", each cross-signed by the others: every path is a
     // dead end (no anchor named "Mesh"'s issuer), and the budget ends the search.
     let root = self_signed(ca_params("Root", None));
-    let keys: Vec<_> = (0..8).map(|_| key(&rcgen::PKCS_ECDSA_P256_SHA256)).collect();
+    let keys: Vec<_> = (0..8)
+        .map(|_| key(&rcgen::PKCS_ECDSA_P256_SHA256))
+        .collect();
     let mut issuers = Vec::new();
     for k in &keys {
         let k2 = rcgen::KeyPair::from_pem(&k.serialize_pem()).unwrap();
@@ -273,36 +409,80 @@ fn signature_budget_stops_a_mesh_of_same_named_intermediates() {
     for (i, k) in keys.iter().enumerate() {
         for (j, issuer) in issuers.iter().enumerate() {
             if i != j {
-                ders.push(ca_params("Mesh", None).signed_by(k, issuer).unwrap().der().clone());
+                ders.push(
+                    ca_params("Mesh", None)
+                        .signed_by(k, issuer)
+                        .unwrap()
+                        .der()
+                        .clone(),
+                );
             }
         }
     }
     let leaf_key = key(&rcgen::PKCS_ECDSA_P256_SHA256);
-    let leaf = leaf_params("d", &["d.example.com"]).signed_by(&leaf_key, &issuers[0]).unwrap().der().clone();
-    let options = VerifierOptions { max_signature_checks: 20, ..VerifierOptions::default() };
-    let err = Verifier::new(store(&[&root]), options).verify(&leaf, &ders, &client_request()).unwrap_err();
-    assert_eq!(err, VerifyError::BudgetExceeded { what: "signature checks" });
+    let leaf = leaf_params("d", &["d.example.com"])
+        .signed_by(&leaf_key, &issuers[0])
+        .unwrap()
+        .der()
+        .clone();
+    let options = VerifierOptions {
+        max_signature_checks: 20,
+        ..VerifierOptions::default()
+    };
+    let err = Verifier::new(store(&[&root]), options)
+        .verify(&leaf, &ders, &client_request())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        VerifyError::BudgetExceeded {
+            what: "signature checks"
+        }
+    );
 }
 
 #[test]
 fn issuer_cache_gives_the_same_answers() {
     let c = chain();
-    let options = VerifierOptions { issuer_cache_capacity: 4, ..VerifierOptions::default() };
+    let options = VerifierOptions {
+        issuer_cache_capacity: 4,
+        ..VerifierOptions::default()
+    };
     let verifier = Verifier::new(store(&[&c.root]), options);
     for _ in 0..3 {
-        assert!(verifier.verify(&c.leaf.der, &[c.intermediate.der.clone()], &client_request()).is_ok());
+        assert!(
+            verifier
+                .verify(
+                    &c.leaf.der,
+                    std::slice::from_ref(&c.intermediate.der),
+                    &client_request()
+                )
+                .is_ok()
+        );
     }
     // A cached link does not excuse an expired leaf or a tampered one.
     let later = VerifyRequest::new(at(2_082_758_400), Usage::ClientAuth);
     assert!(matches!(
-        verifier.verify(&c.leaf.der, &[c.intermediate.der.clone()], &later),
-        Err(VerifyError::Invalid { index: 0, check: Check::Expired { .. } })
+        verifier.verify(
+            &c.leaf.der,
+            std::slice::from_ref(&c.intermediate.der),
+            &later
+        ),
+        Err(VerifyError::Invalid {
+            index: 0,
+            check: Check::Expired { .. }
+        })
     ));
     let mut der = c.leaf.der.to_vec();
     let last = der.len() - 3;
     der[last] ^= 0x01;
     assert_eq!(
-        verifier.verify(&der, &[c.intermediate.der.clone()], &client_request()).unwrap_err(),
+        verifier
+            .verify(
+                &der,
+                std::slice::from_ref(&c.intermediate.der),
+                &client_request()
+            )
+            .unwrap_err(),
         invalid(0, Check::BadSignature)
     );
 }
@@ -328,19 +508,48 @@ fn crl_revokes_a_listed_serial() {
         key_identifier_method: rcgen::KeyIdMethod::Sha256,
     };
     let crl = crl_params.signed_by(&c.intermediate.issuer).unwrap();
-    let options = VerifierOptions { crls: vec![Crl::from_der(crl.der()).unwrap()], ..VerifierOptions::default() };
+    let options = VerifierOptions {
+        crls: vec![Crl::from_der(crl.der()).unwrap()],
+        ..VerifierOptions::default()
+    };
     let verifier = Verifier::new(store(&[&c.root]), options);
     assert_eq!(
-        verifier.verify(&leaf.der, &[c.intermediate.der.clone()], &client_request()).unwrap_err(),
-        invalid(0, Check::Revoked { serial: "0123".into() })
+        verifier
+            .verify(
+                &leaf.der,
+                std::slice::from_ref(&c.intermediate.der),
+                &client_request()
+            )
+            .unwrap_err(),
+        invalid(
+            0,
+            Check::Revoked {
+                serial: "0123".into()
+            }
+        )
     );
     // Another serial under the same CRL passes.
-    assert!(verifier.verify(&c.leaf.der, &[c.intermediate.der.clone()], &client_request()).is_ok());
+    assert!(
+        verifier
+            .verify(
+                &c.leaf.der,
+                std::slice::from_ref(&c.intermediate.der),
+                &client_request()
+            )
+            .is_ok()
+    );
     // After nextUpdate the CRL is stale: fail closed.
     let later = VerifyRequest::new(at(1_893_456_000 + 90 * 86_400), Usage::ClientAuth);
     assert!(matches!(
-        verifier.verify(&c.leaf.der, &[c.intermediate.der.clone()], &later),
-        Err(VerifyError::Invalid { index: 0, check: Check::BadCrl { .. } })
+        verifier.verify(
+            &c.leaf.der,
+            std::slice::from_ref(&c.intermediate.der),
+            &later
+        ),
+        Err(VerifyError::Invalid {
+            index: 0,
+            check: Check::BadCrl { .. }
+        })
     ));
 }
 
@@ -359,7 +568,11 @@ fn malformed_input_is_bad_encoding_with_its_position() {
     let mut trailing = c.leaf.der.to_vec();
     trailing.push(0);
     assert!(matches!(
-        verifier.verify(&trailing, &[c.intermediate.der.clone()], &client_request()),
+        verifier.verify(
+            &trailing,
+            std::slice::from_ref(&c.intermediate.der),
+            &client_request()
+        ),
         Err(VerifyError::BadEncoding { index: 0, .. })
     ));
 }
@@ -368,7 +581,9 @@ fn malformed_input_is_bad_encoding_with_its_position() {
 fn trust_store_from_pem_reads_every_block_and_rejects_empty_input() {
     let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/root.pem")).unwrap();
     let mut two = pem.clone();
-    two.extend_from_slice(&std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/inter.pem")).unwrap());
+    two.extend_from_slice(
+        &std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/inter.pem")).unwrap(),
+    );
     assert_eq!(TrustStore::from_pem(&pem).unwrap().len(), 1);
     assert_eq!(TrustStore::from_pem(&two).unwrap().len(), 2);
     let err = TrustStore::from_pem(b"no pem here").unwrap_err();

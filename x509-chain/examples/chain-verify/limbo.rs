@@ -31,7 +31,10 @@ fn peer_name(v: &Value) -> Result<Option<PeerName>, String> {
     if v.is_null() {
         return Ok(None);
     }
-    let value = v.get("value").and_then(Value::as_str).ok_or("peer name without value")?;
+    let value = v
+        .get("value")
+        .and_then(Value::as_str)
+        .ok_or("peer name without value")?;
     match v.get("kind").and_then(Value::as_str) {
         Some("DNS") => Ok(Some(PeerName::Dns(value.to_string()))),
         Some("IP") => value
@@ -57,12 +60,16 @@ fn run_case(
         .next()
         .ok_or("no peer certificate")?;
 
-    let mut options = VerifierOptions { algorithms, ..VerifierOptions::default() };
+    let mut options = VerifierOptions {
+        algorithms,
+        ..VerifierOptions::default()
+    };
     if let Some(depth) = case["max_chain_depth"].as_u64() {
         options.max_intermediates = usize::try_from(depth).unwrap_or(usize::MAX);
     }
     for crl in case["crls"].as_array().into_iter().flatten() {
-        let crls = Crl::from_pem(crl.as_str().unwrap_or("").as_bytes()).map_err(|e| e.to_string())?;
+        let crls =
+            Crl::from_pem(crl.as_str().unwrap_or("").as_bytes()).map_err(|e| e.to_string())?;
         options.crls.extend(crls);
     }
     let verifier = Verifier::new(store, options);
@@ -71,8 +78,12 @@ fn run_case(
         Some(t) => parse_rfc3339(t).ok_or_else(|| format!("bad validation_time {t}"))?,
         None => UnixTime::now(),
     };
-    let ekus: Vec<&str> =
-        case["extended_key_usage"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let ekus: Vec<&str> = case["extended_key_usage"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     let client = case["validation_kind"] == "CLIENT";
     let usage = if ekus.contains(&"clientAuth") || (client && !ekus.contains(&"serverAuth")) {
         Usage::ClientAuth
@@ -80,8 +91,11 @@ fn run_case(
         Usage::ServerAuth
     };
     let mut request = VerifyRequest::new(time, usage);
-    request.require_digital_signature =
-        case["key_usage"].as_array().into_iter().flatten().any(|k| k == "digitalSignature");
+    request.require_digital_signature = case["key_usage"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|k| k == "digitalSignature");
 
     let mut names = Vec::new();
     if client {
@@ -92,11 +106,16 @@ fn run_case(
         names.extend(peer_name(&case["expected_peer_name"])?);
     }
     if names.is_empty() {
-        return verifier.verify(&leaf, &intermediates, &request).map(|_| ()).map_err(|e| format!("{}: {e}", e.name()));
+        return verifier
+            .verify(&leaf, &intermediates, &request)
+            .map(|_| ())
+            .map_err(|e| format!("{}: {e}", e.name()));
     }
     for name in names {
         let request = request.clone().with_peer_name(name);
-        verifier.verify(&leaf, &intermediates, &request).map_err(|e| format!("{}: {e}", e.name()))?;
+        verifier
+            .verify(&leaf, &intermediates, &request)
+            .map_err(|e| format!("{}: {e}", e.name()))?;
     }
     Ok(())
 }
@@ -113,8 +132,16 @@ pub(crate) fn run(
         .map(|case| {
             let id = case["id"].as_str().unwrap_or("").to_string();
             match run_case(case, algorithms) {
-                Ok(()) => Outcome { id, success: true, context: String::new() },
-                Err(context) => Outcome { id, success: false, context },
+                Ok(()) => Outcome {
+                    id,
+                    success: true,
+                    context: String::new(),
+                },
+                Err(context) => Outcome {
+                    id,
+                    success: false,
+                    context,
+                },
             }
         })
         .collect()

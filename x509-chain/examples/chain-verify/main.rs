@@ -52,7 +52,10 @@ fn identity_json(identity: &Identity) -> Value {
 }
 
 fn failure(error: &str, message: impl std::fmt::Display) -> ExitCode {
-    println!("{}", json!({"result": "FAILURE", "error": error, "message": message.to_string()}));
+    println!(
+        "{}",
+        json!({"result": "FAILURE", "error": error, "message": message.to_string()})
+    );
     ExitCode::from(1)
 }
 
@@ -70,7 +73,15 @@ fn main() -> ExitCode {
     let mut opts: BTreeMap<&str, &str> = BTreeMap::new();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
-        let known = ["--roots", "--intermediates", "--leaf", "--time", "--usage", "--name", "--limbo"];
+        let known = [
+            "--roots",
+            "--intermediates",
+            "--leaf",
+            "--time",
+            "--usage",
+            "--name",
+            "--limbo",
+        ];
         let Some(name) = known.iter().find(|k| **k == flag.as_str()) else {
             return usage_error(&format!("unknown argument {flag}"));
         };

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SignatureAlgorithm,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType, SignatureAlgorithm,
 };
 use x509_chain::{CertificateDer, TrustStore, UnixTime, Usage, VerifyRequest};
 
@@ -40,16 +40,25 @@ fn base(cn: &str) -> CertificateParams {
 
 pub fn ca_params(cn: &str, path_len: Option<u8>) -> CertificateParams {
     let mut p = base(cn);
-    p.is_ca = IsCa::Ca(path_len.map_or(BasicConstraints::Unconstrained, BasicConstraints::Constrained));
+    p.is_ca = IsCa::Ca(path_len.map_or(
+        BasicConstraints::Unconstrained,
+        BasicConstraints::Constrained,
+    ));
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     p
 }
 
 pub fn leaf_params(cn: &str, dns: &[&str]) -> CertificateParams {
     let mut p = base(cn);
-    p.subject_alt_names = dns.iter().map(|d| SanType::DnsName((*d).try_into().unwrap())).collect();
+    p.subject_alt_names = dns
+        .iter()
+        .map(|d| SanType::DnsName((*d).try_into().unwrap()))
+        .collect();
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth, ExtendedKeyUsagePurpose::ServerAuth];
+    p.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ClientAuth,
+        ExtendedKeyUsagePurpose::ServerAuth,
+    ];
     p
 }
 
@@ -63,7 +72,10 @@ pub fn self_signed(p: CertificateParams) -> Node {
 
 pub fn self_signed_with(p: CertificateParams, key: KeyPair) -> Node {
     let der = p.self_signed(&key).unwrap().der().clone();
-    Node { der, issuer: Issuer::new(p, key) }
+    Node {
+        der,
+        issuer: Issuer::new(p, key),
+    }
 }
 
 pub fn signed(p: CertificateParams, by: &Node) -> Node {
@@ -72,7 +84,10 @@ pub fn signed(p: CertificateParams, by: &Node) -> Node {
 
 pub fn signed_with(p: CertificateParams, key: KeyPair, by: &Node) -> Node {
     let der = p.signed_by(&key, &by.issuer).unwrap().der().clone();
-    Node { der, issuer: Issuer::new(p, key) }
+    Node {
+        der,
+        issuer: Issuer::new(p, key),
+    }
 }
 
 pub fn store(anchors: &[&Node]) -> TrustStore {
@@ -89,6 +104,13 @@ pub struct Chain {
 pub fn chain() -> Chain {
     let root = self_signed(ca_params("Root", None));
     let intermediate = signed(ca_params("Intermediate", Some(0)), &root);
-    let leaf = signed(leaf_params("device-1", &["device-1.example.com"]), &intermediate);
-    Chain { root, intermediate, leaf }
+    let leaf = signed(
+        leaf_params("device-1", &["device-1.example.com"]),
+        &intermediate,
+    );
+    Chain {
+        root,
+        intermediate,
+        leaf,
+    }
 }
