@@ -1,5 +1,7 @@
 //! Path building with backtracking, and the verification result.
 
+use std::sync::OnceLock;
+
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
 
 use crate::algorithms::RUSTCRYPTO_ALGORITHMS;
@@ -91,12 +93,14 @@ impl VerifyRequest {
 }
 
 /// A verified path: the certificates from the leaf to the trust anchor, and the leaf's
-/// identity.
+/// identity. The identity and the subject texts are computed on first use, so a caller that
+/// only needs the verdict does not pay for them.
 #[derive(Clone, Debug)]
 pub struct VerifiedPath {
     certificates: Vec<CertificateDer<'static>>,
-    subjects: Vec<String>,
-    identity: Identity,
+    leaf: Cert,
+    subjects: OnceLock<Vec<String>>,
+    identity: OnceLock<Identity>,
 }
 
 impl VerifiedPath {
@@ -107,12 +111,21 @@ impl VerifiedPath {
 
     /// The subjects along the path, RFC 4514 text, leaf first.
     pub fn subjects(&self) -> &[String] {
-        &self.subjects
+        self.subjects.get_or_init(|| {
+            self.certificates
+                .iter()
+                .map(|der| {
+                    Cert::parse(der)
+                        .map(|c| dn::to_rfc4514(c.parsed.tbs_certificate().subject()))
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
     }
 
     /// The leaf's identity.
     pub fn identity(&self) -> &Identity {
-        &self.identity
+        self.identity.get_or_init(|| Identity::of(&self.leaf))
     }
 
     /// The trust anchor the path ends at (DER).
@@ -210,24 +223,19 @@ impl Verifier {
             .store
             .anchors
             .get(anchor)
-            .ok_or(VerifyError::BudgetExceeded {
-                what: "anchor index",
-            })?;
-        let chain: Vec<&Cert> = path
+            .ok_or(VerifyError::BudgetExceeded { what: "anchor index" })?;
+        let certificates = path
             .iter()
             .copied()
             .chain(std::iter::once(anchor))
+            .map(|c| CertificateDer::from(c.der.clone()))
             .collect();
+        drop(path);
         Ok(VerifiedPath {
-            certificates: chain
-                .iter()
-                .map(|c| CertificateDer::from(c.der.clone()))
-                .collect(),
-            subjects: chain
-                .iter()
-                .map(|c| dn::to_rfc4514(c.parsed.tbs_certificate().subject()))
-                .collect(),
-            identity: Identity::of(&leaf),
+            certificates,
+            leaf,
+            subjects: OnceLock::new(),
+            identity: OnceLock::new(),
         })
     }
 }
