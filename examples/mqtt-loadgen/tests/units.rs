@@ -1,0 +1,317 @@
+//! The profile maths, payload stamps, measures, options and charts, through the public API.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
+use mqtt_loadgen::measure::{
+    ErrorKind, LossCause, Timeline, classify_loss, is_out_of_order, latency_micros, new_histogram,
+    parse_vm_rss,
+};
+use mqtt_loadgen::options::{Options, Scenario, UsageError};
+use mqtt_loadgen::payload::{HEADER_LEN, PayloadError, Stamp};
+use mqtt_loadgen::profile::{Profile, Rate, describe, seed_average, seed_peak};
+use mqtt_loadgen::report::percentile_distribution;
+use mqtt_loadgen::rng::Rng;
+use mqtt_loadgen::svg::{cumulative_errors, latency_buckets, latency_histogram};
+use mqtt_wire::QoS;
+
+#[test]
+fn seed_average_is_496_per_second_for_500k_agents() {
+    let r = seed_average(500_000);
+    // 2 × 500,000 × 300 / 604,800 = 496.03...
+    assert_eq!(
+        r,
+        Rate {
+            messages: 300_000_000,
+            seconds: 604_800
+        }
+    );
+    assert_eq!(r.whole_per_second(), 496);
+    assert!(!r.is_whole());
+    assert_eq!(format!("{r}"), "496.03 msg/s");
+}
+
+#[test]
+fn seed_peak_is_exactly_6000_per_second_for_500k_agents() {
+    let r = seed_peak(500_000);
+    assert!(r.is_whole());
+    assert_eq!(r.whole_per_second(), 6_000);
+    assert_eq!(r.per_second(), 6_000.0);
+}
+
+#[test]
+fn rates_scale_linearly_with_agents() {
+    assert_eq!(seed_peak(100_000).whole_per_second(), 1_200);
+    assert_eq!(seed_peak(1_000).whole_per_second(), 12);
+    assert_eq!(seed_average(0).whole_per_second(), 0);
+    assert_eq!(seed_peak(0).per_second(), 0.0);
+}
+
+#[test]
+fn profile_mix() {
+    let p = Profile::seed();
+    // 0.5 × 2.5 + 0.3 × 15 + 0.2 × 225 = 50.75 jobs per agent per week.
+    assert_eq!(p.mean_jobs_per_week(), 50.75);
+    // Weights in half-job percents: 50 × 5, 30 × 30, 20 × 450.
+    assert_eq!(p.job_weights(), vec![250, 900, 9000]);
+    let segments: Vec<usize> = (0..10).map(|i| p.segment_of(i)).collect();
+    assert_eq!(segments, vec![0, 0, 0, 0, 0, 1, 1, 1, 2, 2]);
+    assert_eq!(p.segment_of(1_000_008), 2);
+    // 2 × 500,000 × 50.75 / 604,800.
+    let mix = p.mix_average(500_000);
+    assert!((mix.per_second() - 83.912_037).abs() < 1e-5);
+}
+
+#[test]
+fn describe_prints_both_formulas() {
+    let text = describe(500_000);
+    assert!(
+        text.contains("seed average: 2 x 500000 x 300 / 604,800 = 496.03 msg/s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("seed peak:    2 x 0.9 x 500000 x 240 / 36,000 = 6000.00 msg/s"),
+        "{text}"
+    );
+}
+
+#[test]
+fn stamp_round_trip_and_padding() {
+    let s = Stamp {
+        job: 0x0102_0304_0506_0708,
+        seq: 42,
+        service: 3,
+        sent_nanos: 123_456_789,
+    };
+    let bytes = s.encode(64);
+    assert_eq!(bytes.len(), 64);
+    assert_eq!(&bytes[..8], &[1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(&bytes[8..12], &[0, 0, 0, 42]);
+    assert!(bytes[HEADER_LEN..].iter().all(|b| *b == 0));
+    assert_eq!(Stamp::decode(&bytes), Ok(s));
+    // A size below the header still carries the whole header.
+    assert_eq!(s.encode(5).len(), HEADER_LEN);
+    assert_eq!(Stamp::decode(&s.encode(0)), Ok(s));
+}
+
+#[test]
+fn short_payload_is_a_typed_error() {
+    for len in [0, 1, 8, 21] {
+        assert_eq!(
+            Stamp::decode(&vec![0; len]),
+            Err(PayloadError::TooShort { len })
+        );
+    }
+    assert_eq!(
+        PayloadError::TooShort { len: 3 }.to_string(),
+        "payload of 3 bytes is shorter than the 22-byte load-test header"
+    );
+}
+
+#[test]
+fn loss_classification() {
+    // Subscribed when sent, same connection until the end: the broker lost it.
+    assert_eq!(classify_loss(true, 4, 4), LossCause::Broker);
+    // Not subscribed when sent: a reconnect drop.
+    assert_eq!(classify_loss(false, 3, 3), LossCause::Reconnecting);
+    // Subscribed when sent, but the connection changed afterwards.
+    assert_eq!(classify_loss(true, 4, 5), LossCause::Reconnecting);
+    assert_eq!(classify_loss(true, 4, 6), LossCause::Reconnecting);
+}
+
+#[test]
+fn out_of_order_detection() {
+    assert!(!is_out_of_order(0, 1));
+    assert!(!is_out_of_order(1, 2));
+    assert!(!is_out_of_order(1, 5)); // a gap is a loss, not a reordering
+    assert!(is_out_of_order(5, 3));
+    assert!(is_out_of_order(5, 5)); // a duplicate
+}
+
+#[test]
+fn latency_in_microseconds() {
+    assert_eq!(latency_micros(1_000, 2_501_000), 2_500);
+    assert_eq!(latency_micros(5_000, 5_999), 0);
+    assert_eq!(latency_micros(10, 5), 0);
+}
+
+#[test]
+fn histogram_percentiles_and_distribution() {
+    let mut h = new_histogram().unwrap();
+    for v in 1..=1000u64 {
+        h.record(v * 100).unwrap();
+    }
+    let l = mqtt_loadgen::Latency::of(&h);
+    assert_eq!(l.count, 1000);
+    assert_eq!(h.highest_equivalent(l.p50), h.highest_equivalent(50_000));
+    assert_eq!(h.highest_equivalent(l.p99), h.highest_equivalent(99_000));
+    assert_eq!(h.highest_equivalent(l.max), h.highest_equivalent(100_000));
+    let text = percentile_distribution(&h);
+    assert!(text.starts_with("       Value     Percentile TotalCount 1/(1-Percentile)"));
+    assert!(
+        text.contains("#[Max     =      100.031, Total count    =         1000]"),
+        "{text}"
+    );
+    // Values above the range are clamped, not dropped.
+    h.saturating_record(u64::MAX);
+    assert_eq!(h.len(), 1001);
+    let empty = new_histogram().unwrap();
+    assert_eq!(
+        mqtt_loadgen::Latency::of(&empty),
+        mqtt_loadgen::Latency::default()
+    );
+}
+
+#[test]
+fn timeline_is_cumulative_and_clamps_late_seconds() {
+    let t = Timeline::new(3);
+    t.add(0, ErrorKind::Disconnect, 2);
+    t.add(1, ErrorKind::LostBroker, 1);
+    t.add(99, ErrorKind::Timeout, 5); // past the end: counted in the last second
+    let rows = t.cumulative();
+    assert_eq!(
+        rows,
+        vec![[2, 0, 0, 0, 0, 0], [2, 0, 1, 0, 0, 0], [2, 0, 1, 5, 0, 0]]
+    );
+    let svg = cumulative_errors(&rows, &ErrorKind::ALL.map(|k| k.name()));
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(svg.contains(">timeouts (5)</text>"));
+    assert!(svg.contains(">lost_by_broker (1)</text>"));
+    assert_eq!(svg.matches("<polyline").count(), 6);
+    assert!(svg.trim_end().ends_with("</svg>"));
+}
+
+#[test]
+fn latency_chart_has_one_bar_per_bucket() {
+    let mut h = new_histogram().unwrap();
+    h.record(3).unwrap();
+    h.record(1500).unwrap();
+    h.record(1500).unwrap();
+    let buckets = latency_buckets(&h);
+    assert_eq!(buckets.iter().map(|b| b.1).sum::<u64>(), 3);
+    let svg = latency_histogram(&h);
+    assert_eq!(svg.matches("<rect x=").count(), buckets.len());
+    assert!(svg.contains("(3 messages, log2 buckets)"));
+    assert!(latency_buckets(&new_histogram().unwrap()).is_empty());
+}
+
+#[test]
+fn vm_rss_parsing() {
+    let status = "Name:\tx\nVmPeak:\t  9000 kB\nVmRSS:\t    2048 kB\nThreads:\t3\n";
+    assert_eq!(parse_vm_rss(status), Some(2048 * 1024));
+    assert_eq!(parse_vm_rss("VmRSS: lots\n"), None);
+    assert_eq!(parse_vm_rss(""), None);
+    assert!(mqtt_loadgen::measure::resident_bytes().unwrap() > 0);
+}
+
+#[test]
+fn rng_is_deterministic_and_weighted() {
+    let mut a = Rng::new(7);
+    let mut b = Rng::new(7);
+    assert_eq!(a.next_u64(), b.next_u64());
+    assert_eq!(Rng::new(0).below(0), 0);
+    let weights = Profile::seed().job_weights();
+    let mut counts = [0u32; 3];
+    let mut r = Rng::new(1);
+    for _ in 0..101_500 {
+        counts[r.weighted(&weights)] += 1;
+    }
+    // Expected 2,500 / 9,000 / 90,000 (weights 250 : 900 : 9000); 5 % tolerance.
+    assert!((2375..=2625).contains(&counts[0]), "{counts:?}");
+    assert!((8550..=9450).contains(&counts[1]), "{counts:?}");
+    assert!((85_500..=94_500).contains(&counts[2]), "{counts:?}");
+    assert_eq!(r.weighted(&[0, 0]), 0);
+}
+
+fn parse(args: &[&str]) -> Result<Option<Options>, UsageError> {
+    Options::parse(args.iter().map(|s| s.to_string()))
+}
+
+#[test]
+fn options_defaults_and_values() {
+    let o = parse(&["peak"]).unwrap().unwrap();
+    assert_eq!(o, Options::new(Scenario::Peak));
+    assert_eq!(o.broker.to_string(), "127.0.0.1:1883");
+    let o = parse(&[
+        "flood",
+        "--qos",
+        "0",
+        "--agents=8",
+        "--duration",
+        "2",
+        "--source-addrs",
+        "4",
+        "--no-progress",
+        "--broker-data",
+        "bd",
+    ])
+    .unwrap()
+    .unwrap();
+    assert_eq!(o.qos, QoS::AtMostOnce);
+    assert_eq!(o.agents, 8);
+    assert_eq!(o.duration.as_secs(), 2);
+    assert!(!o.progress);
+    assert_eq!(o.broker.to_string(), "127.0.0.1:8883");
+    let tls = o.tls.clone().unwrap();
+    assert_eq!(tls.cert, std::path::Path::new("bd/devices/button-1.pem"));
+    assert_eq!(tls.server_name, "localhost");
+    assert_eq!(o.source_addr(0).to_string(), "127.0.0.1");
+    assert_eq!(o.source_addr(5).to_string(), "127.0.0.2");
+    assert_eq!(o.client_id(12), "lg-12");
+    assert_eq!(parse(&["--help"]).unwrap(), None);
+    assert_eq!(parse(&["connect", "-h"]).unwrap(), None);
+}
+
+#[test]
+fn options_errors() {
+    assert_eq!(parse(&[]), Err(UsageError::MissingScenario));
+    assert_eq!(
+        parse(&["burst"]),
+        Err(UsageError::UnknownScenario("burst".into()))
+    );
+    assert_eq!(
+        parse(&["peak", "--bogus", "1"]),
+        Err(UsageError::UnknownOption("--bogus".into()))
+    );
+    assert_eq!(
+        parse(&["peak", "--agents"]),
+        Err(UsageError::MissingValue("--agents".into()))
+    );
+    let bad = |args: &[&str], why: &str| match parse(args) {
+        Err(UsageError::BadValue { why: w, .. }) => assert_eq!(w, why, "{args:?}"),
+        other => panic!("{args:?}: {other:?}"),
+    };
+    bad(&["peak", "--agents", "0"], "between 1 and 1000000");
+    bad(&["peak", "--agents", "1000001"], "between 1 and 1000000");
+    bad(&["peak", "--qos", "2"], "0 or 1");
+    bad(&["peak", "--duration", "0"], "at least 1");
+    bad(&["peak", "--payload", "21"], "between 22 and 131072");
+    bad(&["peak", "--source-addrs", "255"], "between 1 and 254");
+    bad(
+        &["peak", "--rate", "-1"],
+        "a rate above 0 and at most 10,000,000 msg/s",
+    );
+    bad(
+        &["peak", "--client-id", "fixed"],
+        "needs {n}: every connection needs its own client id",
+    );
+    bad(
+        &["peak", "--broker", "localhost"],
+        "not an address like 127.0.0.1:1883",
+    );
+    // The connect scenario may reuse one client id (a certificate bound to one thing name).
+    assert_eq!(
+        parse(&["connect", "--client-id", "button-1"])
+            .unwrap()
+            .unwrap()
+            .client_id(9),
+        "button-1"
+    );
+    assert_eq!(
+        parse(&["peak", "--ca", "ca.pem"]),
+        Err(UsageError::IncompleteTls)
+    );
+    assert_eq!(
+        UsageError::IncompleteTls.to_string(),
+        "TLS needs either --broker-data DIR alone, or all of --ca, --cert and --key"
+    );
+}
