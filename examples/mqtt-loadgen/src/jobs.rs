@@ -122,7 +122,9 @@ pub(crate) async fn run(ctx: Arc<Context>) -> Result<ScenarioResult, RunError> {
     let mut first_error = None;
     for s in 0..service_count {
         let n = u64::from(agents).saturating_add(u64::from(s));
-        match connect_and_subscribe(&ctx, n, &done_topic(s)).await {
+        // Services have ids of their own even when agents share one (takeover tests).
+        let id = format!("{}-svc{s}", o.client_id(n));
+        match connect_and_subscribe(&ctx, n, &id, &done_topic(s)).await {
             Ok(h) => services.push((s, h)),
             Err(e) => {
                 ctx.error(ErrorKind::ConnectFailed);
@@ -199,11 +201,16 @@ pub(crate) async fn run(ctx: Arc<Context>) -> Result<ScenarioResult, RunError> {
     Ok(result)
 }
 
-async fn connect_and_subscribe(ctx: &Context, n: u64, filter: &str) -> Result<Halves, ConnError> {
+async fn connect_and_subscribe(
+    ctx: &Context,
+    n: u64,
+    client_id: &str,
+    filter: &str,
+) -> Result<Halves, ConnError> {
     let o = &ctx.options;
     let started = Instant::now();
     let io = ctx.connector.open(o.source_addr(n)).await?;
-    let mut halves = handshake(io, &o.client_id(n), o.keep_alive).await?;
+    let mut halves = handshake(io, client_id, o.keep_alive).await?;
     ctx.record_connect(latency_micros(0, elapsed_nanos(started)));
     subscribe(&mut halves, filter, o.qos).await?;
     Ok(halves)
@@ -239,22 +246,24 @@ async fn agent(
         _ = stop.changed() => return,
     }
     let topic_name = job_topic(index);
+    let client_id = o.client_id(u64::from(index));
     let mut connected_before = false;
     let mut backoff = Duration::from_millis(100);
     while !ctx.stopped() && !*stop.borrow() {
-        let mut halves = match connect_and_subscribe(&ctx, u64::from(index), &topic_name).await {
-            Ok(h) => h,
-            Err(_) => {
-                Counters::bump(&ctx.counters.connect_failures);
-                ctx.error(ErrorKind::ConnectFailed);
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = stop.changed() => return,
+        let mut halves =
+            match connect_and_subscribe(&ctx, u64::from(index), &client_id, &topic_name).await {
+                Ok(h) => h,
+                Err(_) => {
+                    Counters::bump(&ctx.counters.connect_failures);
+                    ctx.error(ErrorKind::ConnectFailed);
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = stop.changed() => return,
+                    }
+                    backoff = backoff.saturating_mul(2).min(Duration::from_secs(5));
+                    continue;
                 }
-                backoff = backoff.saturating_mul(2).min(Duration::from_secs(5));
-                continue;
-            }
-        };
+            };
         backoff = Duration::from_millis(100);
         if connected_before {
             Counters::bump(&ctx.counters.reconnects);
