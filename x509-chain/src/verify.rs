@@ -223,7 +223,9 @@ impl Verifier {
             .store
             .anchors
             .get(anchor)
-            .ok_or(VerifyError::BudgetExceeded { what: "anchor index" })?;
+            .ok_or(VerifyError::BudgetExceeded {
+                what: "anchor index",
+            })?;
         let certificates = path
             .iter()
             .copied()
