@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// The file this configuration was loaded from (not a key of the file); a reload re-reads
+    /// its rules.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
     /// Where the PKI, the registry and the policies live; relative paths in the file are relative
     /// to the current directory.
     pub data_dir: PathBuf,
@@ -323,6 +327,7 @@ pub struct SigfoxConfig {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            source: None,
             data_dir: PathBuf::from("broker-data"),
             mqtt_listen: SocketAddr::from(([127, 0, 0, 1], 8883)),
             plain_listen: Some(SocketAddr::from(([127, 0, 0, 1], 1883))),
@@ -471,7 +476,9 @@ impl Config {
             path: path.to_owned(),
             error,
         })?;
-        Config::parse(&text, path)
+        let mut config = Config::parse(&text, path)?;
+        config.source = Some(path.to_owned());
+        Ok(config)
     }
 
     /// The file written on first start: every key with its default value.

@@ -194,9 +194,7 @@ fn route(shared: &Shared, request: &Request) -> Reply {
                 content_type: "text/plain; version=0.0.4",
                 body: {
                     let mut body = shared.metrics.render();
-                    if let Some(rules) = &shared.rules {
-                        body.push_str(&rules.metrics.render());
-                    }
+                    body.push_str(&shared.rules.metrics.render());
                     body
                 },
             }

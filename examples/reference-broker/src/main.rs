@@ -31,6 +31,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if write_config {
+        // Written on first start: later reloads re-read its rules.
+        config.source = Some(config.data_dir.join(reference_broker::setup::CONFIG_FILE));
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

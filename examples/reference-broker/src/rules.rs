@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -138,10 +138,10 @@ struct Job {
     context: Context,
 }
 
-/// The compiled rules and the queue in front of them.
+/// The compiled rules (replaced by a reload) and the queue in front of them.
 #[derive(Debug)]
 pub(crate) struct Rules {
-    rules: Vec<CompiledRule>,
+    compiled: RwLock<Arc<Vec<Arc<CompiledRule>>>>,
     tx: mpsc::Sender<Job>,
     rx: Mutex<Option<mpsc::Receiver<Job>>>,
     pub(crate) metrics: RuleMetrics,
@@ -213,53 +213,62 @@ fn compile_action(
     })
 }
 
+/// Compiles rules; `registry` provides the policies they are authorized with.
+fn compile_all(
+    configs: &[RuleConfig],
+    registry: &Registry,
+) -> Result<Vec<Arc<CompiledRule>>, RuleError> {
+    let mut rules = Vec::new();
+    for c in configs {
+        let err = |message: String| RuleError {
+            rule: c.name.clone(),
+            message,
+        };
+        let version: SqlVersion = c.sql_version.parse().map_err(|e| err(format!("{e}")))?;
+        let rule = Rule::parse(&c.sql, version).map_err(|e| err(format!("{e}")))?;
+        let mut templates = Vec::new();
+        let mut actions = Vec::new();
+        for a in &c.actions {
+            actions.push(compile_action(&mut templates, &c.name, a)?);
+        }
+        let error_action = match &c.error_action {
+            Some(a) => Some(compile_action(&mut templates, &c.name, a)?),
+            None => None,
+        };
+        let principal = match &c.policy {
+            None => None,
+            Some(p) if registry.policies.contains_key(p) => Some(Principal {
+                client_id: c.name.clone(),
+                identity: None,
+                thing: None,
+                source_ip: String::new(),
+                policies: Arc::new(registry.policy_set(std::slice::from_ref(p))),
+            }),
+            Some(p) => return Err(err(format!("policy {p:?} is not in the registry"))),
+        };
+        rules.push(Arc::new(CompiledRule {
+            name: c.name.clone(),
+            rule,
+            templates,
+            actions,
+            error_action,
+            principal,
+        }));
+    }
+    Ok(rules)
+}
+
 impl Rules {
-    /// Compiles the rules; `registry` provides the policies rules are authorized with.
+    /// Compiles the rules and sets up the queue.
     pub(crate) fn compile(
         configs: &[RuleConfig],
         registry: &Registry,
         data_dir: &Path,
     ) -> Result<Rules, RuleError> {
-        let mut rules = Vec::new();
-        for c in configs {
-            let err = |message: String| RuleError {
-                rule: c.name.clone(),
-                message,
-            };
-            let version: SqlVersion = c.sql_version.parse().map_err(|e| err(format!("{e}")))?;
-            let rule = Rule::parse(&c.sql, version).map_err(|e| err(format!("{e}")))?;
-            let mut templates = Vec::new();
-            let mut actions = Vec::new();
-            for a in &c.actions {
-                actions.push(compile_action(&mut templates, &c.name, a)?);
-            }
-            let error_action = match &c.error_action {
-                Some(a) => Some(compile_action(&mut templates, &c.name, a)?),
-                None => None,
-            };
-            let principal = match &c.policy {
-                None => None,
-                Some(p) if registry.policies.contains_key(p) => Some(Principal {
-                    client_id: c.name.clone(),
-                    identity: None,
-                    thing: None,
-                    source_ip: String::new(),
-                    policies: Arc::new(registry.policy_set(std::slice::from_ref(p))),
-                }),
-                Some(p) => return Err(err(format!("policy {p:?} is not in the registry"))),
-            };
-            rules.push(CompiledRule {
-                name: c.name.clone(),
-                rule,
-                templates,
-                actions,
-                error_action,
-                principal,
-            });
-        }
+        let rules = compile_all(configs, registry)?;
         let (tx, rx) = mpsc::channel(QUEUE);
         Ok(Rules {
-            rules,
+            compiled: RwLock::new(Arc::new(rules)),
             tx,
             rx: Mutex::new(Some(rx)),
             metrics: RuleMetrics::default(),
@@ -268,14 +277,30 @@ impl Rules {
         })
     }
 
-    /// Whether there is any rule.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+    /// Compiles `configs`, then replaces the rules (nothing changes on an error).
+    pub(crate) fn replace(
+        &self,
+        configs: &[RuleConfig],
+        registry: &Registry,
+    ) -> Result<usize, RuleError> {
+        let rules = compile_all(configs, registry)?;
+        let n = rules.len();
+        *self.compiled.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
+        Ok(n)
+    }
+
+    /// Checks that `configs` compile, without changing anything.
+    pub(crate) fn check(configs: &[RuleConfig], registry: &Registry) -> Result<(), RuleError> {
+        compile_all(configs, registry).map(|_| ())
+    }
+
+    fn current(&self) -> Arc<Vec<Arc<CompiledRule>>> {
+        Arc::clone(&self.compiled.read().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Offers a message; never waits (a full queue drops it, counted).
     pub(crate) fn offer(&self, shared: &Shared, message: &Message, context: Context) {
-        if self.rules.is_empty() {
+        if self.current().is_empty() {
             return;
         }
         let job = Job {
@@ -290,19 +315,14 @@ impl Rules {
 
     /// The evaluation task.
     pub(crate) async fn run(shared: Arc<Shared>) {
-        let Some(rules) = shared.rules.as_ref() else {
-            return;
-        };
+        let rules = &shared.rules;
         let Some(mut rx) = rules.rx.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return;
         };
         let permits = Arc::new(Semaphore::new(CONCURRENT_ACTIONS));
         while let Some(job) = rx.recv().await {
             let job = Arc::new(job);
-            for index in 0..rules.rules.len() {
-                let Some(rule) = rules.rules.get(index) else {
-                    continue;
-                };
+            for rule in rules.current().iter() {
                 let message = iot_sql::Message {
                     topic: &job.topic,
                     payload: &job.payload,
@@ -325,9 +345,10 @@ impl Rules {
                 };
                 let shared = Arc::clone(&shared);
                 let job = Arc::clone(&job);
+                let rule = Arc::clone(rule);
                 tokio::spawn(async move {
                     let _permit = permit;
-                    run_actions(&shared, index, &output, &job).await;
+                    run_actions(&shared, &rule, &output, &job).await;
                 });
             }
         }
@@ -352,13 +373,8 @@ impl Rules {
     }
 }
 
-async fn run_actions(shared: &Shared, index: usize, output: &Output, job: &Job) {
-    let Some(rules) = shared.rules.as_ref() else {
-        return;
-    };
-    let Some(rule) = rules.rules.get(index) else {
-        return;
-    };
+async fn run_actions(shared: &Shared, rule: &CompiledRule, output: &Output, job: &Job) {
+    let rules = &shared.rules;
     let payload = output.to_json_bytes();
     let mut failures = Vec::new();
     for action in &rule.actions {

@@ -33,7 +33,7 @@ pub(crate) struct Shared {
     registry: RwLock<Arc<Registry>>,
     tls: RwLock<Arc<rustls::ServerConfig>>,
     pub(crate) sigfox: Option<SigfoxIngest>,
-    pub(crate) rules: Option<Rules>,
+    pub(crate) rules: Rules,
 }
 
 impl Shared {
@@ -56,7 +56,8 @@ impl Shared {
         exclude: Option<&str>,
     ) {
         self.broker.publish_excluding(message, exclude);
-        if let Some(rules) = &self.rules {
+        {
+            let rules = &self.rules;
             let timestamp = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -108,6 +109,20 @@ impl Shared {
         let dir = &self.config.data_dir;
         let registry = Registry::load(dir).map_err(StartError::Registry)?;
         let tls = load_tls(dir, &registry)?;
+        // Rules come from the config file, when the broker was started from one.
+        let rules = match &self.config.source {
+            Some(path) => {
+                let file = crate::config::Config::load(path).map_err(StartError::Config)?;
+                Rules::check(&file.rules, &registry).map_err(StartError::Rule)?;
+                Some(file.rules)
+            }
+            None => None,
+        };
+        if let Some(rules) = rules {
+            self.rules
+                .replace(&rules, &registry)
+                .map_err(StartError::Rule)?;
+        }
         *self.tls.write().unwrap_or_else(|p| p.into_inner()) = tls;
         let registry = Arc::new(registry);
         *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&registry);
@@ -208,6 +223,8 @@ pub enum StartError {
     Store(StoreError),
     /// A rule does not compile.
     Rule(RuleError),
+    /// The config file (re-read at reload for its rules) is invalid.
+    Config(crate::config::ConfigError),
 }
 
 impl fmt::Display for StartError {
@@ -222,6 +239,7 @@ impl fmt::Display for StartError {
             StartError::Sigfox(m) => write!(f, "sigfox: {m}"),
             StartError::Store(e) => write!(f, "{}: {e}", crate::store::DB_FILE),
             StartError::Rule(e) => e.fmt(f),
+            StartError::Config(e) => e.fmt(f),
         }
     }
 }
@@ -323,11 +341,7 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
     } else {
         None
     };
-    let rules = if config.rules.is_empty() {
-        None
-    } else {
-        Some(Rules::compile(&config.rules, &registry, &dir).map_err(StartError::Rule)?)
-    };
+    let rules = Rules::compile(&config.rules, &registry, &dir).map_err(StartError::Rule)?;
     let shared = Arc::new(Shared {
         broker: Broker::new(
             config.limits.clone(),
@@ -400,9 +414,7 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
             permits,
         )));
     }
-    if shared.rules.as_ref().is_some_and(|r| !r.is_empty()) {
-        tasks.push(tokio::spawn(Rules::run(Arc::clone(&shared))));
-    }
+    tasks.push(tokio::spawn(Rules::run(Arc::clone(&shared))));
     for bridge in &shared.config.bridges {
         tasks.push(tokio::spawn(crate::bridge::run(
             Arc::clone(&shared),

@@ -339,3 +339,45 @@ async fn invalid_rules_are_refused_at_start() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_reload_from_the_config_file() {
+    let rule_toml = |topic: &str| {
+        format!(
+            "reload_watch_secs = 0\n[[rules]]\nname = \"fwd\"\nsql = \"SELECT * FROM 'in/#'\"\nactions = [{{ type = \"republish\", topic = \"{topic}\" }}]\n"
+        )
+    };
+    let first = rule_toml("out/first");
+    let b = start_with("rules-reload", move |c, dir| {
+        let path = dir.join("broker.toml");
+        std::fs::write(&path, &first).unwrap();
+        let file = reference_broker::Config::load(&path).unwrap();
+        c.rules = file.rules;
+        c.reload_watch_secs = 0;
+        c.source = file.source;
+    })
+    .await;
+    let (mut sub, _) = Client::connect(b.plain(), "sub", true).await;
+    sub.subscribe(1, &[("out/#", QoS::AtMostOnce)]).await;
+    let (mut publ, _) = Client::connect(b.plain(), "pub", true).await;
+    publ.publish_acked("in/x", 1, "a").await;
+    assert_eq!(sub.recv_publish().await.topic.as_str(), "out/first");
+
+    std::fs::write(b.dir.join("broker.toml"), rule_toml("out/second")).unwrap();
+    b.running.reload().unwrap();
+    publ.publish_acked("in/x", 2, "b").await;
+    assert_eq!(sub.recv_publish().await.topic.as_str(), "out/second");
+
+    // A rule that does not compile is refused, and the previous rules stay.
+    std::fs::write(
+        b.dir.join("broker.toml"),
+        "[[rules]]\nname = \"bad\"\nsql = \"SELEKT\"\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        b.running.reload(),
+        Err(reference_broker::StartError::Rule(_))
+    ));
+    publ.publish_acked("in/x", 3, "c").await;
+    assert_eq!(sub.recv_publish().await.topic.as_str(), "out/second");
+}
