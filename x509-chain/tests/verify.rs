@@ -590,3 +590,94 @@ fn trust_store_from_pem_reads_every_block_and_rejects_empty_input() {
     assert_eq!(err.index, 0);
     assert_eq!(err.to_string(), "trust anchor 0: PEM: no CERTIFICATE block");
 }
+
+#[test]
+fn ed25519_and_p384_signatures_and_the_allowed_algorithm_list() {
+    let root = self_signed_with(ca_params("Ed Root", None), key(&rcgen::PKCS_ED25519));
+    let intermediate = signed_with(
+        ca_params("P-384 CA", None),
+        key(&rcgen::PKCS_ECDSA_P384_SHA384),
+        &root,
+    );
+    let leaf = signed(leaf_params("d", &["d.example.com"]), &intermediate);
+    assert!(verify(&[&root], &leaf, &[&intermediate], &client_request()).is_ok());
+    // Only P-256/SHA-256 allowed: the leaf's P-384 signature has no algorithm.
+    static ONLY_P256: &[&dyn x509_chain::SignatureVerificationAlgorithm] =
+        &[x509_chain::rustcrypto::ECDSA_P256_SHA256];
+    let options = VerifierOptions {
+        algorithms: ONLY_P256,
+        ..VerifierOptions::default()
+    };
+    let err = Verifier::new(store(&[&root]), options)
+        .verify(
+            &leaf.der,
+            std::slice::from_ref(&intermediate.der),
+            &client_request(),
+        )
+        .unwrap_err();
+    assert_eq!(err, invalid(0, Check::UnsupportedSignatureAlgorithm));
+}
+
+#[test]
+fn aws_lc_rs_algorithms_plug_in_and_agree() {
+    let c = chain();
+    let options = VerifierOptions {
+        algorithms: rustls::crypto::aws_lc_rs::default_provider()
+            .signature_verification_algorithms
+            .all,
+        ..VerifierOptions::default()
+    };
+    let verifier = Verifier::new(store(&[&c.root]), options);
+    assert!(
+        verifier
+            .verify(
+                &c.leaf.der,
+                std::slice::from_ref(&c.intermediate.der),
+                &client_request()
+            )
+            .is_ok()
+    );
+    let mut der = c.leaf.der.to_vec();
+    let last = der.len() - 3;
+    der[last] ^= 0x01;
+    assert_eq!(
+        verifier
+            .verify(
+                &der,
+                std::slice::from_ref(&c.intermediate.der),
+                &client_request()
+            )
+            .unwrap_err(),
+        invalid(0, Check::BadSignature)
+    );
+}
+
+#[test]
+fn rsa_pss_sha512_signature_from_openssl_verifies() {
+    // tests/data/pss-*.pem: an RSA-2048 root and a leaf it signed with RSASSA-PSS, SHA-512,
+    // MGF1-SHA-512, 64-byte salt (openssl x509 -sigopt rsa_padding_mode:pss ...).
+    let read = |name: &str| {
+        let pem =
+            std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        x509_chain::certificates_from_pem(&pem).unwrap().remove(0)
+    };
+    let verifier = Verifier::new(
+        TrustStore::from_der([read("pss-root.pem")]).unwrap(),
+        VerifierOptions::default(),
+    );
+    let leaf = read("pss-leaf.pem");
+    assert!(
+        verifier
+            .verify(&leaf, &[] as &[&[u8]], &client_request())
+            .is_ok()
+    );
+    let mut der = leaf.to_vec();
+    let last = der.len() - 3;
+    der[last] ^= 0x01;
+    assert_eq!(
+        verifier
+            .verify(&der, &[] as &[&[u8]], &client_request())
+            .unwrap_err(),
+        invalid(0, Check::BadSignature)
+    );
+}
