@@ -175,8 +175,23 @@ async fn publisher(ctx: Arc<Context>, index: u32) {
     let mut counter = 0u16;
     let mut seq = 0u32;
     let job_base = u64::from(index) << 32;
+    // With --rate, each publisher keeps to its share of it (the sustained-rate search steps
+    // this up until errors appear); without, it sends as fast as the broker takes.
+    let per_publisher = o.rate.map(|r| r / f64::from(o.agents.max(1)));
+    let mut tick = tokio::time::interval(Duration::from_millis(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sent = 0u64;
     'outer: while Instant::now() < ctx.send_end && !ctx.stopped() {
-        for _ in 0..BATCH {
+        let batch = match per_publisher {
+            None => u64::from(BATCH),
+            Some(rate) => {
+                tick.tick().await;
+                let elapsed = ctx.measure_start.elapsed().as_secs_f64();
+                // At most 10,000 per tick, so a stall cannot turn into an unbounded burst.
+                ((elapsed * rate) as u64).saturating_sub(sent).min(10_000)
+            }
+        };
+        for _ in 0..batch {
             if o.qos != QoS::AtMostOnce {
                 // Flush what is queued before waiting for a window slot.
                 if window.available_permits() == 0
@@ -210,8 +225,9 @@ async fn publisher(ctx: Arc<Context>, index: u32) {
                 break 'outer;
             }
             Counters::bump(&ctx.counters.sent);
+            sent = sent.saturating_add(1);
         }
-        if writer.flush().await.is_err() {
+        if writer.queued_bytes() > 0 && writer.flush().await.is_err() {
             break;
         }
     }

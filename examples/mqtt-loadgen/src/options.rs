@@ -29,7 +29,8 @@ Options:
   --drain SECS            wait for late messages after the measured phase (default 5)
   --timeout SECS          a message later than this is a timeout (default 5)
   --qos 0|1               QoS of every publish and subscription (default 1)
-  --rate MSG_PER_S        override the profile's rate (peak/stability)
+  --rate MSG_PER_S        override the profile's rate (peak/stability); flood: total publish
+                          rate (default: as fast as the broker takes)
   --inflight N            unacknowledged QoS 1 publishes per flood publisher (default 32)
   --payload BYTES         payload size, at least 22 (default 64)
   --source-addrs N        spread connections over 127.0.0.1 .. 127.0.0.N (default 1)

@@ -126,6 +126,20 @@ async fn flood_qos0_is_measured() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flood_keeps_to_a_given_rate() {
+    let m = mosquitto("flood-rate");
+    let mut o = options(Scenario::Flood, m.addr);
+    o.agents = 2;
+    o.qos = QoS::AtMostOnce;
+    o.rate = Some(2_000.0);
+    let r = mqtt_loadgen::run(o).await.unwrap().report;
+    // 2 publishers × 1,000 msg/s for 1 s, paced every 5 ms.
+    assert!((1_800..=2_010).contains(&r.sent), "{r:?}");
+    assert_eq!(r.received, r.sent, "{r:?}");
+    assert_eq!(r.error_percent, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peak_jobs_complete_in_order() {
     let m = mosquitto("peak");
     let mut o = options(Scenario::Peak, m.addr);
