@@ -114,3 +114,36 @@ async fn persistence_can_be_switched_off() {
     assert_eq!(b.metric("retained_current"), 0);
     assert!(!b.dir.join(reference_broker::DB_FILE).exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_sessions_are_restored_only_while_their_certificate_is_active() {
+    let mut b = start_with("persist-tls", |c, _| c.reload_watch_secs = 0).await;
+    for device in ["button-1", "button-2"] {
+        let mut c = common::Client::tls(&b, device).await;
+        c.send(&Packet::Connect(common::connect_packet(device, false)))
+            .await;
+        assert!(matches!(c.recv().await, Packet::ConnAck(_)));
+        c.send(&Packet::Disconnect).await;
+        c.expect_closed().await;
+    }
+    b.wait_gauge("connections_current", 0).await;
+    // button-2 is revoked while the broker is down.
+    b.running.stop().await.unwrap();
+    let path = b.dir.join("registry.json");
+    let mut registry: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    registry["certificates"][1]["status"] = "REVOKED".into();
+    std::fs::write(&path, serde_json::to_vec(&registry).unwrap()).unwrap();
+    b.restart().await;
+    assert_eq!(b.metric("sessions_current"), 1);
+    let mut c = common::Client::tls(&b, "button-1").await;
+    c.send(&Packet::Connect(common::connect_packet("button-1", false)))
+        .await;
+    match c.recv().await {
+        Packet::ConnAck(ack) => assert!(
+            ack.session_present,
+            "restored with its certificate identity"
+        ),
+        other => panic!("{other:?}"),
+    }
+}

@@ -189,3 +189,50 @@ fn command_line() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn rules_and_bridges_parse_from_toml() {
+    let text = r#"
+[[rules]]
+name = "store_readings"
+sql = "SELECT * FROM '/topic/Greenhouse/LuxSensors/#'"
+actions = [{ type = "store", table = "GreenhouseLux", hash_key = "${Thing}", range_key = "${timestamp()}" }]
+error_action = { type = "log", file = "errors.log" }
+
+[[bridges]]
+name = "awsiot"
+address = "127.0.0.1:8883"
+client_id = "bridgeawsiot"
+tls = { ca_file = "ca.pem", cert_file = "c.pem", key_file = "c.key" }
+topics = [
+  { pattern = "awsiot_to_localgateway", direction = "in", qos = 1 },
+  { pattern = "both_directions", direction = "both", qos = 1 },
+]
+"#;
+    let c = Config::parse(text, Path::new("x.toml")).unwrap();
+    assert_eq!(c.rules[0].sql_version, "2016-03-23");
+    assert_eq!(
+        c.rules[0].actions[0],
+        reference_broker::ActionConfig::Store {
+            table: "GreenhouseLux".to_owned(),
+            hash_key: "${Thing}".to_owned(),
+            range_key: "${timestamp()}".to_owned(),
+        }
+    );
+    let b = &c.bridges[0];
+    assert!(b.clean_session);
+    assert_eq!(b.keep_alive, 60);
+    assert_eq!(
+        b.topics[1].direction,
+        reference_broker::BridgeDirection::Both
+    );
+    match Config::parse(
+        "[[rules]]\nname = \"x\"\nsql = \"SELECT 1\"\nactions = [{ type = \"email\" }]",
+        Path::new("x.toml"),
+    ) {
+        Err(ConfigError::Parse { message, .. }) => {
+            assert!(message.contains("unknown variant `email`"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
