@@ -8,8 +8,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mqtt_loadgen::{Options, Scenario};
+use mqtt_loadgen::{Options, Scenario, TlsFiles};
 use mqtt_wire::QoS;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair,
+};
 
 const MOSQUITTO: &str = "/usr/sbin/mosquitto";
 
@@ -299,4 +303,101 @@ fn binary_usage_errors_exit_2() {
         .unwrap();
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).starts_with("usage: mqtt-loadgen SCENARIO"));
+}
+
+/// A CA, a server certificate for localhost and a client certificate, as PEM files in `dir`.
+fn pki(dir: &std::path::Path, prefix: &str) -> TlsFiles {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, format!("{prefix} test CA"));
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf = |names: Vec<String>, usage: ExtendedKeyUsagePurpose, name: &str| {
+        let mut params = CertificateParams::new(names).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.extended_key_usages = vec![usage];
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &ca).unwrap();
+        std::fs::write(dir.join(format!("{prefix}-{name}.pem")), cert.pem()).unwrap();
+        std::fs::write(
+            dir.join(format!("{prefix}-{name}.key")),
+            key.serialize_pem(),
+        )
+        .unwrap();
+    };
+    leaf(
+        vec!["localhost".to_owned()],
+        ExtendedKeyUsagePurpose::ServerAuth,
+        "server",
+    );
+    leaf(Vec::new(), ExtendedKeyUsagePurpose::ClientAuth, "client");
+    std::fs::write(dir.join(format!("{prefix}-ca.pem")), ca.pem()).unwrap();
+    TlsFiles {
+        ca: dir.join(format!("{prefix}-ca.pem")),
+        cert: dir.join(format!("{prefix}-client.pem")),
+        key: dir.join(format!("{prefix}-client.key")),
+        server_name: "localhost".to_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mtls_connect_and_flood() {
+    let dir = std::env::temp_dir().join(format!("mqtt-loadgen-pki-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = pki(&dir, "good");
+    let m = mosquitto_with(
+        "tls",
+        &format!(
+            "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+            files.ca.display(),
+            dir.join("good-server.pem").display(),
+            dir.join("good-server.key").display()
+        ),
+    );
+    let mut o = options(Scenario::Connect, m.addr);
+    o.agents = 2;
+    o.tls = Some(files.clone());
+    let r = mqtt_loadgen::run(o).await.unwrap().report;
+    assert!(r.tls);
+    assert!(r.connects > 2, "{r:?}");
+    assert_eq!(r.connect_failures, 0, "{r:?}");
+
+    let mut o = options(Scenario::Flood, m.addr);
+    o.agents = 2;
+    o.rate = Some(1_000.0);
+    o.tls = Some(files.clone());
+    let r = mqtt_loadgen::run(o).await.unwrap().report;
+    assert!(r.sent > 500, "{r:?}");
+    assert_eq!(r.received, r.sent, "{r:?}");
+
+    // A client that trusts another CA refuses the broker's certificate.
+    let other = pki(&dir, "other");
+    let mut o = options(Scenario::Connect, m.addr);
+    o.tls = Some(TlsFiles {
+        ca: other.ca,
+        ..files
+    });
+    let e = mqtt_loadgen::run(o).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("cannot connect to the broker: TLS handshake:"),
+        "{e}"
+    );
+    // Missing files are named.
+    let mut o = options(Scenario::Connect, m.addr);
+    o.tls = Some(TlsFiles {
+        ca: dir.join("absent.pem"),
+        cert: dir.join("good-client.pem"),
+        key: dir.join("good-client.key"),
+        server_name: "localhost".to_owned(),
+    });
+    let e = mqtt_loadgen::run(o).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("cannot set up connections: TLS setup: CA ")
+            && e.to_string().contains("absent.pem"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
