@@ -175,13 +175,18 @@ pub enum ActionConfig {
         /// Template, e.g. `${timestamp()}`.
         range_key: String,
     },
-    /// POST the output as JSON to an `http://` URL (template) with headers (templates).
+    /// POST the output as JSON to an `http://` or `https://` URL (template) with headers
+    /// (templates).
     Http {
         /// Template.
         url: String,
         /// Header name → template.
         #[serde(default)]
         headers: std::collections::BTreeMap<String, String>,
+        /// For `https://`: the CA certificates (PEM) the endpoint's certificate must chain to,
+        /// verified by x509-chain (required: there is no built-in root store).
+        #[serde(default)]
+        ca_file: Option<PathBuf>,
     },
     /// Set a gauge or add to a counter on `/metrics` (`broker_rule_metric{name="..."}`).
     Metric {

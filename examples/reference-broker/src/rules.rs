@@ -47,6 +47,7 @@ enum CompiledAction {
     Http {
         url: usize,
         headers: Vec<(String, usize)>,
+        tls: Option<Arc<rustls::ClientConfig>>,
     },
     Metric {
         name: String,
@@ -189,12 +190,23 @@ fn compile_action(
             hash: template(templates, rule, hash_key)?,
             range: template(templates, rule, range_key)?,
         },
-        ActionConfig::Http { url, headers } => {
-            if !url.starts_with("http://") {
+        ActionConfig::Http {
+            url,
+            headers,
+            ca_file,
+        } => {
+            let tls = if url.starts_with("https://") {
+                let Some(ca_file) = ca_file else {
+                    return Err(err(format!("http url {url:?}: https needs ca_file")));
+                };
+                Some(https_client(ca_file).map_err(err)?)
+            } else if url.starts_with("http://") {
+                None
+            } else {
                 return Err(err(format!(
-                    "http url {url:?}: only http:// URLs are supported"
+                    "http url {url:?}: only http:// and https:// URLs are supported"
                 )));
-            }
+            };
             let mut compiled = Vec::new();
             for (name, value) in headers {
                 compiled.push((name.clone(), template(templates, rule, value)?));
@@ -202,6 +214,7 @@ fn compile_action(
             CompiledAction::Http {
                 url: template(templates, rule, url)?,
                 headers: compiled,
+                tls,
             }
         }
         ActionConfig::Metric { name, kind, value } => CompiledAction::Metric {
@@ -470,14 +483,17 @@ async fn execute(
             }
             rules.store(table, &hash, &range, payload)
         }
-        CompiledAction::Http { url, headers } => {
+        CompiledAction::Http { url, headers, tls } => {
             let url = rendered(url)?;
             let mut rendered_headers = Vec::new();
             for (name, t) in headers {
                 rendered_headers.push((name.clone(), rendered(t)?));
             }
-            match tokio::time::timeout(HTTP_TIMEOUT, http_post(&url, &rendered_headers, payload))
-                .await
+            match tokio::time::timeout(
+                HTTP_TIMEOUT,
+                http_post(&url, &rendered_headers, payload, tls.as_ref()),
+            )
+            .await
             {
                 Ok(result) => result,
                 Err(_) => Err(format!("no answer from {url} within {HTTP_TIMEOUT:?}")),
@@ -520,11 +536,41 @@ async fn execute(
     }
 }
 
-/// A minimal HTTP/1.1 POST (http:// only); a 2xx status is success.
-async fn http_post(url: &str, headers: &[(String, String)], body: &[u8]) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("{url:?} is not an http:// URL"))?;
+/// A TLS client for webhooks: the endpoint's certificate verified by x509-chain against
+/// `ca_file`.
+fn https_client(ca_file: &Path) -> Result<Arc<rustls::ClientConfig>, String> {
+    let pem = std::fs::read(ca_file).map_err(|e| format!("{}: {e}", ca_file.display()))?;
+    let store = x509_chain::TrustStore::from_pem(&pem)
+        .map_err(|e| format!("{}: {e}", ca_file.display()))?;
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    let options = x509_chain::VerifierOptions {
+        algorithms: provider.signature_verification_algorithms.all,
+        ..x509_chain::VerifierOptions::default()
+    };
+    let verifier = x509_chain::rustls::ChainServerVerifier::new(
+        Arc::new(x509_chain::Verifier::new(store, options)),
+        &provider,
+    );
+    Ok(Arc::new(
+        rustls::ClientConfig::builder()
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth(),
+    ))
+}
+
+/// A minimal HTTP/1.1 POST; a 2xx status is success.
+async fn http_post(
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Result<(), String> {
+    let (rest, default_port) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (rest, 443),
+        (None, Some(rest)) => (rest, 80),
+        (None, None) => return Err(format!("{url:?} is not an http(s):// URL")),
+    };
     let (authority, path) = match rest.find('/') {
         Some(i) => (
             rest.get(..i).unwrap_or_default(),
@@ -532,11 +578,11 @@ async fn http_post(url: &str, headers: &[(String, String)], body: &[u8]) -> Resu
         ),
         None => (rest, "/"),
     };
-    let addr = if authority.contains(':') {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
+    let (host, addr) = match authority.rsplit_once(':') {
+        Some((h, _)) if !authority.ends_with(']') => (h, authority.to_owned()),
+        _ => (authority, format!("{authority}:{default_port}")),
     };
+    let host = host.trim_matches(['[', ']']).to_owned();
     for (name, value) in headers {
         if name.contains(['\r', '\n', ':']) || value.contains(['\r', '\n']) {
             return Err(format!("header {name:?} would break the request"));
@@ -550,19 +596,23 @@ async fn http_post(url: &str, headers: &[(String, String)], body: &[u8]) -> Resu
         let _ = write!(head, "{name}: {value}\r\n");
     }
     head.push_str("\r\n");
-    let mut stream = tokio::net::TcpStream::connect(&addr)
+    let tcp = tokio::net::TcpStream::connect(&addr)
         .await
         .map_err(|e| format!("{addr}: {e}"))?;
-    stream
-        .write_all(head.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    stream.write_all(body).await.map_err(|e| e.to_string())?;
-    let mut status = [0u8; 12];
-    stream
-        .read_exact(&mut status)
-        .await
-        .map_err(|e| format!("{addr}: {e}"))?;
+    let status = match (url.starts_with("https://"), tls) {
+        (false, _) => exchange(tcp, &head, body).await,
+        (true, Some(config)) => {
+            let name = rustls::pki_types::ServerName::try_from(host.clone())
+                .map_err(|e| format!("server name {host:?}: {e}"))?;
+            let stream = tokio_rustls::TlsConnector::from(Arc::clone(config))
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("TLS to {addr}: {e}"))?;
+            exchange(stream, &head, body).await
+        }
+        (true, None) => Err("https without a TLS configuration".to_owned()),
+    }
+    .map_err(|e| format!("{addr}: {e}"))?;
     match status.get(9) {
         Some(b'2') => Ok(()),
         _ => Err(format!(
@@ -570,6 +620,26 @@ async fn http_post(url: &str, headers: &[(String, String)], body: &[u8]) -> Resu
             String::from_utf8_lossy(status.get(9..12).unwrap_or_default())
         )),
     }
+}
+
+/// Sends the request and reads the status line's first 12 bytes (`HTTP/1.1 200`).
+async fn exchange<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut stream: S,
+    head: &str,
+    body: &[u8],
+) -> Result<[u8; 12], String> {
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    stream.write_all(body).await.map_err(|e| e.to_string())?;
+    stream.flush().await.map_err(|e| e.to_string())?;
+    let mut status = [0u8; 12];
+    stream
+        .read_exact(&mut status)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(status)
 }
 
 fn base64(bytes: &[u8]) -> String {

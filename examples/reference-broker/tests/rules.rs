@@ -190,6 +190,7 @@ async fn republish_http_log_and_error_action() {
             vec![ActionConfig::Http {
                 url: format!("http://{dead}/never"),
                 headers: BTreeMap::new(),
+                ca_file: None,
             }],
         );
         failing.error_action = Some(ActionConfig::Republish {
@@ -213,6 +214,7 @@ async fn republish_http_log_and_error_action() {
                     ActionConfig::Http {
                         url: format!("http://{hook_addr}/services/data"),
                         headers,
+                        ca_file: None,
                     },
                     ActionConfig::Republish {
                         topic: "out/${deviceId}".to_owned(),
@@ -323,19 +325,25 @@ async fn invalid_rules_are_refused_at_start() {
         reference_broker::start(config.clone()).await,
         Err(reference_broker::StartError::Rule(_))
     ));
-    config.rules = vec![rule(
-        "h",
-        "SELECT * FROM 'x'",
-        vec![ActionConfig::Http {
-            url: "https://x/".into(),
-            headers: BTreeMap::new(),
-        }],
-    )];
-    match reference_broker::start(config).await {
-        Err(reference_broker::StartError::Rule(e)) => {
-            assert!(e.message.contains("only http://"), "{}", e.message)
+    for (url, expected) in [
+        ("https://x/", "https needs ca_file"),
+        ("ftp://x/", "only http:// and https://"),
+    ] {
+        config.rules = vec![rule(
+            "h",
+            "SELECT * FROM 'x'",
+            vec![ActionConfig::Http {
+                url: url.into(),
+                headers: BTreeMap::new(),
+                ca_file: None,
+            }],
+        )];
+        match reference_broker::start(config.clone()).await {
+            Err(reference_broker::StartError::Rule(e)) => {
+                assert!(e.message.contains(expected), "{}", e.message)
+            }
+            other => panic!("{other:?}"),
         }
-        other => panic!("{other:?}"),
     }
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -380,4 +388,73 @@ async fn rules_reload_from_the_config_file() {
     ));
     publ.publish_acked("in/x", 3, "c").await;
     assert_eq!(sub.recv_publish().await.topic.as_str(), "out/second");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_webhook_verified_by_x509_chain() {
+    use std::sync::{Arc, Mutex};
+    // An HTTPS endpoint with the development server certificate (localhost).
+    let slot: Arc<Mutex<Option<(std::net::TcpListener, std::path::PathBuf)>>> = Arc::default();
+    let slot2 = Arc::clone(&slot);
+    let b = start_with("rules-https", move |c, dir| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        *slot2.lock().unwrap() = Some((listener, dir.to_path_buf()));
+        c.rules = vec![rule(
+            "webhook",
+            "SELECT deviceId FROM 'solarPanels/+'",
+            vec![ActionConfig::Http {
+                url: format!("https://localhost:{port}/hook"),
+                headers: BTreeMap::new(),
+                ca_file: Some(dir.join("ca.pem")),
+            }],
+        )];
+    })
+    .await;
+    let (listener, dir) = slot.lock().unwrap().take().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+    use rustls::pki_types::pem::PemObject;
+    let chain = rustls::pki_types::CertificateDer::pem_slice_iter(
+        &std::fs::read(dir.join("server.pem")).unwrap(),
+    )
+    .map(Result::unwrap)
+    .collect();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(
+        &std::fs::read(dir.join("server.key")).unwrap(),
+    )
+    .unwrap();
+    let server = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let received = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut s = acceptor.accept(tcp).await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !String::from_utf8_lossy(&buf).ends_with('}') {
+            let n = s.read(&mut chunk).await.unwrap();
+            assert!(n > 0);
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        s.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        s.shutdown().await.unwrap();
+        String::from_utf8(buf).unwrap()
+    });
+    let (mut panel, _) = Client::connect(b.plain(), "panel", true).await;
+    panel
+        .publish_acked("solarPanels/D123456", 1, r#"{"deviceId":"D123456"}"#)
+        .await;
+    let request = tokio::time::timeout(common::WAIT, received)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(request.starts_with("POST /hook HTTP/1.1\r\n"), "{request}");
+    assert!(request.ends_with(r#"{"deviceId":"D123456"}"#), "{request}");
+    b.wait_metric("rules_matched_total", 1).await;
+    assert_eq!(b.metric("rule_actions_failed_total"), 0);
 }
