@@ -1,0 +1,115 @@
+//! End to end against the workspace's reference broker, started in process on 127.0.0.1:0
+//! with a fresh data directory (its development PKI included): a tiny flood and peak over
+//! the plain listener, and the mTLS connect rate with a development device certificate.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mqtt_loadgen::{Options, Scenario, TlsFiles};
+use mqtt_wire::QoS;
+use reference_broker::{Config, RunningBroker};
+
+struct Broker {
+    running: RunningBroker,
+    dir: PathBuf,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.running.shutdown();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn broker(name: &str) -> Broker {
+    let dir = std::env::temp_dir().join(format!(
+        "mqtt-loadgen-refbroker-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = Config {
+        data_dir: dir.clone(),
+        mqtt_listen: "127.0.0.1:0".parse().unwrap(),
+        plain_listen: Some("127.0.0.1:0".parse().unwrap()),
+        http_listen: "127.0.0.1:0".parse().unwrap(),
+        ..Config::default()
+    };
+    // AWS IoT's 100 publishes/s per connection would throttle the service clients and the
+    // flood publishers: a load test lifts it, as its README says.
+    config.limits.publish_rate = 1_000_000;
+    config.limits.publish_burst = 1_000_000;
+    config.persistence.enabled = false;
+    reference_broker::setup::init_data_dir(&mut config, false).unwrap();
+    let running = reference_broker::start(config).await.unwrap();
+    Broker { running, dir }
+}
+
+fn options(scenario: Scenario, addr: SocketAddr) -> Options {
+    let mut o = Options::new(scenario);
+    o.broker = addr;
+    o.duration = Duration::from_secs(1);
+    o.ramp_up = Duration::from_millis(300);
+    o.drain = Duration::from_secs(2);
+    o.progress = false;
+    o.out = None;
+    o
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flood_and_peak_over_plain_tcp() {
+    let b = broker("plain").await;
+    let addr = b.running.plain_addr.unwrap();
+
+    let mut o = options(Scenario::Flood, addr);
+    o.agents = 2;
+    o.qos = QoS::AtLeastOnce;
+    o.rate = Some(2_000.0);
+    let r = mqtt_loadgen::run(o).await.unwrap().report;
+    assert!((1_800..=2_010).contains(&r.sent), "{r:?}");
+    assert_eq!(r.received, r.sent, "{r:?}");
+    assert_eq!(r.error_percent, 0.0);
+
+    let mut o = options(Scenario::Peak, addr);
+    o.agents = 30;
+    o.services = 2;
+    o.rate = Some(400.0);
+    let r = mqtt_loadgen::run(o).await.unwrap().report;
+    assert!(r.jobs_sent > 150, "{r:?}");
+    assert_eq!(r.jobs_completed, r.jobs_sent, "{r:?}");
+    assert_eq!(r.received, 2 * r.jobs_sent);
+    assert_eq!(
+        (r.out_of_order, r.disconnects, r.lost_jobs_broker),
+        (0, 0, 0)
+    );
+    assert_eq!(r.connected_at_end, 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mtls_connect_rate_with_a_development_device() {
+    let b = broker("tls").await;
+    let mut o = options(Scenario::Connect, b.running.mqtt_addr);
+    o.agents = 2;
+    // The development policy lets button-1's certificate connect only as its thing name.
+    o.client_id = "button-1".to_owned();
+    o.tls = Some(TlsFiles {
+        ca: b.dir.join("ca.pem"),
+        cert: b.dir.join("devices/button-1.pem"),
+        key: b.dir.join("devices/button-1.key"),
+        server_name: "localhost".to_owned(),
+    });
+    let r = mqtt_loadgen::run(o.clone()).await.unwrap().report;
+    assert!(r.connects > 2, "{r:?}");
+    assert_eq!(r.connect_failures, 0, "{r:?}");
+    assert_eq!(r.connect_latency_us.count, r.connects);
+
+    // Any other client id is refused by the policy: CONNACK 5, reported as such.
+    o.client_id = "lg-{n}".to_owned();
+    let e = mqtt_loadgen::run(o).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot connect to the broker: CONNECT refused with NotAuthorized"
+    );
+}
