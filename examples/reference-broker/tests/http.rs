@@ -151,3 +151,26 @@ async fn bidir_replies_with_configured_or_retained_downlink() {
         (204, String::new())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigfox_form_bodies_are_accepted() {
+    let b = broker("http-form").await;
+    let (mut sub, _) = Client::connect(b.plain(), "sub", true).await;
+    sub.subscribe(1, &[("sigfox/#", QoS::AtMostOnce)]).await;
+    let body = "device=1A2B&data=00ff&time=1476980426&seqNumber=7";
+    let request = format!(
+        "POST /sigfox HTTP/1.1\r\nx-sigfox-secret: {SECRET}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    assert_eq!(
+        http(b.running.http_addr, &request).await,
+        (204, String::new())
+    );
+    let p = sub.recv_publish().await;
+    assert_eq!(p.topic.as_str(), "sigfox/1A2B");
+    let json: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
+    assert_eq!(
+        (json["data"].clone(), json["seqNumber"].clone()),
+        (serde_json::json!("00ff"), serde_json::json!(7))
+    );
+}
