@@ -113,3 +113,20 @@ async fn mtls_connect_rate_with_a_development_device() {
         "cannot connect to the broker: CONNECT refused with NotAuthorized"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_agents_keep_their_connections_alive() {
+    let b = broker("keepalive").await;
+    let mut o = options(Scenario::Stability, b.running.plain_addr.unwrap());
+    // A keep-alive of 1 s: the broker closes a client silent for 1.5 s [MQTT-3.1.2-24], so
+    // the agents (which get almost no jobs) stay connected only if they send PINGREQs.
+    o.agents = 5;
+    o.services = 1;
+    o.keep_alive = 1;
+    o.rate = Some(0.5);
+    o.duration = Duration::from_secs(4);
+    let r = mqtt_loadgen::run(o).await.unwrap().report;
+    assert_eq!((r.disconnects, r.reconnects), (0, 0), "{r:?}");
+    assert_eq!(r.connected_at_end, 5);
+    assert_eq!(r.connects, 6);
+}
