@@ -101,8 +101,9 @@ pub struct Report {
     pub connect_latency_us: Latency,
     /// Messages received per second of the measured phase.
     pub throughput_msg_per_s: f64,
-    /// Successful connections per second of the run's connecting phase.
-    pub connect_rate_per_s: f64,
+    /// Successful connections per second: the measured rate for `connect`, the achieved
+    /// ramp-up rate for `peak`/`stability` (paced by `--ramp-up`), none for `flood`.
+    pub connect_rate_per_s: Option<f64>,
     /// Agents subscribed at the end of the measured phase (peak, stability).
     pub connected_at_end: u64,
     /// Resident memory of the generator at the end.
@@ -156,12 +157,12 @@ impl Report {
             Scenario::Connect => (
                 percent(connect_failures, connects.saturating_add(connect_failures)),
                 0.0,
-                connects as f64 / secs,
+                Some(connects as f64 / secs),
             ),
             Scenario::Flood => (
                 percent(lost.saturating_add(timeouts), sent),
                 scenario.jobs_completed as f64 / secs,
-                connects as f64 / secs.max(1.0),
+                None,
             ),
             Scenario::Peak | Scenario::Stability => (
                 percent(
@@ -169,7 +170,7 @@ impl Report {
                     sent,
                 ),
                 received as f64 / secs,
-                connects as f64 / o.ramp_up.as_secs_f64().max(1.0),
+                Some(connects as f64 / o.ramp_up.as_secs_f64().max(1.0)),
             ),
         };
         let jobs = matches!(o.scenario, Scenario::Peak | Scenario::Stability);
@@ -228,7 +229,7 @@ impl Report {
         };
         let _ = writeln!(
             s,
-            "| {}{} qos{} | {} | {} | {} | {:.4} | {} | {} | {} | {} | {} | {:.0} | {:.0} |",
+            "| {}{} qos{} | {} | {} | {} | {:.4} | {} | {} | {} | {} | {} | {:.0} | {} |",
             self.scenario.name(),
             if self.tls { " tls" } else { "" },
             self.qos,
@@ -242,7 +243,8 @@ impl Report {
             ms(l.p999),
             ms(l.max),
             self.throughput_msg_per_s,
-            self.connect_rate_per_s,
+            self.connect_rate_per_s
+                .map_or("-".to_owned(), |r| format!("{r:.0}")),
         );
         let _ = writeln!(
             s,
