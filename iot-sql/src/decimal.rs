@@ -26,10 +26,37 @@ const MAX_ADJUSTED: i64 = 999;
 ///
 /// Equality and ordering are numeric (`1.0 == 1.00`); the exponent is kept so that a value prints
 /// as it was written (`1.50` stays `1.50`), like Java's `BigDecimal`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Decimal {
-    coefficient: i128,
+    coef: Coefficient,
     exponent: i32,
+}
+
+/// An `i128` kept as two 64-bit halves: 8-byte alignment instead of `i128`'s 16 keeps a
+/// `Decimal` at 24 bytes and a [`Value`](crate::Value) at 32 (as `serde_json::Value`), which
+/// matters for payloads of many small objects.
+#[derive(Clone, Copy)]
+struct Coefficient {
+    lo: u64,
+    hi: u64,
+}
+
+impl Coefficient {
+    const fn new(v: i128) -> Self {
+        // Splitting into halves and joining them back is lossless.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Coefficient {
+            lo: v as u64,
+            hi: (v >> 64) as u64,
+        }
+    }
+
+    const fn get(self) -> i128 {
+        #[allow(clippy::cast_possible_wrap)]
+        {
+            (((self.hi as u128) << 64) | self.lo as u128) as i128
+        }
+    }
 }
 
 /// Why a string is not a decimal number.
@@ -104,7 +131,7 @@ fn div_round(v: u128, n: u32, sticky: bool) -> u128 {
 impl Decimal {
     /// Zero.
     pub const ZERO: Decimal = Decimal {
-        coefficient: 0,
+        coef: Coefficient::new(0),
         exponent: 0,
     };
 
@@ -116,7 +143,7 @@ impl Decimal {
     /// A decimal equal to `v`.
     pub fn from_i64(v: i64) -> Self {
         Decimal {
-            coefficient: i128::from(v),
+            coef: Coefficient::new(i128::from(v)),
             exponent: 0,
         }
     }
@@ -154,14 +181,14 @@ impl Decimal {
         }
         let m = i128::try_from(magnitude).ok()?;
         Some(Decimal {
-            coefficient: if negative { m.checked_neg()? } else { m },
+            coef: Coefficient::new(if negative { m.checked_neg()? } else { m }),
             exponent,
         })
     }
 
     /// The coefficient (at most 34 digits).
     pub fn coefficient(&self) -> i128 {
-        self.coefficient
+        self.coef.get()
     }
 
     /// The power-of-ten exponent.
@@ -171,12 +198,12 @@ impl Decimal {
 
     /// Whether the value is zero.
     pub fn is_zero(&self) -> bool {
-        self.coefficient == 0
+        self.coefficient() == 0
     }
 
     /// -1, 0 or 1.
     pub fn signum(&self) -> i64 {
-        match self.coefficient.cmp(&0) {
+        match self.coefficient().cmp(&0) {
             Ordering::Less => -1,
             Ordering::Equal => 0,
             Ordering::Greater => 1,
@@ -186,7 +213,7 @@ impl Decimal {
     /// The negation.
     pub fn neg(&self) -> Self {
         Decimal {
-            coefficient: self.coefficient.saturating_neg(),
+            coef: Coefficient::new(self.coefficient().saturating_neg()),
             exponent: self.exponent,
         }
     }
@@ -194,18 +221,18 @@ impl Decimal {
     /// The absolute value.
     pub fn abs(&self) -> Self {
         Decimal {
-            coefficient: self.coefficient.saturating_abs(),
+            coef: Coefficient::new(self.coefficient().saturating_abs()),
             exponent: self.exponent,
         }
     }
 
     /// Whether the value has no fractional part.
     pub fn is_integer(&self) -> bool {
-        if self.exponent >= 0 || self.coefficient == 0 {
+        if self.exponent >= 0 || self.coefficient() == 0 {
             return true;
         }
         match p10(self.exponent.unsigned_abs()) {
-            Some(d) => self.coefficient.unsigned_abs().checked_rem(d) == Some(0),
+            Some(d) => self.coefficient().unsigned_abs().checked_rem(d) == Some(0),
             None => false,
         }
     }
@@ -213,17 +240,17 @@ impl Decimal {
     /// The same value with trailing zeros of the coefficient removed (`2.500` → `2.5`, `100` →
     /// `1E+2`).
     pub fn strip_trailing_zeros(&self) -> Self {
-        if self.coefficient == 0 {
+        if self.coefficient() == 0 {
             return Decimal::ZERO;
         }
-        let mut c = self.coefficient;
+        let mut c = self.coefficient();
         let mut e = self.exponent;
         while c % 10 == 0 && e < MAX_EXPONENT {
             c /= 10;
             e = e.saturating_add(1);
         }
         Decimal {
-            coefficient: c,
+            coef: Coefficient::new(c),
             exponent: e,
         }
     }
@@ -236,11 +263,11 @@ impl Decimal {
         }
         let drop = target.saturating_sub(self.exponent).unsigned_abs();
         let c = match p10(drop) {
-            Some(d) => self.coefficient.checked_div(d as i128).unwrap_or(0),
+            Some(d) => self.coefficient().checked_div(d as i128).unwrap_or(0),
             None => 0,
         };
         Decimal {
-            coefficient: c,
+            coef: Coefficient::new(c),
             exponent: target,
         }
     }
@@ -249,21 +276,21 @@ impl Decimal {
     pub fn to_i64(&self, mode: Rounding) -> Option<i64> {
         if self.exponent >= 0 {
             let m = p10(self.exponent.unsigned_abs())?;
-            let v = self.coefficient.checked_mul(i128::try_from(m).ok()?)?;
+            let v = self.coefficient().checked_mul(i128::try_from(m).ok()?)?;
             return i64::try_from(v).ok();
         }
         let drop = self.exponent.unsigned_abs();
         let Some(d) = p10(drop) else {
             // |value| < 1 with more than 38 fractional digits.
             return Some(match mode {
-                Rounding::Floor if self.coefficient < 0 => -1,
-                Rounding::Ceiling if self.coefficient > 0 => 1,
+                Rounding::Floor if self.coefficient() < 0 => -1,
+                Rounding::Ceiling if self.coefficient() > 0 => 1,
                 _ => 0,
             });
         };
         let d = i128::try_from(d).ok()?;
-        let q = self.coefficient.checked_div(d)?;
-        let r = self.coefficient.checked_rem(d)?;
+        let q = self.coefficient().checked_div(d)?;
+        let r = self.coefficient().checked_rem(d)?;
         let q = match mode {
             Rounding::Down => q,
             Rounding::Floor if r < 0 => q.checked_sub(1)?,
@@ -300,8 +327,62 @@ impl Decimal {
         if !v.is_finite() {
             return None;
         }
+        if let Some(d) = Self::from_f64_short(v) {
+            return Some(d);
+        }
         let mut buf = ryu::Buffer::new();
         buf.format_finite(v).parse().ok()
+    }
+
+    /// [`from_f64`](Self::from_f64) without formatting, for the common doubles whose shortest
+    /// representation has at most 17 fractional digits and fewer than 16 significant digits
+    /// (`24.5`, `0.1`, `-122.25`); `None` sends any other double to the general path.
+    ///
+    /// The smallest `k` for which `m = round(|v|·10^k)` reads back as `|v|` (`m / 10^k`,
+    /// one correctly rounded division of two exact doubles, is exactly what parsing the
+    /// decimal text gives) yields the shortest digits. With `m < 2^50` the product's rounding
+    /// error (≤ 1/8) and the round-trip interval (±1/8 around `|v|·10^k`) cannot make `round`
+    /// miss the candidate or admit two, so `m` is the digits ryu prints. An integral double
+    /// prints as `N.0` below 10^16 (ryu's layout), which [`from_str`](str::parse) reads as
+    /// coefficient `10N`, exponent −1; every other form reads as coefficient `m`, exponent `−k`.
+    fn from_f64_short(v: f64) -> Option<Self> {
+        /// 2^50: below it `m` and `10m` are exact in a double, and the error bound holds.
+        const LIMIT: f64 = 1_125_899_906_842_624.0;
+        /// The powers of ten exact in a double that the search tries.
+        const SCALES: [f64; 18] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+            1e16, 1e17,
+        ];
+        let a = v.abs();
+        if a == 0.0 || a >= LIMIT {
+            return None;
+        }
+        for (k, scale) in (0i32..).zip(SCALES) {
+            let scaled = a * scale;
+            if scaled >= LIMIT {
+                return None;
+            }
+            let m = scaled.round();
+            if m / scale == a {
+                // m < 2^50: the conversion is exact.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let m = m as u64 as i128;
+                let (coefficient, exponent) = if k == 0 {
+                    (m.checked_mul(10)?, -1)
+                } else {
+                    (m, k.checked_neg()?)
+                };
+                return Some(Decimal {
+                    coef: Coefficient::new(if v < 0.0 {
+                        coefficient.checked_neg()?
+                    } else {
+                        coefficient
+                    }),
+                    exponent,
+                });
+            }
+        }
+        None
     }
 
     /// Aligns both to the smaller exponent when that fits; returns the aligned coefficients and
@@ -314,20 +395,20 @@ impl Decimal {
         };
         let shift = hi.exponent.checked_sub(lo.exponent)?.unsigned_abs();
         let scaled = hi
-            .coefficient
+            .coefficient()
             .checked_mul(i128::try_from(p10(shift)?).ok()?)?;
         if swapped {
-            Some((lo.coefficient, scaled, lo.exponent))
+            Some((lo.coefficient(), scaled, lo.exponent))
         } else {
-            Some((scaled, lo.coefficient, lo.exponent))
+            Some((scaled, lo.coefficient(), lo.exponent))
         }
     }
 
     /// `self + other`, exact to 34 digits.
     pub fn add(&self, other: &Decimal) -> Option<Decimal> {
-        if self.coefficient == 0 && other.coefficient == 0 {
+        if self.coefficient() == 0 && other.coefficient() == 0 {
             return Some(Decimal {
-                coefficient: 0,
+                coef: Coefficient::new(0),
                 exponent: self.exponent.min(other.exponent),
             });
         }
@@ -343,31 +424,31 @@ impl Decimal {
         } else {
             (other, self)
         };
-        let room = 37u32.saturating_sub(digits(big.coefficient.unsigned_abs()));
+        let room = 37u32.saturating_sub(digits(big.coefficient().unsigned_abs()));
         let target = big.exponent.saturating_sub(i32::try_from(room).ok()?);
         let big_c = big
-            .coefficient
+            .coefficient()
             .checked_mul(i128::try_from(p10(room)?).ok()?)?;
         let small_c = if small.exponent >= target {
             let shift = small.exponent.saturating_sub(target).unsigned_abs();
             small
-                .coefficient
+                .coefficient()
                 .checked_mul(i128::try_from(p10(shift)?).ok()?)?
         } else {
             let drop = target.saturating_sub(small.exponent).unsigned_abs();
             let mag = if drop > 38 {
                 0
             } else {
-                div_round(small.coefficient.unsigned_abs(), drop, false)
+                div_round(small.coefficient().unsigned_abs(), drop, false)
             };
             let mag = i128::try_from(mag).ok()?;
-            if small.coefficient < 0 {
+            if small.coefficient() < 0 {
                 mag.checked_neg()?
             } else {
                 mag
             }
         };
-        let sticky = small_c == 0 && small.coefficient != 0;
+        let sticky = small_c == 0 && small.coefficient() != 0;
         let sum = big_c.checked_add(small_c)?;
         Self::from_parts(sum < 0, sum.unsigned_abs(), target, sticky)
     }
@@ -380,9 +461,9 @@ impl Decimal {
     /// `self × other`, exact to 34 digits.
     pub fn mul(&self, other: &Decimal) -> Option<Decimal> {
         let e = self.exponent.checked_add(other.exponent)?;
-        let negative = (self.coefficient < 0) != (other.coefficient < 0);
-        let a = self.coefficient.unsigned_abs();
-        let b = other.coefficient.unsigned_abs();
+        let negative = (self.coefficient() < 0) != (other.coefficient() < 0);
+        let a = self.coefficient().unsigned_abs();
+        let b = other.coefficient().unsigned_abs();
         if let Some(p) = a.checked_mul(b) {
             return Self::from_parts(negative && p != 0, p, e, false);
         }
@@ -408,14 +489,14 @@ impl Decimal {
 
     /// `self / other`, correctly rounded to 34 digits; `None` when dividing by zero.
     pub fn div(&self, other: &Decimal) -> Option<Decimal> {
-        if other.coefficient == 0 {
+        if other.coefficient() == 0 {
             return None;
         }
         let preferred = self.exponent.checked_sub(other.exponent)?;
-        let negative = (self.coefficient < 0) != (other.coefficient < 0);
-        let d = other.coefficient.unsigned_abs();
-        let mut q = self.coefficient.unsigned_abs().checked_div(d)?;
-        let mut r = self.coefficient.unsigned_abs().checked_rem(d)?;
+        let negative = (self.coefficient() < 0) != (other.coefficient() < 0);
+        let d = other.coefficient().unsigned_abs();
+        let mut q = self.coefficient().unsigned_abs().checked_div(d)?;
+        let mut r = self.coefficient().unsigned_abs().checked_rem(d)?;
         let mut e = preferred;
         // Long division: r < d ≤ 10^34, so r × 10 and q × 10 + 9 stay below 10^36.
         while r != 0 && digits(q) <= PRECISION {
@@ -427,14 +508,14 @@ impl Decimal {
         let result = Self::from_parts(negative && q != 0, q, e, r != 0)?;
         // Exact quotients lose the trailing zeros the long division added, down to the
         // preferred exponent (as BigDecimal.divide with a MathContext does).
-        let mut c = result.coefficient;
+        let mut c = result.coefficient();
         let mut e = result.exponent;
         while r == 0 && e < preferred && c % 10 == 0 && c != 0 {
             c /= 10;
             e = e.saturating_add(1);
         }
         Some(Decimal {
-            coefficient: c,
+            coef: Coefficient::new(c),
             exponent: e,
         })
     }
@@ -442,7 +523,7 @@ impl Decimal {
     /// The remainder of `self / other` truncated toward zero (`BigDecimal.remainder`); `None`
     /// when dividing by zero or when the exponents are too far apart.
     pub fn rem(&self, other: &Decimal) -> Option<Decimal> {
-        if other.coefficient == 0 {
+        if other.coefficient() == 0 {
             return None;
         }
         let (a, b, e) = Self::align(self, other)?;
@@ -453,7 +534,7 @@ impl Decimal {
     /// `floor(log10(|self|))`: the exponent of the leading digit.
     fn magnitude_exponent(&self) -> i64 {
         i64::from(self.exponent)
-            .saturating_add(i64::from(digits(self.coefficient.unsigned_abs())))
+            .saturating_add(i64::from(digits(self.coefficient().unsigned_abs())))
             .saturating_sub(1)
     }
 
@@ -470,8 +551,8 @@ impl Decimal {
                 // Same leading-digit position: pad the shorter coefficient to the other's length
                 // (both ≤ 34 digits, so no overflow) and compare.
                 let (a, b) = (
-                    self.coefficient.unsigned_abs(),
-                    other.coefficient.unsigned_abs(),
+                    self.coefficient().unsigned_abs(),
+                    other.coefficient().unsigned_abs(),
                 );
                 let (da, db) = (digits(a), digits(b));
                 let a = a.saturating_mul(p10(db.saturating_sub(da)).unwrap_or(1));
@@ -542,6 +623,16 @@ fn low_u128(v: &[u64; 4]) -> u128 {
 
 fn fits_34(v: &[u64; 4]) -> bool {
     v[2] == 0 && v[3] == 0 && digits(low_u128(v)) <= PRECISION
+}
+
+impl fmt::Debug for Decimal {
+    /// As `#[derive(Debug)]` printed it when the coefficient was a plain `i128` field.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decimal")
+            .field("coefficient", &self.coefficient())
+            .field("exponent", &self.exponent)
+            .finish()
+    }
 }
 
 impl PartialEq for Decimal {
@@ -670,8 +761,8 @@ impl fmt::Display for Decimal {
     /// Java `BigDecimal.toString` notation: plain when the exponent is ≤ 0 and the number is not
     /// tiny (`0.000001` and up), scientific otherwise (`1E+3`, `1.5E-7`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let digits = self.coefficient.unsigned_abs().to_string();
-        let sign = if self.coefficient < 0 { "-" } else { "" };
+        let digits = self.coefficient().unsigned_abs().to_string();
+        let sign = if self.coefficient() < 0 { "-" } else { "" };
         let n = i64::try_from(digits.len()).unwrap_or(i64::MAX);
         let exp = i64::from(self.exponent);
         let adjusted = exp.saturating_add(n).saturating_sub(1);
@@ -692,6 +783,105 @@ impl fmt::Display for Decimal {
             let point = if rest.is_empty() { "" } else { "." };
             let esign = if adjusted >= 0 { "+" } else { "" };
             write!(f, "{sign}{first}{point}{rest}E{esign}{adjusted}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
+
+    use proptest::prelude::*;
+
+    use super::Decimal;
+
+    /// The general path: ryu's shortest text, parsed.
+    fn via_text(v: f64) -> Decimal {
+        ryu::Buffer::new().format_finite(v).parse().unwrap()
+    }
+
+    /// The fast path, when it answers, gives the same coefficient and exponent as the text.
+    fn check(v: f64) {
+        if let Some(d) = Decimal::from_f64_short(v) {
+            let t = via_text(v);
+            assert_eq!(
+                (d.coefficient(), d.exponent),
+                (t.coefficient(), t.exponent),
+                "{v:e}"
+            );
+        }
+        let d = Decimal::from_f64(v).unwrap();
+        let t = via_text(v);
+        assert_eq!(
+            (d.coefficient(), d.exponent),
+            (t.coefficient(), t.exponent),
+            "{v:e}"
+        );
+    }
+
+    #[test]
+    fn short_doubles_match_the_shortest_text() {
+        for v in [
+            24.5,
+            0.1,
+            0.2,
+            0.3,
+            0.1 + 0.2,
+            -122.25,
+            1.0,
+            -1.0,
+            1000.0,
+            36012.0,
+            1e-5,
+            1.5e-7,
+            1e-17,
+            1.2345678901234567e-3,
+            123_456_789.123_456_79,
+            1e15,
+            1_125_899_906_842_623.0,
+            1_125_899_906_842_623.5,
+            1_125_899_906_842_624.0,
+            9_007_199_254_740_993.0,
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::MAX,
+            0.0,
+            -0.0,
+        ] {
+            check(v);
+            check(-v);
+        }
+        // It answers for the payload numbers it exists for.
+        assert!(Decimal::from_f64_short(24.5).is_some());
+        assert!(Decimal::from_f64_short(0.1).is_some());
+        assert!(Decimal::from_f64_short(-36012.0).is_some());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_double(bits in any::<u64>()) {
+            let v = f64::from_bits(bits);
+            if v.is_finite() {
+                check(v);
+            }
+        }
+
+        #[test]
+        fn decimal_literals(m in 0u64..(1 << 54), k in 0i32..24, neg in any::<bool>()) {
+            // The double nearest m·10^-k: what a JSON number with those digits parses to.
+            let v: f64 = format!("{}{m}e-{k}", if neg { "-" } else { "" }).parse().unwrap();
+            check(v);
+        }
+
+        #[test]
+        fn doubles_near_short_decimals(m in 0u64..(1 << 50), k in 0i32..18, ulps in -3i64..=3) {
+            let v: f64 = format!("{m}e-{k}").parse().unwrap();
+            let v = f64::from_bits(v.to_bits().wrapping_add_signed(ulps));
+            if v.is_finite() {
+                check(v);
+            }
         }
     }
 }

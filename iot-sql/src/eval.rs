@@ -126,6 +126,8 @@ pub struct Rule {
     statement: Statement,
     version: SqlVersion,
     filter: Option<TopicFilter>,
+    /// The filter's text when it has no wildcards: matching is then a string comparison.
+    exact_topic: Option<Box<str>>,
     regexes: Arc<HashMap<String, Regex>>,
     limits: Limits,
     external: Arc<dyn ExternalFunctions>,
@@ -238,6 +240,10 @@ impl Rule {
             Some(From::Topic(t)) => TopicFilter::new(t).ok(),
             _ => None,
         };
+        let exact_topic = filter
+            .as_ref()
+            .filter(|f| !f.has_wildcards())
+            .map(|f| Box::from(f.as_str()));
         let mut regexes = HashMap::new();
         for a in &statement.set {
             collect_regexes(&a.value, &mut regexes);
@@ -247,6 +253,7 @@ impl Rule {
             statement,
             version,
             filter,
+            exact_topic,
             regexes: Arc::new(regexes),
             limits: Limits::default(),
             external: Arc::new(NoExternalFunctions),
@@ -286,11 +293,13 @@ impl Rule {
     /// only below the parent. The MQTT rule is kept so that a rule and a subscription with the
     /// same filter see the same messages.
     pub fn matches_topic(&self, topic: &str) -> bool {
+        // Without wildcards a filter matches exactly the equal name (no normalisation,
+        // [MQTT-4.7.3-4]); a valid wildcard-free filter is a valid name, so a string
+        // comparison decides it without building a TopicName.
+        if let Some(exact) = &self.exact_topic {
+            return **exact == *topic;
+        }
         match (&self.filter, &self.statement.select.from) {
-            // Without wildcards a filter matches exactly the equal name (no normalisation,
-            // [MQTT-4.7.3-4]); a valid wildcard-free filter is a valid name, so a string
-            // comparison decides it without building a TopicName.
-            (Some(filter), _) if !filter.has_wildcards() => filter.as_str() == topic,
             (Some(filter), _) => TopicName::new(topic).is_ok_and(|name| filter.matches(&name)),
             (None, Some(From::Topic(_))) => false,
             (None, _) => true,
@@ -497,10 +506,12 @@ impl<'a> Env<'a> {
                         && matches!(a.kind, ExprKind::Wildcard)
                         && matches!(scope.row, Row::Payload)
                     {
-                        values.push(Value::Binary(self.message.payload.to_vec()));
+                        values.push(Cow::Owned(Value::Binary(self.message.payload.to_vec())));
                         continue;
                     }
-                    values.push(self.eval(a, scope)?.into_owned());
+                    // Borrowed where the argument is a field or a variable: functions read
+                    // their arguments, and copy only what their result keeps.
+                    values.push(self.eval(a, scope)?);
                 }
                 let regex = f.regex_argument().and_then(|i| match args.get(i) {
                     Some(Expr {

@@ -185,12 +185,12 @@ pub(crate) fn compile_regex(pattern: &str) -> Option<Regex> {
         .ok()
 }
 
-fn arg(args: &[Value], i: usize) -> &Value {
+fn arg<'a>(args: &'a [Cow<'_, Value>], i: usize) -> &'a Value {
     static UNDEFINED: Value = Value::Undefined;
-    args.get(i).unwrap_or(&UNDEFINED)
+    args.get(i).map_or(&UNDEFINED, AsRef::as_ref)
 }
 
-fn str_arg(args: &[Value], i: usize) -> Option<Cow<'_, str>> {
+fn str_arg<'a>(args: &'a [Cow<'_, Value>], i: usize) -> Option<Cow<'a, str>> {
     arg(args, i).to_sql_str()
 }
 
@@ -200,7 +200,7 @@ fn double(v: f64) -> Value {
 
 /// A one-argument function of a double: the argument converted, the result as a
 /// double-precision `Decimal`; NaN and infinities (imaginary results) are `Undefined`.
-fn unary_double(args: &[Value], f: fn(f64) -> f64) -> Value {
+fn unary_double(args: &[Cow<'_, Value>], f: fn(f64) -> f64) -> Value {
     if args.len() != 1 {
         return Value::Undefined;
     }
@@ -222,7 +222,7 @@ fn index_arg(v: &Value) -> Option<i64> {
     }
 }
 
-fn int_rounded(args: &[Value], mode: Rounding) -> Value {
+fn int_rounded(args: &[Cow<'_, Value>], mode: Rounding) -> Value {
     if args.len() != 1 {
         return Value::Undefined;
     }
@@ -233,7 +233,7 @@ fn int_rounded(args: &[Value], mode: Rounding) -> Value {
     }
 }
 
-fn bitwise(args: &[Value], f: fn(i64, i64) -> i64) -> Value {
+fn bitwise(args: &[Cow<'_, Value>], f: fn(i64, i64) -> i64) -> Value {
     if args.len() != 2 {
         return Value::Undefined;
     }
@@ -260,21 +260,17 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-fn hash(args: &[Value], f: fn(&[u8]) -> Vec<u8>) -> Value {
+fn hash<D: sha2::Digest>(args: &[Cow<'_, Value>]) -> Value {
     if args.len() != 1 {
         return Value::Undefined;
     }
     match str_arg(args, 0) {
-        Some(s) => Value::String(hex(&f(s.as_bytes()))),
+        Some(s) => Value::String(hex(&D::digest(s.as_bytes()))),
         None => Value::Undefined,
     }
 }
 
-fn digest<D: sha2::Digest>(data: &[u8]) -> Vec<u8> {
-    D::digest(data).to_vec()
-}
-
-fn pad(args: &[Value], left: bool) -> Value {
+fn pad(args: &[Cow<'_, Value>], left: bool) -> Value {
     if args.len() != 2 {
         return Value::Undefined;
     }
@@ -296,7 +292,7 @@ fn pad(args: &[Value], left: bool) -> Value {
     Value::String(out)
 }
 
-fn trim(args: &[Value], start: bool, end: bool) -> Value {
+fn trim(args: &[Cow<'_, Value>], start: bool, end: bool) -> Value {
     if args.len() != 1 {
         return Value::Undefined;
     }
@@ -313,7 +309,7 @@ fn trim(args: &[Value], start: bool, end: bool) -> Value {
     Value::String(t.to_owned())
 }
 
-fn affix(args: &[Value], f: fn(&str, &str) -> bool) -> Value {
+fn affix(args: &[Cow<'_, Value>], f: fn(&str, &str) -> bool) -> Value {
     if args.len() != 2 {
         return Value::Undefined;
     }
@@ -323,14 +319,19 @@ fn affix(args: &[Value], f: fn(&str, &str) -> bool) -> Value {
     }
 }
 
-fn concat(args: Vec<Value>, max: usize) -> Result<Value, EvalError> {
+fn concat(args: Vec<Cow<'_, Value>>, max: usize) -> Result<Value, EvalError> {
     match args.len() {
         0 => return Ok(Value::Undefined),
         1 => {
-            let v = args.into_iter().next().unwrap_or_default();
+            let v = args
+                .into_iter()
+                .next()
+                .map(Cow::into_owned)
+                .unwrap_or_default();
             // `concat(1)` = "1" in the reference's examples.
             return Ok(match v {
                 Value::Array(_) => v,
+                Value::String(s) => Value::String(s),
                 other => other
                     .to_sql_string()
                     .map_or(Value::Undefined, Value::String),
@@ -338,10 +339,10 @@ fn concat(args: Vec<Value>, max: usize) -> Result<Value, EvalError> {
         }
         _ => {}
     }
-    if args.iter().any(|a| matches!(a, Value::Array(_))) {
+    if args.iter().any(|a| matches!(a.as_ref(), Value::Array(_))) {
         let mut out = Vec::new();
         for a in args {
-            match a {
+            match a.into_owned() {
                 Value::Array(items) => out.extend(items),
                 Value::Undefined => return Ok(Value::Undefined),
                 other => out.push(other),
@@ -349,12 +350,12 @@ fn concat(args: Vec<Value>, max: usize) -> Result<Value, EvalError> {
         }
         return Ok(Value::Array(out));
     }
-    if !args.iter().any(|a| matches!(a, Value::String(_))) {
+    if !args.iter().any(|a| matches!(a.as_ref(), Value::String(_))) {
         return Ok(Value::Undefined);
     }
     let mut s = String::new();
     for a in &args {
-        match a.to_sql_string() {
+        match a.to_sql_str() {
             Some(part) => s.push_str(&part),
             None => return Ok(Value::Undefined),
         }
@@ -365,7 +366,7 @@ fn concat(args: Vec<Value>, max: usize) -> Result<Value, EvalError> {
     Ok(Value::String(s))
 }
 
-fn substring(args: &[Value]) -> Value {
+fn substring(args: &[Cow<'_, Value>]) -> Value {
     if !(2..=3).contains(&args.len()) {
         return Value::Undefined;
     }
@@ -394,7 +395,7 @@ fn substring(args: &[Value]) -> Value {
     Value::String(s.chars().skip(skip).take(take).collect())
 }
 
-fn get(args: &[Value]) -> Value {
+fn get(args: &[Cow<'_, Value>]) -> Value {
     if args.len() != 2 {
         return Value::Undefined;
     }
@@ -463,8 +464,8 @@ pub(crate) fn cast_value(v: &Value, ty: crate::ast::CastType) -> Value {
     cast(v, ty)
 }
 
-fn transform(args: Vec<Value>) -> Value {
-    let mut it = args.into_iter();
+fn transform(args: Vec<Cow<'_, Value>>) -> Value {
+    let mut it = args.into_iter().map(Cow::into_owned);
     let (Some(mode), Some(Value::Object(attrs)), Some(Value::Array(items)), None) =
         (it.next(), it.next(), it.next(), it.next())
     else {
@@ -520,7 +521,7 @@ fn rand() -> Value {
     double(bits as f64 / (1u64 << 53) as f64)
 }
 
-fn topic(args: &[Value], topic: &str) -> Value {
+fn topic(args: &[Cow<'_, Value>], topic: &str) -> Value {
     // Basic Ingest: the `$aws/rules/<rule-name>/` prefix is not part of topic() (reference,
     // topic(Decimal)).
     let topic = match topic.strip_prefix("$aws/rules/") {
@@ -540,7 +541,7 @@ fn topic(args: &[Value], topic: &str) -> Value {
     }
 }
 
-fn decode(args: &[Value], version: SqlVersion) -> Value {
+fn decode(args: &[Cow<'_, Value>], version: SqlVersion) -> Value {
     if args.len() != 2 || !matches!(arg(args, 1), Value::String(s) if s == "base64") {
         return Value::Undefined;
     }
@@ -561,7 +562,7 @@ fn decode(args: &[Value], version: SqlVersion) -> Value {
 }
 
 fn math2(
-    args: &[Value],
+    args: &[Cow<'_, Value>],
     int: fn(i64, i64) -> Option<i64>,
     dec: fn(&Decimal, &Decimal) -> Option<Decimal>,
 ) -> Value {
@@ -575,7 +576,7 @@ fn math2(
 /// argument was written `*` (for `encode(*, 'base64')`).
 pub(crate) fn call(
     f: Function,
-    args: Vec<Value>,
+    args: Vec<Cow<'_, Value>>,
     env: &Env<'_>,
     regex: Option<&Regex>,
 ) -> Result<Value, EvalError> {
@@ -774,13 +775,13 @@ pub(crate) fn call(
             }
         }
         F::Substring => substring(a),
-        F::Md2 => hash(a, digest::<md2::Md2>),
-        F::Md5 => hash(a, digest::<md5::Md5>),
-        F::Sha1 => hash(a, digest::<sha1::Sha1>),
-        F::Sha224 => hash(a, digest::<sha2::Sha224>),
-        F::Sha256 => hash(a, digest::<sha2::Sha256>),
-        F::Sha384 => hash(a, digest::<sha2::Sha384>),
-        F::Sha512 => hash(a, digest::<sha2::Sha512>),
+        F::Md2 => hash::<md2::Md2>(a),
+        F::Md5 => hash::<md5::Md5>(a),
+        F::Sha1 => hash::<sha1::Sha1>(a),
+        F::Sha224 => hash::<sha2::Sha224>(a),
+        F::Sha256 => hash::<sha2::Sha256>(a),
+        F::Sha384 => hash::<sha2::Sha384>(a),
+        F::Sha512 => hash::<sha2::Sha512>(a),
         F::Encode => {
             if a.len() != 2 || !matches!(arg(a, 1), Value::String(s) if s == "base64") {
                 return Ok(Value::Undefined);
@@ -827,6 +828,7 @@ pub(crate) fn call(
                 }
                 env.dynamodb_called.set(true);
             }
+            let args: Vec<Value> = args.into_iter().map(Cow::into_owned).collect();
             let v = env
                 .external
                 .call(f, &args, env.message.context)

@@ -5,10 +5,17 @@
 //! does not carry (no small, well-kept crate provides it without a large compiled table): they
 //! give `Undefined`.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, Timelike, Utc};
 
 use crate::decimal::Rounding;
 use crate::value::Value;
+
+/// Argument `i`, if given.
+fn arg<'a>(args: &'a [Cow<'_, Value>], i: usize) -> Option<&'a Value> {
+    args.get(i).map(AsRef::as_ref)
+}
 
 const MONTHS: [&str; 12] = [
     "January",
@@ -228,17 +235,17 @@ fn format_joda(pattern: &str, t: &DateTime<FixedOffset>, zone: &Zone) -> Option<
 }
 
 /// `parse_time(pattern, timestamp[, timezone])`: formats epoch milliseconds.
-pub(crate) fn parse_time(args: &[Value]) -> Value {
+pub(crate) fn parse_time(args: &[Cow<'_, Value>]) -> Value {
     if !(2..=3).contains(&args.len()) {
         return Value::Undefined;
     }
-    let (Some(Value::String(pattern)), Some(ts)) = (args.first(), args.get(1)) else {
+    let (Some(Value::String(pattern)), Some(ts)) = (arg(args, 0), arg(args, 1)) else {
         return Value::Undefined;
     };
     let Some(millis) = ts.to_int(Rounding::Down) else {
         return Value::Undefined;
     };
-    let zone_id = match args.get(2) {
+    let zone_id = match arg(args, 2) {
         Some(Value::String(z)) => z.as_str(),
         Some(_) => return Value::Undefined,
         None => "UTC",
@@ -309,9 +316,9 @@ impl<'a> Input<'a> {
 
 /// `time_to_epoch(timestamp, pattern)`: parses a date/time with a java.time pattern into epoch
 /// milliseconds (UTC unless the text names a zone).
-pub(crate) fn time_to_epoch(args: &[Value]) -> Value {
+pub(crate) fn time_to_epoch(args: &[Cow<'_, Value>]) -> Value {
     let (Some(Value::String(text)), Some(Value::String(pattern)), 2) =
-        (args.first(), args.get(1), args.len())
+        (arg(args, 0), arg(args, 1), args.len())
     else {
         return Value::Undefined;
     };

@@ -643,3 +643,45 @@ fn versions_parse() {
         "unknown SQL version \"2017-01-01\": expected \"2015-10-08\", \"2016-03-23\" or \"beta\""
     );
 }
+
+#[test]
+fn payload_doubles_keep_their_shortest_digits() {
+    // Payload numbers with a fraction or exponent are read as doubles and kept as the decimal
+    // of the double's shortest representation (the fast path for short ones and the general
+    // one must agree).
+    let payload = r#"{"a":24.5,"b":10.0,"c":1.5e-7,"d":-0.0,"e":0.1,"f":1e300,"g":123456789.125,"h":-36012.0,"i":0.30000000000000004,"j":1125899906842624.5}"#;
+    assert_eq!(
+        run(V1, "SELECT * FROM 't'", "t", payload),
+        r#"{"a":24.5,"b":10.0,"c":1.5E-7,"d":0.0,"e":0.1,"f":1E+300,"g":123456789.125,"h":-36012.0,"i":0.30000000000000004,"j":1125899906842624.5}"#
+    );
+    // 2016-03-23 reads whole-number decimals as Int.
+    assert_eq!(
+        run(V2, "SELECT * FROM 't'", "t", payload),
+        r#"{"a":24.5,"b":10,"c":1.5E-7,"d":0,"e":0.1,"f":1E+300,"g":123456789.125,"h":-36012,"i":0.30000000000000004,"j":1125899906842624.5}"#
+    );
+}
+
+#[test]
+fn function_heavy_rule() {
+    // The benchmark's function-heavy rule: functions read borrowed payload fields.
+    let sql = "SELECT upper(device) AS d, substring(data, 0, 2) AS b, snr * 2 AS s, \
+               md5(device) AS h, round(rssi / 10) AS r, concat(station, '-', seqNumber) AS k, \
+               regexp_matches(data, '^[0-9a-f]+$') AS hex, topic() AS t, \
+               concat(device) AS c1, concat(snr, 1) AS c2, sha256(data) AS h2 \
+               FROM 'sigfox' WHERE startswith(device, '1A') AND cast(seqNumber AS Int) > 3";
+    let payload = r#"{"device":"1A2B3C","data":"0102a0ff","time":"1493750762","snr":"18.5","station":"0A1B","avgSnr":"20.1","lat":"45","lng":"-122","rssi":"-120.0","seqNumber":"12"}"#;
+    assert_eq!(
+        run(V2, sql, "sigfox", payload),
+        r#"{"b":"01","c1":"1A2B3C","c2":"18.51","d":"1A2B3C","h":"73b35400d9f176015c12b35780a6e557","h2":"be144d0a8401616eb49dbb58842be9a41355aa15d2ce55956725dd9e723a4712","hex":true,"k":"0A1B-12","r":-12,"s":37,"t":"sigfox"}"#
+    );
+    // The payload's fields are untouched by the functions that read them.
+    assert_eq!(
+        run(
+            V2,
+            "SELECT upper(device) AS u, device FROM 'sigfox'",
+            "sigfox",
+            payload
+        ),
+        r#"{"device":"1A2B3C","u":"1A2B3C"}"#
+    );
+}
