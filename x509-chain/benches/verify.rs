@@ -2,6 +2,7 @@
 //! chain, verified by rustls-webpki (aws-lc-rs) and by this crate with the RustCrypto set,
 //! with the same aws-lc-rs set as webpki, and with the issuer cache. Each iteration verifies
 //! the next of 64 device leaves under the same intermediate, as a fleet's connections do.
+//! `identity-from-der` is the cost of reading a leaf's identity after the handshake.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -130,6 +131,14 @@ fn bench(c: &mut Criterion) {
                 })
             });
         }
+        // What a broker pays after the handshake to read the device's identity.
+        let mut i = 0usize;
+        group.bench_function(format!("{name}/identity-from-der"), |b| {
+            b.iter(|| {
+                i = (i + 1) % f.leaves.len();
+                black_box(x509_chain::Identity::from_der(&f.leaves[i]).is_ok())
+            })
+        });
     }
     group.finish();
 }
