@@ -1,7 +1,8 @@
 //! Authorization: who a connection is (certificate identity, client id, thing, source address)
 //! and the policies attached to it, evaluated by iot-policy for every MQTT action.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use iot_policy::{Action, AltNameKind, Decision, DnAttribute, PolicySet, RequestContext};
 
@@ -24,9 +25,70 @@ pub struct Principal {
     pub source_ip: String,
     /// The attached policies, compiled.
     pub policies: Arc<PolicySet>,
+    /// Decisions already made; a clone starts empty.
+    decisions: DecisionCache,
+}
+
+/// The most resource names whose decisions one principal remembers; when full it starts over.
+const DECISION_CACHE_NAMES: usize = 256;
+
+/// Decisions already made for one principal. Its request context is fixed for its lifetime
+/// (no time-dependent keys are supplied), so a decision depends only on the action and the
+/// resource: a client that publishes to the same topics, or a session that receives on them,
+/// has each evaluated once. A reload builds new principals, and so starts new caches.
+#[derive(Debug, Default)]
+struct DecisionCache {
+    /// By resource name (the kind is fixed by the action: `client`, `topic`, `topicfilter`).
+    by_name: Mutex<HashMap<Box<str>, Known>>,
+}
+
+/// The decisions made on one resource name, by action.
+type Known = Vec<(Action, Decision)>;
+
+impl Clone for DecisionCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl DecisionCache {
+    fn get(&self, action: Action, name: &str) -> Option<Decision> {
+        let map = self.by_name.lock().unwrap_or_else(|p| p.into_inner());
+        let known = map.get(name)?;
+        known.iter().find(|(a, _)| *a == action).map(|(_, d)| *d)
+    }
+
+    fn insert(&self, action: Action, name: &str, decision: Decision) {
+        let mut map = self.by_name.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= DECISION_CACHE_NAMES && !map.contains_key(name) {
+            map.clear();
+        }
+        let known = map.entry(Box::from(name)).or_default();
+        if !known.iter().any(|(a, _)| *a == action) {
+            known.push((action, decision));
+        }
+    }
 }
 
 impl Principal {
+    /// A principal from its parts.
+    pub fn new(
+        client_id: String,
+        identity: Option<Identity>,
+        thing: Option<ThingRecord>,
+        source_ip: String,
+        policies: Arc<PolicySet>,
+    ) -> Self {
+        Self {
+            client_id,
+            identity,
+            thing,
+            source_ip,
+            policies,
+            decisions: DecisionCache::default(),
+        }
+    }
+
     /// The principal of a client: with a certificate identity, the registered certificate must
     /// be `ACTIVE` and its attached policies apply; without one (the plain listener),
     /// `plain_policy` applies. The `Err` says why the client may not connect.
@@ -38,13 +100,13 @@ impl Principal {
         identity: Option<Identity>,
     ) -> Result<Principal, String> {
         let Some(identity) = identity else {
-            return Ok(Principal {
-                client_id: client_id.to_owned(),
-                identity: None,
-                thing: None,
+            return Ok(Principal::new(
+                client_id.to_owned(),
+                None,
+                None,
                 source_ip,
-                policies: Arc::new(registry.policy_set(&[plain_policy.to_owned()])),
-            });
+                Arc::new(registry.policy_set(&[plain_policy.to_owned()])),
+            ));
         };
         let Some(entry) = registry.certificates.get(&identity.certificate_id) else {
             return Err(format!(
@@ -66,13 +128,13 @@ impl Principal {
             .find(|t| t.as_str() == client_id)
             .and_then(|t| registry.things.get(t))
             .cloned();
-        Ok(Principal {
-            client_id: client_id.to_owned(),
-            identity: Some(identity),
+        Ok(Principal::new(
+            client_id.to_owned(),
+            Some(identity),
             thing,
             source_ip,
-            policies: Arc::new(registry.policy_set(&entry.policies)),
-        })
+            Arc::new(registry.policy_set(&entry.policies)),
+        ))
     }
 
     /// Decides one request.
@@ -148,11 +210,17 @@ impl Authorizer {
         self.arn.resource(kind, name)
     }
 
-    /// Whether `principal` may do `action` on `kind/name`; a denial is logged with its
-    /// explanation and counted.
+    /// Whether `principal` may do `action` on `kind/name`; a denial is counted, and logged
+    /// with its explanation when first made. `kind` must be the one `action` applies to.
     pub fn allows(&self, principal: &Principal, action: Action, kind: &str, name: &str) -> bool {
-        let resource = self.resource(kind, name);
-        let decision = principal.decide(action, &resource);
+        let (decision, fresh) = match principal.decisions.get(action, name) {
+            Some(d) => (d, false),
+            None => {
+                let d = principal.decide(action, &self.resource(kind, name));
+                principal.decisions.insert(action, name, d);
+                (d, true)
+            }
+        };
         if decision.is_allowed() {
             return true;
         }
@@ -163,11 +231,14 @@ impl Authorizer {
             _ => &self.metrics.denied_publish_total,
         };
         inc(counter);
-        crate::log(&format!(
-            "denied client {:?}: {}",
-            principal.client_id,
-            principal.explain(action, &resource).replace('\n', "; ")
-        ));
+        if fresh {
+            let resource = self.resource(kind, name);
+            crate::log(&format!(
+                "denied client {:?}: {}",
+                principal.client_id,
+                principal.explain(action, &resource).replace('\n', "; ")
+            ));
+        }
         false
     }
 }

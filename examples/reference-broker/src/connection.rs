@@ -174,32 +174,46 @@ pub(crate) async fn serve<S>(
         principal: &current,
         bucket: &mut bucket,
     };
+    // One kill future and one idle timer for the whole connection: creating (and
+    // registering) them per packet would cost more than decoding the packet. The timer is
+    // moved forward only when it fires early.
+    let killed = kill.notified();
+    tokio::pin!(killed);
+    let idle = tokio::time::sleep(keep_alive.unwrap_or(Duration::MAX));
+    tokio::pin!(idle);
+    let mut last_packet = Instant::now();
     let flow = loop {
-        let read = async {
-            match keep_alive {
-                Some(d) => timeout(d, reader.next()).await.ok(),
-                None => Some(reader.next().await),
-            }
-        };
         let outcome = tokio::select! {
             biased;
-            () = kill.notified() => break Flow::Close,
-            r = read => r,
+            () = &mut killed => break Flow::Close,
+            () = &mut idle, if keep_alive.is_some() => {
+                match keep_alive.and_then(|d| last_packet.checked_add(d)) {
+                    Some(deadline) if deadline > Instant::now() => {
+                        idle.as_mut().reset(deadline);
+                        continue;
+                    }
+                    _ => {
+                        inc(&shared.metrics.keepalive_timeouts_total);
+                        break Flow::Close;
+                    }
+                }
+            }
+            r = reader.next() => r,
         };
         let packet = match outcome {
-            None => {
-                inc(&shared.metrics.keepalive_timeouts_total);
-                break Flow::Close;
-            }
-            Some(Ok(Some(p))) => p,
-            Some(Ok(None) | Err(ReadError::Io)) => break Flow::Close,
-            Some(Err(ReadError::Decode(e))) => {
+            Ok(Some(p)) => p,
+            Ok(None) | Err(ReadError::Io) => break Flow::Close,
+            Err(ReadError::Decode(e)) => {
                 inc(&shared.metrics.protocol_errors_total);
                 crate::log(&format!("client {client_id:?}: closed: {e}"));
                 break Flow::Close;
             }
         };
-        match conn.handle(packet).await {
+        last_packet = Instant::now();
+        if matches!(packet, Packet::Publish(_)) {
+            conn.throttle(last_packet).await;
+        }
+        match conn.handle(packet) {
             Flow::Continue => {}
             other => break other,
         }
@@ -368,21 +382,27 @@ struct Conn<'a> {
 }
 
 impl Conn<'_> {
-    async fn handle(&mut self, packet: Packet) -> Flow {
+    /// Waits until the publish rate limit lets one more PUBLISH through.
+    async fn throttle(&mut self, mut now: Instant) {
+        let mut throttled = false;
+        while let Some(wait) = self.bucket.take(now.into_std()) {
+            if !throttled {
+                inc(&self.shared.metrics.publish_throttled_total);
+                throttled = true;
+            }
+            tokio::time::sleep(wait).await;
+            now = Instant::now();
+        }
+    }
+
+    /// Acts on one packet (after [`Conn::throttle`] for a PUBLISH); never waits.
+    fn handle(&mut self, packet: Packet) -> Flow {
         let broker = &self.shared.broker;
         let auth = &self.shared.authorizer;
         let principal = Arc::clone(&self.principal.read().unwrap_or_else(|e| e.into_inner()));
         let principal = &*principal;
         match packet {
             Packet::Publish(p) => {
-                let mut throttled = false;
-                while let Some(wait) = self.bucket.take(Instant::now().into_std()) {
-                    if !throttled {
-                        inc(&self.shared.metrics.publish_throttled_total);
-                        throttled = true;
-                    }
-                    tokio::time::sleep(wait).await;
-                }
                 let topic = p.topic.as_str();
                 // AWS IoT disconnects a client whose PUBLISH is not authorized.
                 if !auth.allows(principal, Action::Publish, "topic", topic)

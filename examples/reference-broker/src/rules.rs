@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -143,6 +144,8 @@ struct Job {
 #[derive(Debug)]
 pub(crate) struct Rules {
     compiled: RwLock<Arc<Vec<Arc<CompiledRule>>>>,
+    /// Whether `compiled` has a rule: read on every message, without touching the lock.
+    any: AtomicBool,
     tx: mpsc::Sender<Job>,
     rx: Mutex<Option<mpsc::Receiver<Job>>>,
     pub(crate) metrics: RuleMetrics,
@@ -250,13 +253,13 @@ fn compile_all(
         };
         let principal = match &c.policy {
             None => None,
-            Some(p) if registry.policies.contains_key(p) => Some(Principal {
-                client_id: c.name.clone(),
-                identity: None,
-                thing: None,
-                source_ip: String::new(),
-                policies: Arc::new(registry.policy_set(std::slice::from_ref(p))),
-            }),
+            Some(p) if registry.policies.contains_key(p) => Some(Principal::new(
+                c.name.clone(),
+                None,
+                None,
+                String::new(),
+                Arc::new(registry.policy_set(std::slice::from_ref(p))),
+            )),
             Some(p) => return Err(err(format!("policy {p:?} is not in the registry"))),
         };
         rules.push(Arc::new(CompiledRule {
@@ -281,6 +284,7 @@ impl Rules {
         let rules = compile_all(configs, registry)?;
         let (tx, rx) = mpsc::channel(QUEUE);
         Ok(Rules {
+            any: AtomicBool::new(!rules.is_empty()),
             compiled: RwLock::new(Arc::new(rules)),
             tx,
             rx: Mutex::new(Some(rx)),
@@ -298,7 +302,9 @@ impl Rules {
     ) -> Result<usize, RuleError> {
         let rules = compile_all(configs, registry)?;
         let n = rules.len();
-        *self.compiled.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
+        let mut compiled = self.compiled.write().unwrap_or_else(|p| p.into_inner());
+        self.any.store(n > 0, Ordering::Relaxed);
+        *compiled = Arc::new(rules);
         Ok(n)
     }
 
@@ -311,15 +317,21 @@ impl Rules {
         Arc::clone(&self.compiled.read().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Offers a message; never waits (a full queue drops it, counted).
-    pub(crate) fn offer(&self, shared: &Shared, message: &Message, context: Context) {
-        if self.current().is_empty() {
+    /// Offers a message; never waits (a full queue drops it, counted). The context is built
+    /// only when there is a rule to see it.
+    pub(crate) fn offer(
+        &self,
+        shared: &Shared,
+        message: &Message,
+        context: impl FnOnce() -> Context,
+    ) {
+        if !self.any.load(Ordering::Relaxed) {
             return;
         }
         let job = Job {
             topic: message.topic.as_str().to_owned(),
             payload: message.payload.clone(),
-            context,
+            context: context(),
         };
         if self.tx.try_send(job).is_err() {
             inc(&shared.metrics.rules_dropped_total);

@@ -56,13 +56,12 @@ impl Shared {
         exclude: Option<&str>,
     ) {
         self.broker.publish_excluding(message, exclude);
-        {
-            let rules = &self.rules;
+        self.rules.offer(self, message, || {
             let timestamp = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
                 .unwrap_or(0);
-            let context = iot_sql::Context {
+            iot_sql::Context {
                 clientid: principal.map(|p| p.client_id.clone()),
                 timestamp,
                 principal: principal
@@ -71,9 +70,8 @@ impl Shared {
                 accountid: Some(self.config.arn.account.clone()),
                 traceid: None,
                 sourceip: principal.map(|p| p.source_ip.clone()),
-            };
-            rules.offer(self, message, context);
-        }
+            }
+        });
     }
 
     fn tls_acceptor(&self) -> TlsAcceptor {

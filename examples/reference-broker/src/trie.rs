@@ -15,14 +15,30 @@ pub struct SubscriptionTrie {
 
 #[derive(Debug, Default)]
 struct Node {
+    /// Literal levels.
     children: HashMap<String, Node>,
+    /// `+` and `#`, apart from the literals: matching looks them up at every level, and a
+    /// field costs no hashing.
+    plus: Option<Box<Node>>,
+    hash: Option<Box<Node>>,
     /// Subscribers whose filter ends at this node.
     here: HashMap<Arc<str>, QoS>,
 }
 
 impl Node {
     fn is_empty(&self) -> bool {
-        self.children.is_empty() && self.here.is_empty()
+        self.children.is_empty()
+            && self.plus.is_none()
+            && self.hash.is_none()
+            && self.here.is_empty()
+    }
+
+    fn child_mut(&mut self, level: &str) -> &mut Node {
+        match level {
+            "+" => self.plus.get_or_insert_with(Box::default),
+            "#" => self.hash.get_or_insert_with(Box::default),
+            _ => self.children.entry(level.to_owned()).or_default(),
+        }
     }
 }
 
@@ -46,7 +62,7 @@ impl SubscriptionTrie {
     pub fn insert(&mut self, filter: &str, client: &Arc<str>, qos: QoS) {
         let mut node = &mut self.root;
         for level in filter.split('/') {
-            node = node.children.entry(level.to_owned()).or_default();
+            node = node.child_mut(level);
         }
         if node.here.insert(Arc::clone(client), qos).is_none() {
             self.len = self.len.saturating_add(1);
@@ -64,14 +80,20 @@ impl SubscriptionTrie {
     }
 
     /// Every client with a filter matching `topic`, once each, at the highest QoS among its
-    /// matching filters (MQTT 3.1.1 §3.3.5 allows one delivery at the maximum QoS).
-    pub fn matches(&self, topic: &str) -> HashMap<Arc<str>, QoS> {
+    /// matching filters (MQTT 3.1.1 §3.3.5 allows one delivery at the maximum QoS), in client
+    /// id order.
+    pub fn matches(&self, topic: &str) -> Vec<(Arc<str>, QoS)> {
         let levels: Vec<&str> = topic.split('/').collect();
-        let mut out = HashMap::new();
+        let mut out = Vec::new();
         // [MQTT-4.7.2-1]: a filter starting with a wildcard does not match a topic starting
         // with '$'.
         let dollar = topic.starts_with('$');
         collect(&self.root, &levels, 0, dollar, &mut out);
+        if out.len() > 1 {
+            // A client with several matching filters: keep its highest QoS, once.
+            out.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+            out.dedup_by(|later, first| later.0 == first.0);
+        }
         out
     }
 }
@@ -80,24 +102,32 @@ fn remove_at(node: &mut Node, levels: &[&str], client: &str) -> bool {
     match levels.split_first() {
         None => node.here.remove(client).is_some(),
         Some((first, rest)) => {
-            let Some(child) = node.children.get_mut(*first) else {
-                return false;
+            let slot = match *first {
+                "+" => &mut node.plus,
+                "#" => &mut node.hash,
+                literal => {
+                    let Some(child) = node.children.get_mut(literal) else {
+                        return false;
+                    };
+                    let removed = remove_at(child, rest, client);
+                    if child.is_empty() {
+                        node.children.remove(literal);
+                    }
+                    return removed;
+                }
             };
+            let Some(child) = slot else { return false };
             let removed = remove_at(child, rest, client);
             if child.is_empty() {
-                node.children.remove(*first);
+                *slot = None;
             }
             removed
         }
     }
 }
 
-fn add(out: &mut HashMap<Arc<str>, QoS>, here: &HashMap<Arc<str>, QoS>) {
-    for (client, qos) in here {
-        out.entry(Arc::clone(client))
-            .and_modify(|q| *q = (*q).max(*qos))
-            .or_insert(*qos);
-    }
+fn add(out: &mut Vec<(Arc<str>, QoS)>, here: &HashMap<Arc<str>, QoS>) {
+    out.extend(here.iter().map(|(client, qos)| (Arc::clone(client), *qos)));
 }
 
 fn collect(
@@ -105,12 +135,12 @@ fn collect(
     levels: &[&str],
     depth: usize,
     dollar: bool,
-    out: &mut HashMap<Arc<str>, QoS>,
+    out: &mut Vec<(Arc<str>, QoS)>,
 ) {
     let wildcards_allowed = !(dollar && depth == 0);
     if wildcards_allowed {
         // '#' matches the parent level too: "sport/#" matches "sport" [MQTT-4.7.1-2].
-        if let Some(hash) = node.children.get("#") {
+        if let Some(hash) = &node.hash {
             add(out, &hash.here);
         }
     }
@@ -123,7 +153,7 @@ fn collect(
         collect(child, rest, next, dollar, out);
     }
     if wildcards_allowed {
-        if let Some(plus) = node.children.get("+") {
+        if let Some(plus) = &node.plus {
             collect(plus, rest, next, dollar, out);
         }
     }

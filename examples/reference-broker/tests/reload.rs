@@ -18,6 +18,8 @@ async fn policy_change_closes_only_connections_no_longer_allowed() {
     let b = start_with("reload-policy", |c, _| c.reload_watch_secs = 0).await;
     let (mut goes, _) = Client::connect(b.plain(), "goes", true).await;
     let (mut keep, _) = Client::connect(b.plain(), "keep-1", true).await;
+    // Allowed (and remembered) before the reload; denied after it.
+    keep.publish_acked("other", 2, "x").await;
     std::fs::write(b.dir.join("policies/plain-default.json"), KEEP_ONLY).unwrap();
     assert_eq!(b.running.reload().unwrap(), 1);
     goes.expect_closed().await;
