@@ -105,7 +105,7 @@ impl Principal {
                 None,
                 None,
                 source_ip,
-                Arc::new(registry.policy_set(&[plain_policy.to_owned()])),
+                registry.policy_set(&[plain_policy.to_owned()]),
             ));
         };
         let Some(entry) = registry.certificates.get(&identity.certificate_id) else {
@@ -133,7 +133,7 @@ impl Principal {
             Some(identity),
             thing,
             source_ip,
-            Arc::new(registry.policy_set(&entry.policies)),
+            registry.policy_set(&entry.policies),
         ))
     }
 

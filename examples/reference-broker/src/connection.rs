@@ -41,7 +41,15 @@ struct PacketReader<R> {
     rd: R,
     buf: BytesMut,
     options: DecodeOptions,
+    /// How much room the next read gets: doubled after a read that filled it, halved after
+    /// one that used less than a quarter. A device that sends a packet now and then keeps a
+    /// small buffer; a publisher streaming packets reads many per call.
+    read_size: usize,
 }
+
+/// The smallest and largest room given to one read.
+const READ_MIN: usize = 256;
+const READ_MAX: usize = 64 * 1024;
 
 enum ReadError {
     Decode(mqtt_wire::DecodeError),
@@ -56,9 +64,18 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
             if let Some(packet) = decode(&mut self.buf, &self.options).map_err(ReadError::Decode)? {
                 return Ok(Some(packet));
             }
-            self.buf.reserve(4096);
+            if self.buf.is_empty() && self.buf.capacity() > self.read_size.saturating_mul(4) {
+                // A burst is over: give back the large buffer it needed.
+                self.buf = BytesMut::new();
+            }
+            self.buf.reserve(self.read_size);
+            let room = self.buf.capacity().saturating_sub(self.buf.len());
             match self.rd.read_buf(&mut self.buf).await {
                 Ok(0) => return Ok(None),
+                Ok(n) if n >= room => {
+                    self.read_size = self.read_size.saturating_mul(2).min(READ_MAX)
+                }
+                Ok(n) if n < room / 4 => self.read_size = (self.read_size / 2).max(READ_MIN),
                 Ok(_) => {}
                 Err(_) => return Err(ReadError::Io),
             }
@@ -88,8 +105,9 @@ pub(crate) async fn serve<S>(
     let (rd, mut wr) = tokio::io::split(stream);
     let mut reader = PacketReader {
         rd,
-        buf: BytesMut::with_capacity(4096),
+        buf: BytesMut::new(),
         options: DecodeOptions::server().with_max_packet_size(limits.max_packet_size),
+        read_size: READ_MIN,
     };
     let connect = match timeout_at(deadline, reader.next()).await {
         Err(_) => {
@@ -346,7 +364,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     kill: Arc<Notify>,
 ) {
     const BATCH: usize = 64 * 1024;
-    let mut buf = BytesMut::with_capacity(8192);
+    let mut buf = BytesMut::new();
     while let Some(packet) = rx.recv().await {
         buf.clear();
         // Packets built by the broker always encode; one that did not would be skipped.
@@ -367,6 +385,10 @@ async fn write_loop<W: AsyncWrite + Unpin>(
             // The peer does not read (or the socket failed): end the connection.
             kill.notify_one();
             return;
+        }
+        if rx.is_empty() && buf.capacity() > 4096 {
+            // Nothing more to send now: an idle connection holds no large buffer.
+            buf = BytesMut::new();
         }
     }
     let _ = timeout(Duration::from_secs(1), wr.shutdown()).await;

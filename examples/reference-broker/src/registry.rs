@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use iot_policy::{ParseOptions, Policy, PolicySet};
 use rustls::pki_types::CertificateDer;
@@ -171,6 +172,21 @@ pub struct Registry {
     pub things: HashMap<String, ThingRecord>,
     /// Parsed policies by name.
     pub policies: HashMap<String, Policy>,
+    /// Policy sets already compiled, by the list of names: every connection of a certificate
+    /// shares one, instead of compiling its own.
+    compiled: CompiledSets,
+}
+
+/// Compiled policy sets by attached names. At most one per distinct list in the registry (and
+/// the plain listener's), so bounded by the registry's size; a reload loads a new registry
+/// and so starts over. A clone starts empty.
+#[derive(Debug, Default)]
+struct CompiledSets(Mutex<HashMap<Vec<String>, Arc<PolicySet>>>);
+
+impl Clone for CompiledSets {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
 }
 
 impl Registry {
@@ -275,12 +291,17 @@ impl Registry {
 
     /// The compiled policies named, in order; unknown names are skipped (the loader has
     /// already refused dangling references).
-    pub fn policy_set(&self, names: &[String]) -> PolicySet {
-        PolicySet::compile(
-            names
-                .iter()
-                .filter_map(|n| self.policies.get(n).map(|p| (n.clone(), p.clone()))),
-        )
+    pub fn policy_set(&self, names: &[String]) -> Arc<PolicySet> {
+        let mut compiled = self.compiled.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(set) = compiled.get(names) {
+            return Arc::clone(set);
+        }
+        let set =
+            Arc::new(PolicySet::compile(names.iter().filter_map(|n| {
+                self.policies.get(n).map(|p| (n.clone(), p.clone()))
+            })));
+        compiled.insert(names.to_vec(), Arc::clone(&set));
+        set
     }
 }
 

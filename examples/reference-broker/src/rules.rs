@@ -258,7 +258,7 @@ fn compile_all(
                 None,
                 None,
                 String::new(),
-                Arc::new(registry.policy_set(std::slice::from_ref(p))),
+                registry.policy_set(std::slice::from_ref(p)),
             )),
             Some(p) => return Err(err(format!("policy {p:?} is not in the registry"))),
         };

@@ -346,3 +346,26 @@ async fn publish_rate_is_limited() {
     assert!(started.elapsed() >= std::time::Duration::from_millis(900));
     assert!(b.metric("publish_throttled_total") >= 15);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packets_of_every_size_arrive_intact() {
+    let b = start("sizes").await;
+    let (mut sub, _) = Client::connect(b.plain(), "sub", true).await;
+    sub.subscribe(1, &[("sizes", QoS::AtLeastOnce)]).await;
+    let (mut publisher, _) = Client::connect(b.plain(), "pub", true).await;
+    // Small and large alternating, so the connections' buffers grow, shrink and grow again.
+    let sizes = [1usize, 100_000, 2, 65_536, 3, 131_000, 4, 200, 5];
+    for (i, size) in sizes.iter().enumerate() {
+        let payload: String = (0..*size)
+            .map(|n| char::from(b'a' + (n % 26) as u8))
+            .collect();
+        publisher
+            .publish_acked("sizes", u16::try_from(i + 1).unwrap(), &payload)
+            .await;
+        let p = sub.recv_publish().await;
+        assert_eq!(p.payload.len(), *size);
+        assert_eq!(&p.payload[..], payload.as_bytes());
+        sub.send(&Packet::PubAck(p.qos_pid.packet_id().unwrap()))
+            .await;
+    }
+}
