@@ -20,7 +20,7 @@ use tokio::time::{Instant, timeout};
 use tokio_rustls::TlsConnector;
 
 use crate::auth::Principal;
-use crate::broker::{Link, Message};
+use crate::broker::{Link, Message, Outbound};
 use crate::config::{BridgeConfig, BridgeDirection};
 use crate::metrics::inc;
 use crate::server::Shared;
@@ -252,7 +252,7 @@ async fn forward(
     shared: &Shared,
     config: &BridgeConfig,
     remote: &mut Remote,
-    rx: &mut mpsc::Receiver<Packet>,
+    rx: &mut mpsc::Receiver<Outbound>,
     kill: &Notify,
     local_id: &str,
     principal: &Principal,
@@ -278,7 +278,7 @@ async fn forward(
             }
             packet = rx.recv() => {
                 let Some(packet) = packet else { return Err("local queue closed".to_owned()) };
-                let Packet::Publish(p) = packet else { continue };
+                let Outbound::Publish(p) = packet else { continue };
                 // Out: forward at the QoS it was delivered with (0 or 1).
                 let local_pid = p.qos_pid.packet_id();
                 let qos_pid = match local_pid {

@@ -37,11 +37,43 @@ pub(crate) struct Link {
     /// Unique per connection, so that a stale connection cannot detach a newer one.
     pub(crate) id: u64,
     /// The connection's bounded outbound queue.
-    pub(crate) tx: mpsc::Sender<Packet>,
+    pub(crate) tx: mpsc::Sender<Outbound>,
     /// Wakes the connection to close it (takeover, slow reader, reload).
     pub(crate) kill: Arc<Notify>,
     /// The connection's current principal; a reload replaces it.
     pub(crate) principal: Arc<RwLock<Arc<Principal>>>,
+}
+
+/// A packet the broker queues for a connection: the server-to-client kinds only, so a queue
+/// slot is the size of a PUBLISH (mqtt-wire's `Packet` is as large as its CONNECT, 176 bytes,
+/// and a queue's first block holds 32 slots whether used or not).
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    ConnAck(ConnAck),
+    Publish(Publish),
+    PubAck(PacketId),
+    PubRec(PacketId),
+    PubRel(PacketId),
+    PubComp(PacketId),
+    SubAck(SubAck),
+    UnsubAck(PacketId),
+    PingResp,
+}
+
+impl From<Outbound> for Packet {
+    fn from(out: Outbound) -> Packet {
+        match out {
+            Outbound::ConnAck(a) => Packet::ConnAck(a),
+            Outbound::Publish(p) => Packet::Publish(p),
+            Outbound::PubAck(id) => Packet::PubAck(id),
+            Outbound::PubRec(id) => Packet::PubRec(id),
+            Outbound::PubRel(id) => Packet::PubRel(id),
+            Outbound::PubComp(id) => Packet::PubComp(id),
+            Outbound::SubAck(a) => Packet::SubAck(a),
+            Outbound::UnsubAck(id) => Packet::UnsubAck(id),
+            Outbound::PingResp => Packet::PingResp,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -348,14 +380,14 @@ impl Broker {
             });
         session.clean = clean;
         session.principal = principal;
-        let connack = Packet::ConnAck(ConnAck::new(session_present, ConnectReturnCode::Accepted));
+        let connack = Outbound::ConnAck(ConnAck::new(session_present, ConnectReturnCode::Accepted));
         if link.tx.try_send(connack).is_err() {
             return Err(SessionRefusal::QueueFull);
         }
         session.link = Some(link);
         // Resend what was in flight, oldest first, with DUP set [MQTT-4.4.0-1], then fill the
         // window from the queue.
-        let resend: Vec<(u16, Packet)> = session
+        let resend: Vec<(u16, Outbound)> = session
             .inflight
             .iter()
             .filter_map(|(pid, out)| {
@@ -366,9 +398,9 @@ impl Broker {
                         OutState::Published => {
                             let mut p = publish_packet(&out.message, id);
                             p.dup = true;
-                            Packet::Publish(p)
+                            Outbound::Publish(p)
                         }
-                        OutState::Released => Packet::PubRel(id),
+                        OutState::Released => Outbound::PubRel(id),
                     },
                 ))
             })
@@ -526,7 +558,7 @@ impl Broker {
             None => SubAckReturnCode::Failure,
         });
         match SubAck::new(packet_id, codes) {
-            Ok(suback) => send_or_kill(session, Packet::SubAck(suback), &self.metrics),
+            Ok(suback) => send_or_kill(session, Outbound::SubAck(suback), &self.metrics),
             Err(_) => return, // A SUBSCRIBE always has a filter; nothing to acknowledge.
         }
         for (filter, grant) in grants {
@@ -573,11 +605,11 @@ impl Broker {
                 state.trie.remove(f, client_id);
             }
         }
-        send_or_kill(session, Packet::UnsubAck(packet_id), &self.metrics);
+        send_or_kill(session, Outbound::UnsubAck(packet_id), &self.metrics);
     }
 
     /// Queues a packet on the client's connection; a full queue closes the connection.
-    pub(crate) fn send(&self, client_id: &str, packet: Packet) {
+    pub(crate) fn send(&self, client_id: &str, packet: Outbound) {
         let mut state = self.lock();
         if let Some(session) = state.sessions.get_mut(client_id) {
             send_or_kill(session, packet, &self.metrics);
@@ -623,7 +655,7 @@ impl Broker {
             return false;
         }
         out.state = OutState::Released;
-        send_or_kill(session, Packet::PubRel(pid), &self.metrics);
+        send_or_kill(session, Outbound::PubRel(pid), &self.metrics);
         true
     }
 
@@ -649,7 +681,7 @@ impl Broker {
         let mut state = self.lock();
         if let Some(session) = state.sessions.get_mut(client_id) {
             session.incoming_qos2.remove(&pid.get());
-            send_or_kill(session, Packet::PubComp(pid), &self.metrics);
+            send_or_kill(session, Outbound::PubComp(pid), &self.metrics);
         }
     }
 }
@@ -667,7 +699,7 @@ fn publish_packet(message: &Message, pid: PacketId) -> Publish {
 
 /// Queues a packet; if the connection's queue is full it is a slow reader and is closed (its
 /// session keeps what is in flight for the next connection).
-fn send_or_kill(session: &mut Session, packet: Packet, metrics: &Metrics) {
+fn send_or_kill(session: &mut Session, packet: Outbound, metrics: &Metrics) {
     let Some(link) = &session.link else { return };
     match link.tx.try_send(packet) {
         Ok(()) => {}
@@ -684,7 +716,7 @@ fn deliver(session: &mut Session, message: Message, limits: &Limits, metrics: &M
     if message.qos == QoS::AtMostOnce {
         // QoS 0 is never stored for an offline session (AWS IoT does the same).
         let Some(link) = &session.link else { return };
-        let packet = Packet::Publish(Publish {
+        let packet = Outbound::Publish(Publish {
             retain: message.retain,
             ..Publish::new(message.topic, QosPid::AtMostOnce, message.payload)
         });
@@ -713,7 +745,7 @@ fn pump(session: &mut Session, limits: &Limits, metrics: &Metrics) {
             session.pending.push_front(message);
             return;
         };
-        let packet = Packet::Publish(publish_packet(&message, pid));
+        let packet = Outbound::Publish(publish_packet(&message, pid));
         session.inflight.insert(
             pid.get(),
             Outgoing {

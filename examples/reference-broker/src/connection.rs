@@ -16,7 +16,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, timeout, timeout_at};
 
 use crate::auth::Principal;
-use crate::broker::{Link, Message, SessionRefusal};
+use crate::broker::{Link, Message, Outbound, SessionRefusal};
 use crate::config::DenyConnect;
 use crate::identity::Identity;
 use crate::metrics::inc;
@@ -359,7 +359,7 @@ async fn refuse<W: AsyncWrite + Unpin>(wr: &mut W, code: ConnectReturnCode, shar
 /// Drains the outbound queue into the socket, batching what is queued into one write.
 async fn write_loop<W: AsyncWrite + Unpin>(
     mut wr: W,
-    mut rx: mpsc::Receiver<Packet>,
+    mut rx: mpsc::Receiver<Outbound>,
     write_timeout: Duration,
     kill: Arc<Notify>,
 ) {
@@ -368,11 +368,11 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     while let Some(packet) = rx.recv().await {
         buf.clear();
         // Packets built by the broker always encode; one that did not would be skipped.
-        let _ = packet.encode(&mut buf);
+        let _ = Packet::from(packet).encode(&mut buf);
         while buf.len() < BATCH {
             match rx.try_recv() {
                 Ok(p) => {
-                    let _ = p.encode(&mut buf);
+                    let _ = Packet::from(p).encode(&mut buf);
                 }
                 Err(_) => break,
             }
@@ -443,14 +443,14 @@ impl Conn<'_> {
                     QosPid::AtMostOnce => shared.ingest(&message, Some(principal)),
                     QosPid::AtLeastOnce(pid) => {
                         shared.ingest(&message, Some(principal));
-                        broker.send(self.client_id, Packet::PubAck(pid));
+                        broker.send(self.client_id, Outbound::PubAck(pid));
                     }
                     QosPid::ExactlyOnce(pid) => match broker.incoming_qos2(self.client_id, pid) {
                         Ok(true) => {
                             shared.ingest(&message, Some(principal));
-                            broker.send(self.client_id, Packet::PubRec(pid));
+                            broker.send(self.client_id, Outbound::PubRec(pid));
                         }
-                        Ok(false) => broker.send(self.client_id, Packet::PubRec(pid)),
+                        Ok(false) => broker.send(self.client_id, Outbound::PubRec(pid)),
                         Err(()) => {
                             inc(&self.shared.metrics.protocol_errors_total);
                             return Flow::Close;
@@ -488,7 +488,7 @@ impl Conn<'_> {
                 let filters: Vec<String> = u.filters().map(|f| f.as_str().to_owned()).collect();
                 broker.unsubscribe(self.client_id, u.packet_id, &filters);
             }
-            Packet::PingReq => broker.send(self.client_id, Packet::PingResp),
+            Packet::PingReq => broker.send(self.client_id, Outbound::PingResp),
             Packet::Disconnect => return Flow::Disconnect,
             Packet::Connect(_) => {
                 // [MQTT-3.1.0-2]: a second CONNECT is a protocol violation.
