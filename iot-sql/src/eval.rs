@@ -126,8 +126,8 @@ pub struct Rule {
     statement: Statement,
     version: SqlVersion,
     filter: Option<TopicFilter>,
-    /// The filter's text when it has no wildcards: matching is then a string comparison.
-    exact_topic: Option<Box<str>>,
+    /// Whether the filter has no wildcards: matching is then a string comparison.
+    exact_topic: bool,
     regexes: Arc<HashMap<String, Regex>>,
     limits: Limits,
     external: Arc<dyn ExternalFunctions>,
@@ -240,10 +240,7 @@ impl Rule {
             Some(From::Topic(t)) => TopicFilter::new(t).ok(),
             _ => None,
         };
-        let exact_topic = filter
-            .as_ref()
-            .filter(|f| !f.has_wildcards())
-            .map(|f| Box::from(f.as_str()));
+        let exact_topic = filter.as_ref().is_some_and(|f| !f.has_wildcards());
         let mut regexes = HashMap::new();
         for a in &statement.set {
             collect_regexes(&a.value, &mut regexes);
@@ -296,10 +293,8 @@ impl Rule {
         // Without wildcards a filter matches exactly the equal name (no normalisation,
         // [MQTT-4.7.3-4]); a valid wildcard-free filter is a valid name, so a string
         // comparison decides it without building a TopicName.
-        if let Some(exact) = &self.exact_topic {
-            return **exact == *topic;
-        }
         match (&self.filter, &self.statement.select.from) {
+            (Some(filter), _) if self.exact_topic => filter.as_str() == topic,
             (Some(filter), _) => TopicName::new(topic).is_ok_and(|name| filter.matches(&name)),
             (None, Some(From::Topic(_))) => false,
             (None, _) => true,

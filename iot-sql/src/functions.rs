@@ -185,9 +185,15 @@ pub(crate) fn compile_regex(pattern: &str) -> Option<Regex> {
         .ok()
 }
 
+/// Argument `i`, if given.
+pub(crate) fn given<'a>(args: &'a [Cow<'_, Value>], i: usize) -> Option<&'a Value> {
+    args.get(i).map(AsRef::as_ref)
+}
+
+/// Argument `i`, `Undefined` if not given.
 fn arg<'a>(args: &'a [Cow<'_, Value>], i: usize) -> &'a Value {
     static UNDEFINED: Value = Value::Undefined;
-    args.get(i).map_or(&UNDEFINED, AsRef::as_ref)
+    given(args, i).unwrap_or(&UNDEFINED)
 }
 
 fn str_arg<'a>(args: &'a [Cow<'_, Value>], i: usize) -> Option<Cow<'a, str>> {

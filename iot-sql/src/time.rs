@@ -10,12 +10,8 @@ use std::borrow::Cow;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, Timelike, Utc};
 
 use crate::decimal::Rounding;
+use crate::functions::given;
 use crate::value::Value;
-
-/// Argument `i`, if given.
-fn arg<'a>(args: &'a [Cow<'_, Value>], i: usize) -> Option<&'a Value> {
-    args.get(i).map(AsRef::as_ref)
-}
 
 const MONTHS: [&str; 12] = [
     "January",
@@ -239,13 +235,13 @@ pub(crate) fn parse_time(args: &[Cow<'_, Value>]) -> Value {
     if !(2..=3).contains(&args.len()) {
         return Value::Undefined;
     }
-    let (Some(Value::String(pattern)), Some(ts)) = (arg(args, 0), arg(args, 1)) else {
+    let (Some(Value::String(pattern)), Some(ts)) = (given(args, 0), given(args, 1)) else {
         return Value::Undefined;
     };
     let Some(millis) = ts.to_int(Rounding::Down) else {
         return Value::Undefined;
     };
-    let zone_id = match arg(args, 2) {
+    let zone_id = match given(args, 2) {
         Some(Value::String(z)) => z.as_str(),
         Some(_) => return Value::Undefined,
         None => "UTC",
@@ -318,7 +314,7 @@ impl<'a> Input<'a> {
 /// milliseconds (UTC unless the text names a zone).
 pub(crate) fn time_to_epoch(args: &[Cow<'_, Value>]) -> Value {
     let (Some(Value::String(text)), Some(Value::String(pattern)), 2) =
-        (arg(args, 0), arg(args, 1), args.len())
+        (given(args, 0), given(args, 1), args.len())
     else {
         return Value::Undefined;
     };

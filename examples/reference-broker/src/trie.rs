@@ -40,6 +40,24 @@ impl Node {
             _ => self.children.entry(level.to_owned()).or_default(),
         }
     }
+
+    fn existing_child_mut(&mut self, level: &str) -> Option<&mut Node> {
+        match level {
+            "+" => self.plus.as_deref_mut(),
+            "#" => self.hash.as_deref_mut(),
+            _ => self.children.get_mut(level),
+        }
+    }
+
+    fn remove_child(&mut self, level: &str) {
+        match level {
+            "+" => self.plus = None,
+            "#" => self.hash = None,
+            _ => {
+                self.children.remove(level);
+            }
+        }
+    }
 }
 
 impl SubscriptionTrie {
@@ -102,24 +120,12 @@ fn remove_at(node: &mut Node, levels: &[&str], client: &str) -> bool {
     match levels.split_first() {
         None => node.here.remove(client).is_some(),
         Some((first, rest)) => {
-            let slot = match *first {
-                "+" => &mut node.plus,
-                "#" => &mut node.hash,
-                literal => {
-                    let Some(child) = node.children.get_mut(literal) else {
-                        return false;
-                    };
-                    let removed = remove_at(child, rest, client);
-                    if child.is_empty() {
-                        node.children.remove(literal);
-                    }
-                    return removed;
-                }
+            let Some(child) = node.existing_child_mut(first) else {
+                return false;
             };
-            let Some(child) = slot else { return false };
             let removed = remove_at(child, rest, client);
             if child.is_empty() {
-                *slot = None;
+                node.remove_child(first);
             }
             removed
         }
