@@ -105,6 +105,10 @@ async fn scenario_2_greenhouse_metric_and_store() {
         assert!(tokio::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // The range key is the millisecond timestamp, and a reading with the same keys replaces
+    // the earlier one (as a DynamoDB put does): the second reading must come a millisecond
+    // later to be stored beside the first.
+    tokio::time::sleep(Duration::from_millis(2)).await;
     probe
         .publish_acked(
             "/topic/Greenhouse/LuxSensors",
