@@ -202,12 +202,12 @@ async fn session(shared: &Arc<Shared>, config: &BridgeConfig) -> Result<(), Stri
     let (tx, mut rx) = mpsc::channel(shared.config.limits.outbound_queue);
     let kill = Arc::new(Notify::new());
     let link_id = shared.broker.next_link_id();
-    let link = Link {
-        id: link_id,
+    let link = Link::new(
+        link_id,
         tx,
-        kill: Arc::clone(&kill),
-        principal: Arc::new(RwLock::new(Arc::clone(&principal))),
-    };
+        Arc::clone(&kill),
+        Arc::new(RwLock::new(Arc::clone(&principal))),
+    );
     shared
         .broker
         .connect(&local_id, true, Arc::clone(&principal), link)
@@ -333,6 +333,15 @@ async fn forward(
                                 };
                                 shared.ingest_from(&message, Some(principal), Some(local_id));
                                 inc(&shared.metrics.bridge_in_total);
+                        }
+                        if p.qos_pid.qos() != QoS::AtMostOnce {
+                            // The remote forgets the message on our acknowledgement: store it
+                            // first.
+                            if let Some(persist) = shared.broker.persister() {
+                                if !persist.flush().await {
+                                    continue;
+                                }
+                            }
                         }
                         match p.qos_pid {
                             QosPid::AtMostOnce => {}

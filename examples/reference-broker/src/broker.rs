@@ -2,7 +2,7 @@
 //! routing of every accepted message to its subscribers.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use bytes::Bytes;
@@ -16,6 +16,8 @@ use tokio::sync::{Notify, mpsc};
 use crate::auth::{Authorizer, Principal};
 use crate::config::Limits;
 use crate::metrics::{Metrics, inc, set};
+use crate::persist::{Deferred, Persister, Txn};
+use crate::store::Change;
 use crate::trie::SubscriptionTrie;
 
 /// An application message as the broker routes it.
@@ -42,6 +44,44 @@ pub(crate) struct Link {
     pub(crate) kill: Arc<Notify>,
     /// The connection's current principal; a reload replaces it.
     pub(crate) principal: Arc<RwLock<Arc<Principal>>>,
+    /// Packets for this connection waiting for a commit (see `persist.rs`); while there are
+    /// any, later packets wait behind them.
+    pub(crate) waiting: Arc<AtomicUsize>,
+}
+
+impl Link {
+    /// A handle on a new connection.
+    pub(crate) fn new(
+        id: u64,
+        tx: mpsc::Sender<Outbound>,
+        kill: Arc<Notify>,
+        principal: Arc<RwLock<Arc<Principal>>>,
+    ) -> Link {
+        Link {
+            id,
+            tx,
+            kill,
+            principal,
+            waiting: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
+impl Outbound {
+    /// Whether the packet confirms, or hands over, state that must be durable first: the
+    /// acknowledgements, and QoS 1/2 deliveries.
+    fn promises(&self) -> bool {
+        match self {
+            Outbound::ConnAck(_) | Outbound::PingResp => false,
+            Outbound::Publish(p) => p.qos_pid.qos() != QoS::AtMostOnce,
+            Outbound::PubAck(_)
+            | Outbound::PubRec(_)
+            | Outbound::PubRel(_)
+            | Outbound::PubComp(_)
+            | Outbound::SubAck(_)
+            | Outbound::UnsubAck(_) => true,
+        }
+    }
 }
 
 /// A packet the broker queues for a connection: the server-to-client kinds only, so a queue
@@ -86,23 +126,58 @@ enum OutState {
 
 #[derive(Debug)]
 struct Outgoing {
+    seq: u64,
     message: Message,
     state: OutState,
 }
 
 #[derive(Debug)]
+struct Queued {
+    seq: u64,
+    message: Message,
+}
+
+#[derive(Debug)]
 struct Session {
+    /// The client id.
+    id: Arc<str>,
+    /// Clean session 1: nothing of it is stored, and it ends with its connection.
     clean: bool,
-    subscriptions: HashMap<String, QoS>,
+    subscriptions: HashMap<TopicFilter, QoS>,
     /// QoS 1/2 messages waiting for room in the in-flight window (or for a reconnect).
-    pending: VecDeque<Message>,
+    pending: VecDeque<Queued>,
     inflight: BTreeMap<u16, Outgoing>,
     /// QoS 2 packet ids received and not yet released (method B of §4.3.3 is not used: the
     /// message is routed on PUBLISH and the id only guards against a duplicate).
     incoming_qos2: HashSet<u16>,
     next_pid: u16,
+    /// The place of the next queued message in the session's order (its key in the store).
+    next_seq: u64,
     link: Option<Link>,
     principal: Arc<Principal>,
+}
+
+impl Session {
+    fn new(id: Arc<str>, clean: bool, principal: Arc<Principal>) -> Self {
+        Session {
+            id,
+            clean,
+            subscriptions: HashMap::new(),
+            pending: VecDeque::new(),
+            inflight: BTreeMap::new(),
+            incoming_qos2: HashSet::new(),
+            next_pid: 1,
+            next_seq: 0,
+            link: None,
+            principal,
+        }
+    }
+
+    fn take_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq = seq.saturating_add(1);
+        seq
+    }
 }
 
 #[derive(Debug, Default)]
@@ -110,6 +185,20 @@ struct State {
     sessions: HashMap<Arc<str>, Session>,
     trie: SubscriptionTrie,
     retained: HashMap<String, Message>,
+}
+
+impl State {
+    /// Ends a session: its subscriptions leave the trie, and a persistent one leaves the store.
+    fn discard(&mut self, client_id: &str, txn: &mut Work<'_>) {
+        if let Some(old) = self.sessions.remove(client_id) {
+            for filter in old.subscriptions.keys() {
+                self.trie.remove(filter.as_str(), client_id);
+            }
+            if !old.clean {
+                txn.change(Change::SessionDelete(old.id));
+            }
+        }
+    }
 }
 
 /// Why a CONNECT was refused by the session layer.
@@ -121,8 +210,31 @@ pub(crate) enum SessionRefusal {
     QueueFull,
 }
 
+/// How an acknowledgement from the client fits what is in flight to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AckFit {
+    /// It completes (or advances) a delivery.
+    Matched,
+    /// No delivery has that packet id: a late duplicate, ignored [MQTT-4.3.2]. Counted.
+    Unknown,
+    /// A delivery has that packet id at another QoS or step (a PUBREC for QoS 1, a PUBACK for
+    /// QoS 2, a PUBCOMP before PUBREL): a protocol violation [MQTT-4.8.0-1].
+    Mismatch,
+}
+
+/// What a PUBLISH from a client is answered with, once its effects are durable.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Reply {
+    /// QoS 1: PUBACK.
+    PubAck(PacketId),
+    /// QoS 2: remember the packet id as received (in the same transaction as the routing), then
+    /// PUBREC.
+    PubRec(PacketId),
+}
+
 /// Sessions, subscriptions and retained messages behind one lock. The lock is never held
-/// across an await: every send to a connection is a `try_send` on its bounded queue.
+/// across an await: every send to a connection is a `try_send` on its bounded queue, or is
+/// handed to the persister to be sent after the commit that it confirms.
 #[derive(Debug)]
 pub struct Broker {
     state: Mutex<State>,
@@ -130,8 +242,7 @@ pub struct Broker {
     authorizer: Authorizer,
     metrics: Arc<Metrics>,
     next_link_id: AtomicU64,
-    /// Bumped by every change, so the autosave knows when there is something to write.
-    generation: AtomicU64,
+    persist: Option<Persister>,
 }
 
 /// A persistent session as stored: who it belongs to, its subscriptions, and its messages.
@@ -144,8 +255,8 @@ pub struct SessionSnapshot {
     /// The source address of its last connection.
     pub source_ip: String,
     /// Filters and granted QoS.
-    pub subscriptions: Vec<(String, QoS)>,
-    /// In-flight messages (with their packet id, and whether PUBREL was sent), then queued ones.
+    pub subscriptions: Vec<(TopicFilter, QoS)>,
+    /// Its messages in the session's order; the in-flight ones have a packet id.
     pub messages: Vec<StoredMessage>,
     /// QoS 2 packet ids received and not yet released.
     pub incoming_qos2: Vec<u16>,
@@ -156,6 +267,8 @@ pub struct SessionSnapshot {
 pub struct StoredMessage {
     /// The message.
     pub message: Message,
+    /// Its place in the session's order.
+    pub seq: u64,
     /// Its packet id when in flight.
     pub packet_id: Option<u16>,
     /// Whether PUBREC arrived and PUBREL was sent (QoS 2).
@@ -171,75 +284,185 @@ pub struct Snapshot {
     pub sessions: Vec<SessionSnapshot>,
 }
 
+/// One operation's effects, gathered under the broker's lock: the changes to store and the
+/// packets to send. Packets go out at once unless they must wait for a commit.
+struct Work<'a> {
+    txn: Txn,
+    persist: Option<&'a Persister>,
+    limits: &'a Limits,
+    metrics: &'a Metrics,
+}
+
+impl Work<'_> {
+    fn change(&mut self, change: Change) {
+        if self.persist.is_some() {
+            self.txn.changes.push(change);
+        }
+    }
+
+    /// Records a change of a persistent session's state (a clean session is never stored).
+    fn session_change(&mut self, session: &Session, change: impl FnOnce(Arc<str>) -> Change) {
+        if !session.clean && self.persist.is_some() {
+            self.txn.changes.push(change(Arc::clone(&session.id)));
+        }
+    }
+
+    /// Sends a packet on the session's connection. One that promises durable state waits for
+    /// the commit of this operation's changes and of every earlier one still uncommitted; any
+    /// packet waits while an earlier one to the same connection does. A full queue closes
+    /// the connection (its session keeps what is in flight for the next one), except for QoS 0
+    /// messages, which are dropped and counted.
+    fn send(&mut self, session: &mut Session, packet: Outbound) {
+        let droppable =
+            matches!(&packet, Outbound::Publish(p) if p.qos_pid.qos() == QoS::AtMostOnce);
+        let Some(link) = &session.link else { return };
+        if let Some(persist) = self.persist {
+            let must_wait = link.waiting.load(Ordering::Acquire) > 0
+                || (packet.promises() && (!self.txn.changes.is_empty() || persist.backlog() > 0));
+            if must_wait {
+                link.waiting.fetch_add(1, Ordering::AcqRel);
+                self.txn.sends.push(Deferred {
+                    tx: link.tx.clone(),
+                    kill: Arc::clone(&link.kill),
+                    waiting: Arc::clone(&link.waiting),
+                    packet,
+                    droppable,
+                });
+                return;
+            }
+        }
+        match link.tx.try_send(packet) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) if droppable => {
+                inc(&self.metrics.dropped_slow_client_total);
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                inc(&self.metrics.slow_client_disconnects_total);
+                link.kill.notify_one();
+                // Detached here; the connection's `disconnect` still ends a clean session.
+                session.link = None;
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Hands a QoS 1/2 message to a session: in flight at once when there is room, else
+    /// queued. QoS 0 goes only to a connected session (AWS IoT does not store it either).
+    fn deliver(&mut self, session: &mut Session, message: Message) {
+        if message.qos == QoS::AtMostOnce {
+            if session.link.is_some() {
+                let packet = Outbound::Publish(Publish {
+                    retain: message.retain,
+                    ..Publish::new(message.topic, QosPid::AtMostOnce, message.payload)
+                });
+                inc(&self.metrics.publish_sent_total);
+                self.send(session, packet);
+            }
+            return;
+        }
+        if session.pending.len() >= self.limits.max_queued {
+            inc(&self.metrics.dropped_queue_full_total);
+            return;
+        }
+        let seq = session.take_seq();
+        let room = session.link.is_some()
+            && session.pending.is_empty()
+            && session.inflight.len() < self.limits.max_inflight;
+        if let Some(pid) = room.then(|| free_pid(session)).flatten() {
+            self.session_change(session, |client_id| Change::MessagePut {
+                client_id,
+                seq,
+                message: message.clone(),
+                packet_id: Some(pid.get()),
+            });
+            self.send_inflight(session, seq, message, pid);
+            return;
+        }
+        self.session_change(session, |client_id| Change::MessagePut {
+            client_id,
+            seq,
+            message: message.clone(),
+            packet_id: None,
+        });
+        session.pending.push_back(Queued { seq, message });
+    }
+
+    fn send_inflight(&mut self, session: &mut Session, seq: u64, message: Message, pid: PacketId) {
+        let packet = Outbound::Publish(publish_packet(&message, pid));
+        session.inflight.insert(
+            pid.get(),
+            Outgoing {
+                seq,
+                message,
+                state: OutState::Published,
+            },
+        );
+        inc(&self.metrics.publish_sent_total);
+        self.send(session, packet);
+    }
+
+    /// Moves queued messages into the in-flight window while there is room and a connection.
+    fn pump(&mut self, session: &mut Session) {
+        while session.link.is_some() && session.inflight.len() < self.limits.max_inflight {
+            let Some(pid) = free_pid(session) else { return };
+            let Some(Queued { seq, message }) = session.pending.pop_front() else {
+                return;
+            };
+            self.session_change(session, |client_id| Change::MessageSent {
+                client_id,
+                seq,
+                packet_id: pid.get(),
+            });
+            self.send_inflight(session, seq, message, pid);
+        }
+    }
+}
+
 impl Broker {
-    /// An empty broker.
-    pub fn new(limits: Limits, authorizer: Authorizer, metrics: Arc<Metrics>) -> Self {
+    /// An empty broker; with a persister, every change of retained messages and persistent
+    /// sessions is written through it, and what a packet confirms is committed before the
+    /// packet is sent.
+    pub(crate) fn new(
+        limits: Limits,
+        authorizer: Authorizer,
+        metrics: Arc<Metrics>,
+        persist: Option<Persister>,
+    ) -> Self {
         Self {
             state: Mutex::new(State::default()),
             limits,
             authorizer,
             metrics,
             next_link_id: AtomicU64::new(1),
-            generation: AtomicU64::new(0),
+            persist,
         }
     }
 
-    /// A number that changes whenever the state may have changed.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Relaxed)
-    }
-
-    /// A copy of the retained messages and persistent sessions.
-    pub fn snapshot(&self) -> Snapshot {
-        let state = self.lock_read();
-        let mut retained: Vec<Message> = state.retained.values().cloned().collect();
-        retained.sort_by(|a, b| a.topic.as_str().cmp(b.topic.as_str()));
-        let mut sessions = Vec::new();
-        for (client_id, session) in &state.sessions {
-            if session.clean {
-                continue;
-            }
-            let mut subscriptions: Vec<(String, QoS)> = session
-                .subscriptions
-                .iter()
-                .map(|(f, q)| (f.clone(), *q))
-                .collect();
-            subscriptions.sort();
-            let mut messages: Vec<StoredMessage> = session
-                .inflight
-                .iter()
-                .map(|(pid, out)| StoredMessage {
-                    message: out.message.clone(),
-                    packet_id: Some(*pid),
-                    released: out.state == OutState::Released,
-                })
-                .collect();
-            messages.extend(session.pending.iter().map(|m| StoredMessage {
-                message: m.clone(),
-                packet_id: None,
-                released: false,
-            }));
-            let mut incoming_qos2: Vec<u16> = session.incoming_qos2.iter().copied().collect();
-            incoming_qos2.sort_unstable();
-            let principal = &session.principal;
-            sessions.push(SessionSnapshot {
-                client_id: client_id.to_string(),
-                certificate_id: principal
-                    .identity
-                    .as_ref()
-                    .map(|i| i.certificate_id.clone()),
-                source_ip: principal.source_ip.clone(),
-                subscriptions,
-                messages,
-                incoming_qos2,
-            });
+    fn work(&self) -> Work<'_> {
+        Work {
+            txn: Txn::default(),
+            persist: self.persist.as_ref(),
+            limits: &self.limits,
+            metrics: &self.metrics,
         }
-        sessions.sort_by(|a, b| a.client_id.cmp(&b.client_id));
-        Snapshot { retained, sessions }
     }
 
-    /// Loads a snapshot into an empty broker; `principal` rebuilds each session's policy
-    /// context (`None` drops the session, e.g. when its certificate is no longer active).
+    /// Hands an operation's changes and waiting packets to the persister (still under the
+    /// lock, so operations reach it in the order they happened).
+    fn finish(&self, work: Work<'_>) {
+        if let Some(persist) = &self.persist {
+            persist.submit(work.txn);
+        }
+    }
+
+    /// The persister, when persistence is on.
+    pub(crate) fn persister(&self) -> Option<&Persister> {
+        self.persist.as_ref()
+    }
+
+    /// Loads the stored state into an empty broker; `principal` rebuilds each session's
+    /// policy context (`None` drops the session, e.g. when its certificate is no longer
+    /// active). What is dropped (by that or by the limits) is deleted from the store too.
     pub fn restore(
         &self,
         snapshot: Snapshot,
@@ -247,68 +470,71 @@ impl Broker {
     ) {
         let mut guard = self.lock();
         let state = &mut *guard;
+        let mut work = self.work();
         for m in snapshot.retained {
             if state.retained.len() < self.limits.max_retained {
                 state.retained.insert(m.topic.as_str().to_owned(), m);
+            } else {
+                work.change(Change::RetainClear(m.topic));
             }
         }
         for s in snapshot.sessions {
-            if state.sessions.len() >= self.limits.max_sessions {
-                break;
-            }
-            let Some(p) = principal(&s) else { continue };
             let key: Arc<str> = Arc::from(s.client_id.as_str());
-            let mut session = Session {
-                clean: false,
-                subscriptions: HashMap::new(),
-                pending: VecDeque::new(),
-                inflight: BTreeMap::new(),
-                incoming_qos2: s.incoming_qos2.iter().copied().collect(),
-                next_pid: 1,
-                link: None,
-                principal: Arc::new(p),
+            let p = if state.sessions.len() < self.limits.max_sessions {
+                principal(&s)
+            } else {
+                None
             };
+            let Some(p) = p else {
+                work.change(Change::SessionDelete(key));
+                continue;
+            };
+            let mut session = Session::new(Arc::clone(&key), false, Arc::new(p));
+            session.incoming_qos2 = s.incoming_qos2.iter().copied().collect();
             for (filter, qos) in s.subscriptions {
-                state.trie.insert(&filter, &key, qos);
+                state.trie.insert(filter.as_str(), &key, qos);
                 session.subscriptions.insert(filter, qos);
             }
             for m in s.messages {
+                session.next_seq = session.next_seq.max(m.seq.saturating_add(1));
+                let in_window = session.inflight.len() < self.limits.max_inflight;
                 match m.packet_id {
-                    Some(pid) if session.inflight.len() < self.limits.max_inflight => {
-                        session.inflight.insert(
-                            pid,
-                            Outgoing {
-                                message: m.message,
-                                state: if m.released {
-                                    OutState::Released
-                                } else {
-                                    OutState::Published
-                                },
-                            },
-                        );
+                    Some(pid) if in_window && !session.inflight.contains_key(&pid) => {
+                        let state = if m.released {
+                            OutState::Released
+                        } else {
+                            OutState::Published
+                        };
+                        let out = Outgoing {
+                            seq: m.seq,
+                            message: m.message,
+                            state,
+                        };
+                        session.inflight.insert(pid, out);
                     }
                     _ if session.pending.len() < self.limits.max_queued => {
-                        session.pending.push_back(m.message)
+                        session.pending.push_back(Queued {
+                            seq: m.seq,
+                            message: m.message,
+                        })
                     }
-                    _ => {}
+                    _ => work.change(Change::MessageDelete {
+                        client_id: Arc::clone(&key),
+                        seq: m.seq,
+                    }),
                 }
             }
             state.sessions.insert(key, session);
         }
         set(&self.metrics.sessions_current, state.sessions.len());
         set(&self.metrics.retained_current, state.retained.len());
+        self.finish(work);
     }
 
-    fn lock_read(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the maps half-updated in a way that is
         // worse than losing them, so a poisoned lock is used as is.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The lock, for a change.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.generation.fetch_add(1, Ordering::Relaxed);
-        self.lock_read()
     }
 
     pub(crate) fn next_link_id(&self) -> u64 {
@@ -317,17 +543,17 @@ impl Broker {
 
     /// The number of sessions held.
     pub fn session_count(&self) -> usize {
-        self.lock_read().sessions.len()
+        self.lock().sessions.len()
     }
 
     /// The retained message of a topic.
     pub fn retained(&self, topic: &str) -> Option<Message> {
-        self.lock_read().retained.get(topic).cloned()
+        self.lock().retained.get(topic).cloned()
     }
 
     /// The number of retained messages held.
     pub fn retained_count(&self) -> usize {
-        self.lock_read().retained.len()
+        self.lock().retained.len()
     }
 
     /// Attaches a connection to its session (new or resumed), closing an older connection with
@@ -342,75 +568,81 @@ impl Broker {
     ) -> Result<bool, SessionRefusal> {
         let mut guard = self.lock();
         let state = &mut *guard;
-        let key: Arc<str> = Arc::from(client_id);
-        if let Some(old) = state.sessions.get_mut(&key) {
+        let mut work = self.work();
+        let result = self.connect_locked(state, &mut work, client_id, clean, principal, link);
+        set(&self.metrics.sessions_current, state.sessions.len());
+        self.finish(work);
+        result
+    }
+
+    fn connect_locked(
+        &self,
+        state: &mut State,
+        work: &mut Work<'_>,
+        client_id: &str,
+        clean: bool,
+        principal: Arc<Principal>,
+        link: Link,
+    ) -> Result<bool, SessionRefusal> {
+        let mut resumable = false;
+        if let Some(old) = state.sessions.get_mut(client_id) {
             if let Some(old_link) = old.link.take() {
                 old_link.kill.notify_one();
                 inc(&self.metrics.takeovers_total);
             }
+            // [MQTT-3.1.2-6]: a clean session's state ends with its connection, and a clean
+            // CONNECT discards any previous session.
+            resumable = !old.clean && !clean;
         }
-        if clean {
-            // [MQTT-3.1.2-6]: a clean session discards any previous one.
-            if let Some(old) = state.sessions.remove(&key) {
-                for filter in old.subscriptions.keys() {
-                    state.trie.remove(filter, client_id);
-                }
-            }
-        } else if !state.sessions.contains_key(&key)
-            && state.sessions.len() >= self.limits.max_sessions
-        {
+        if !resumable {
+            state.discard(client_id, work);
+        }
+        if !resumable && state.sessions.len() >= self.limits.max_sessions {
             return Err(SessionRefusal::TooManySessions);
         }
-        if clean && state.sessions.len() >= self.limits.max_sessions {
-            return Err(SessionRefusal::TooManySessions);
-        }
-        let session_present = !clean && state.sessions.contains_key(&key);
+        let key: Arc<str> = Arc::from(client_id);
         let session = state
             .sessions
             .entry(Arc::clone(&key))
-            .or_insert_with(|| Session {
-                clean,
-                subscriptions: HashMap::new(),
-                pending: VecDeque::new(),
-                inflight: BTreeMap::new(),
-                incoming_qos2: HashSet::new(),
-                next_pid: 1,
-                link: None,
-                principal: Arc::clone(&principal),
-            });
-        session.clean = clean;
+            .or_insert_with(|| Session::new(key, clean, Arc::clone(&principal)));
+        let certificate_id = principal
+            .identity
+            .as_ref()
+            .map(|i| i.certificate_id.clone());
+        let source_ip = principal.source_ip.clone();
         session.principal = principal;
-        let connack = Outbound::ConnAck(ConnAck::new(session_present, ConnectReturnCode::Accepted));
+        work.session_change(session, |client_id| Change::SessionPut {
+            client_id,
+            certificate_id,
+            source_ip,
+        });
+        let connack = Outbound::ConnAck(ConnAck::new(resumable, ConnectReturnCode::Accepted));
         if link.tx.try_send(connack).is_err() {
             return Err(SessionRefusal::QueueFull);
         }
         session.link = Some(link);
         // Resend what was in flight, oldest first, with DUP set [MQTT-4.4.0-1], then fill the
         // window from the queue.
-        let resend: Vec<(u16, Outbound)> = session
+        let resend: Vec<Outbound> = session
             .inflight
             .iter()
             .filter_map(|(pid, out)| {
                 let id = PacketId::new(*pid)?;
-                Some((
-                    *pid,
-                    match out.state {
-                        OutState::Published => {
-                            let mut p = publish_packet(&out.message, id);
-                            p.dup = true;
-                            Outbound::Publish(p)
-                        }
-                        OutState::Released => Outbound::PubRel(id),
-                    },
-                ))
+                Some(match out.state {
+                    OutState::Published => {
+                        let mut p = publish_packet(&out.message, id);
+                        p.dup = true;
+                        Outbound::Publish(p)
+                    }
+                    OutState::Released => Outbound::PubRel(id),
+                })
             })
             .collect();
-        for (_, packet) in resend {
-            send_or_kill(session, packet, &self.metrics);
+        for packet in resend {
+            work.send(session, packet);
         }
-        pump(session, &self.limits, &self.metrics);
-        set(&self.metrics.sessions_current, state.sessions.len());
-        Ok(session_present)
+        work.pump(session);
+        Ok(resumable)
     }
 
     /// After a reload: rebuilds every session's principal with `rebuild`; a session whose
@@ -422,6 +654,7 @@ impl Broker {
     ) -> usize {
         let mut guard = self.lock();
         let state = &mut *guard;
+        let mut work = self.work();
         let mut closed = 0usize;
         let mut discard = Vec::new();
         for (client_id, session) in state.sessions.iter_mut() {
@@ -447,33 +680,30 @@ impl Broker {
             }
         }
         for client_id in discard {
-            if let Some(old) = state.sessions.remove(&client_id) {
-                for filter in old.subscriptions.keys() {
-                    state.trie.remove(filter, &client_id);
-                }
-            }
+            state.discard(&client_id, &mut work);
         }
         set(&self.metrics.sessions_current, state.sessions.len());
+        self.finish(work);
         closed
     }
 
-    /// Detaches a closed connection; a clean session ends with it [MQTT-3.1.2-6].
+    /// Detaches a closed connection; a clean session ends with it [MQTT-3.1.2-6], whether the
+    /// connection closed itself or was closed by the broker (slow reader, reload). Only a
+    /// newer connection that took the session over keeps it.
     pub(crate) fn disconnect(&self, client_id: &str, link_id: u64) {
         let mut guard = self.lock();
         let state = &mut *guard;
         let Some(session) = state.sessions.get_mut(client_id) else {
             return;
         };
-        if session.link.as_ref().map(|l| l.id) != Some(link_id) {
+        if session.link.as_ref().is_some_and(|l| l.id != link_id) {
             return; // Taken over: the session now belongs to a newer connection.
         }
         session.link = None;
         if session.clean {
-            if let Some(old) = state.sessions.remove(client_id) {
-                for filter in old.subscriptions.keys() {
-                    state.trie.remove(filter, client_id);
-                }
-            }
+            let mut work = self.work();
+            state.discard(client_id, &mut work);
+            self.finish(work);
         }
         set(&self.metrics.sessions_current, state.sessions.len());
     }
@@ -481,24 +711,34 @@ impl Broker {
     /// Routes an accepted message: updates the retained store, then delivers it once to each
     /// subscriber that may receive it, at the lower of its QoS and the subscription's.
     pub fn publish(&self, message: &Message) {
-        self.publish_excluding(message, None);
+        self.publish_from(message, None, None);
     }
 
     /// As [`Broker::publish`], except to the session `exclude` (the bridge a message came
-    /// from, so that it does not go back).
-    pub fn publish_excluding(&self, message: &Message, exclude: Option<&str>) {
+    /// from, so that it does not go back), and answering the publishing client with `reply`
+    /// once what the message changed is durable.
+    pub(crate) fn publish_from(
+        &self,
+        message: &Message,
+        exclude: Option<&str>,
+        reply: Option<(&str, Reply)>,
+    ) {
         inc(&self.metrics.publish_received_total);
         let mut guard = self.lock();
         let state = &mut *guard;
+        let mut work = self.work();
         if message.retain {
             let topic = message.topic.as_str();
             if message.payload.is_empty() {
                 // [MQTT-3.3.1-10]: a zero-byte retained message clears the topic.
-                state.retained.remove(topic);
+                if state.retained.remove(topic).is_some() {
+                    work.change(Change::RetainClear(message.topic.clone()));
+                }
             } else if state.retained.contains_key(topic)
                 || state.retained.len() < self.limits.max_retained
             {
                 state.retained.insert(topic.to_owned(), message.clone());
+                work.change(Change::RetainSet(message.clone()));
             } else {
                 inc(&self.metrics.dropped_retained_limit_total);
             }
@@ -527,8 +767,26 @@ impl Broker {
                 // [MQTT-3.3.1-9]: retain is 0 on messages sent to existing subscriptions.
                 retain: false,
             };
-            deliver(session, delivered, &self.limits, &self.metrics);
+            work.deliver(session, delivered);
         }
+        if let Some((client_id, reply)) = reply {
+            if let Some(session) = state.sessions.get_mut(client_id) {
+                let packet = match reply {
+                    Reply::PubAck(pid) => Outbound::PubAck(pid),
+                    Reply::PubRec(pid) => {
+                        if session.incoming_qos2.insert(pid.get()) {
+                            work.session_change(session, |client_id| Change::IncomingQos2Put {
+                                client_id,
+                                packet_id: pid.get(),
+                            });
+                        }
+                        Outbound::PubRec(pid)
+                    }
+                };
+                work.send(session, packet);
+            }
+        }
+        self.finish(work);
     }
 
     /// Records the granted filters (`None` = refused), queues the SUBACK, then the retained
@@ -541,25 +799,28 @@ impl Broker {
     ) {
         let mut guard = self.lock();
         let state = &mut *guard;
-        let key: Arc<str> = Arc::from(client_id);
-        let Some(session) = state.sessions.get_mut(&key) else {
+        let Some(session) = state.sessions.get_mut(client_id) else {
             return;
         };
+        let mut work = self.work();
         for (filter, grant) in grants {
             if let Some(qos) = grant {
-                session
-                    .subscriptions
-                    .insert(filter.as_str().to_owned(), *qos);
-                state.trie.insert(filter.as_str(), &key, *qos);
+                session.subscriptions.insert(filter.clone(), *qos);
+                state.trie.insert(filter.as_str(), &session.id, *qos);
+                work.session_change(session, |client_id| Change::SubscriptionPut {
+                    client_id,
+                    filter: filter.clone(),
+                    qos: *qos,
+                });
             }
         }
         let codes = grants.iter().map(|(_, g)| match g {
             Some(q) => SubAckReturnCode::Success(*q),
             None => SubAckReturnCode::Failure,
         });
-        match SubAck::new(packet_id, codes) {
-            Ok(suback) => send_or_kill(session, Outbound::SubAck(suback), &self.metrics),
-            Err(_) => return, // A SUBSCRIBE always has a filter; nothing to acknowledge.
+        // A SUBSCRIBE always has a filter, so the SUBACK can be built.
+        if let Ok(suback) = SubAck::new(packet_id, codes) {
+            work.send(session, Outbound::SubAck(suback));
         }
         for (filter, grant) in grants {
             let Some(granted) = grant else { continue };
@@ -579,84 +840,115 @@ impl Broker {
                     continue;
                 }
                 let qos = m.qos.min(*granted);
-                deliver(
+                work.deliver(
                     session,
                     Message {
                         qos,
                         retain: true,
                         ..m
                     },
-                    &self.limits,
-                    &self.metrics,
                 );
             }
         }
+        self.finish(work);
     }
 
     /// Removes subscriptions and queues the UNSUBACK.
-    pub(crate) fn unsubscribe(&self, client_id: &str, packet_id: PacketId, filters: &[String]) {
+    pub(crate) fn unsubscribe(
+        &self,
+        client_id: &str,
+        packet_id: PacketId,
+        filters: &[TopicFilter],
+    ) {
         let mut guard = self.lock();
         let state = &mut *guard;
         let Some(session) = state.sessions.get_mut(client_id) else {
             return;
         };
+        let mut work = self.work();
         for f in filters {
             if session.subscriptions.remove(f).is_some() {
-                state.trie.remove(f, client_id);
+                state.trie.remove(f.as_str(), client_id);
+                work.session_change(session, |client_id| Change::SubscriptionDelete {
+                    client_id,
+                    filter: f.clone(),
+                });
             }
         }
-        send_or_kill(session, Outbound::UnsubAck(packet_id), &self.metrics);
+        work.send(session, Outbound::UnsubAck(packet_id));
+        self.finish(work);
     }
 
-    /// Queues a packet on the client's connection; a full queue closes the connection.
+    /// Queues a packet on the client's connection (after the commits it depends on); a full
+    /// queue closes the connection.
     pub(crate) fn send(&self, client_id: &str, packet: Outbound) {
         let mut state = self.lock();
         if let Some(session) = state.sessions.get_mut(client_id) {
-            send_or_kill(session, packet, &self.metrics);
+            let mut work = self.work();
+            work.send(session, packet);
+            self.finish(work);
         }
     }
 
-    /// PUBACK: the QoS 1 delivery is complete; whether `pid` was in flight as one.
-    pub(crate) fn puback(&self, client_id: &str, pid: PacketId) -> bool {
+    /// PUBACK: completes a QoS 1 delivery.
+    pub(crate) fn puback(&self, client_id: &str, pid: PacketId) -> AckFit {
         self.complete(client_id, pid, OutState::Published, QoS::AtLeastOnce)
     }
 
-    /// PUBCOMP: the QoS 2 delivery is complete.
-    pub(crate) fn pubcomp(&self, client_id: &str, pid: PacketId) -> bool {
+    /// PUBCOMP: completes a QoS 2 delivery.
+    pub(crate) fn pubcomp(&self, client_id: &str, pid: PacketId) -> AckFit {
         self.complete(client_id, pid, OutState::Released, QoS::ExactlyOnce)
     }
 
-    fn complete(&self, client_id: &str, pid: PacketId, expect: OutState, qos: QoS) -> bool {
+    fn complete(&self, client_id: &str, pid: PacketId, expect: OutState, qos: QoS) -> AckFit {
         let mut state = self.lock();
         let Some(session) = state.sessions.get_mut(client_id) else {
-            return false;
+            return AckFit::Unknown;
         };
-        let matches = session
-            .inflight
-            .get(&pid.get())
-            .is_some_and(|o| o.state == expect && o.message.qos == qos);
-        if matches {
-            session.inflight.remove(&pid.get());
-            pump(session, &self.limits, &self.metrics);
+        let fit = match session.inflight.get(&pid.get()) {
+            None => AckFit::Unknown,
+            Some(o) if o.state == expect && o.message.qos == qos => AckFit::Matched,
+            Some(_) => AckFit::Mismatch,
+        };
+        if fit == AckFit::Matched {
+            let mut work = self.work();
+            if let Some(done) = session.inflight.remove(&pid.get()) {
+                work.session_change(session, |client_id| Change::MessageDelete {
+                    client_id,
+                    seq: done.seq,
+                });
+            }
+            work.pump(session);
+            self.finish(work);
         }
-        matches
+        fit
     }
 
-    /// PUBREC: answer PUBREL and wait for PUBCOMP [MQTT-4.3.3-1].
-    pub(crate) fn pubrec(&self, client_id: &str, pid: PacketId) -> bool {
+    /// PUBREC: answer PUBREL and wait for PUBCOMP [MQTT-4.3.3-1]. A repeated PUBREC gets the
+    /// PUBREL again.
+    pub(crate) fn pubrec(&self, client_id: &str, pid: PacketId) -> AckFit {
         let mut state = self.lock();
         let Some(session) = state.sessions.get_mut(client_id) else {
-            return false;
+            return AckFit::Unknown;
         };
         let Some(out) = session.inflight.get_mut(&pid.get()) else {
-            return false;
+            return AckFit::Unknown;
         };
         if out.message.qos != QoS::ExactlyOnce {
-            return false;
+            return AckFit::Mismatch;
         }
-        out.state = OutState::Released;
-        send_or_kill(session, Outbound::PubRel(pid), &self.metrics);
-        true
+        let mut work = self.work();
+        if out.state == OutState::Published {
+            out.state = OutState::Released;
+            let seq = out.seq;
+            work.session_change(session, |client_id| Change::MessageReleased {
+                client_id,
+                seq,
+            });
+        }
+        work.send(session, Outbound::PubRel(pid));
+        self.finish(work);
+        AckFit::Matched
     }
 
     /// A QoS 2 PUBLISH arrived: whether it is new (route it) or a resend of one not yet
@@ -672,7 +964,6 @@ impl Broker {
         if session.incoming_qos2.len() >= self.limits.max_inflight {
             return Err(());
         }
-        session.incoming_qos2.insert(pid.get());
         Ok(true)
     }
 
@@ -680,8 +971,15 @@ impl Broker {
     pub(crate) fn pubrel(&self, client_id: &str, pid: PacketId) {
         let mut state = self.lock();
         if let Some(session) = state.sessions.get_mut(client_id) {
-            session.incoming_qos2.remove(&pid.get());
-            send_or_kill(session, Outbound::PubComp(pid), &self.metrics);
+            let mut work = self.work();
+            if session.incoming_qos2.remove(&pid.get()) {
+                work.session_change(session, |client_id| Change::IncomingQos2Delete {
+                    client_id,
+                    packet_id: pid.get(),
+                });
+            }
+            work.send(session, Outbound::PubComp(pid));
+            self.finish(work);
         }
     }
 }
@@ -695,67 +993,6 @@ fn publish_packet(message: &Message, pid: PacketId) -> Publish {
     let mut p = Publish::new(message.topic.clone(), qos_pid, message.payload.clone());
     p.retain = message.retain;
     p
-}
-
-/// Queues a packet; if the connection's queue is full it is a slow reader and is closed (its
-/// session keeps what is in flight for the next connection).
-fn send_or_kill(session: &mut Session, packet: Outbound, metrics: &Metrics) {
-    let Some(link) = &session.link else { return };
-    match link.tx.try_send(packet) {
-        Ok(()) => {}
-        Err(mpsc::error::TrySendError::Full(_)) => {
-            inc(&metrics.slow_client_disconnects_total);
-            link.kill.notify_one();
-            session.link = None;
-        }
-        Err(mpsc::error::TrySendError::Closed(_)) => {}
-    }
-}
-
-fn deliver(session: &mut Session, message: Message, limits: &Limits, metrics: &Metrics) {
-    if message.qos == QoS::AtMostOnce {
-        // QoS 0 is never stored for an offline session (AWS IoT does the same).
-        let Some(link) = &session.link else { return };
-        let packet = Outbound::Publish(Publish {
-            retain: message.retain,
-            ..Publish::new(message.topic, QosPid::AtMostOnce, message.payload)
-        });
-        match link.tx.try_send(packet) {
-            Ok(()) => inc(&metrics.publish_sent_total),
-            Err(mpsc::error::TrySendError::Full(_)) => inc(&metrics.dropped_slow_client_total),
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
-        }
-        return;
-    }
-    if session.pending.len() >= limits.max_queued {
-        inc(&metrics.dropped_queue_full_total);
-        return;
-    }
-    session.pending.push_back(message);
-    pump(session, limits, metrics);
-}
-
-/// Moves queued messages into the in-flight window while there is room and a connection.
-fn pump(session: &mut Session, limits: &Limits, metrics: &Metrics) {
-    while session.link.is_some() && session.inflight.len() < limits.max_inflight {
-        let Some(message) = session.pending.pop_front() else {
-            return;
-        };
-        let Some(pid) = free_pid(session) else {
-            session.pending.push_front(message);
-            return;
-        };
-        let packet = Outbound::Publish(publish_packet(&message, pid));
-        session.inflight.insert(
-            pid.get(),
-            Outgoing {
-                message,
-                state: OutState::Published,
-            },
-        );
-        inc(&metrics.publish_sent_total);
-        send_or_kill(session, packet, metrics);
-    }
 }
 
 /// The next packet id not in flight (max_inflight < 65,535, so one exists).

@@ -221,23 +221,43 @@ pub enum MetricKind {
     Counter,
 }
 
-/// Retained messages and persistent sessions saved in `broker.db` (SQLite) in the data
-/// directory.
+/// Retained messages and persistent sessions kept in `broker.db` (SQLite) in the data
+/// directory, written change by change: what an acknowledgement confirms is committed before
+/// the acknowledgement is sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PersistenceConfig {
-    /// Whether state is loaded at start and saved.
+    /// Whether state is loaded at start and written.
     pub enabled: bool,
-    /// Seconds between saves when something changed (and always at shutdown); a crash loses
-    /// at most this much, as with mosquitto's `autosave_interval`.
-    pub autosave_secs: u64,
+    /// What a commit survives: `normal`, a crash of the broker (`kill -9`); `full`, also a
+    /// power loss or a crash of the machine (an fsync per commit).
+    pub sync: SyncMode,
+    /// No longer used (state is written as it changes, not saved periodically); accepted so
+    /// that a `broker.toml` written by an earlier version still loads.
+    #[serde(skip_serializing)]
+    pub autosave_secs: Option<u64>,
+}
+
+/// How SQLite syncs a commit to disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum SyncMode {
+    /// SQLite's `synchronous = NORMAL` in WAL mode: a commit is in the operating system's
+    /// hands before the acknowledgement; it survives the process dying, not the machine.
+    #[default]
+    Normal,
+    /// `synchronous = FULL`: each commit is fsynced first.
+    Full,
 }
 
 impl Default for PersistenceConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            autosave_secs: 5,
+            sync: SyncMode::Normal,
+            autosave_secs: None,
         }
     }
 }
@@ -308,6 +328,14 @@ pub struct Limits {
     pub publish_rate: u32,
     /// Token bucket size: publishes accepted in a burst.
     pub publish_burst: u32,
+    /// The most levels a topic name or filter may have (mosquitto allows 200, AWS IoT 8): a
+    /// deeper SUBSCRIBE filter gets SUBACK 0x80, a deeper PUBLISH or Will topic closes the
+    /// connection. Counted on `/metrics`.
+    pub max_topic_levels: usize,
+    /// Refuse control characters (U+0001–U+001F, U+007F–U+009F; MQTT 3.1.1 §1.5.3 allows
+    /// it): in a client id (CONNACK 2), a PUBLISH or Will topic (closed), a SUBSCRIBE filter
+    /// (SUBACK 0x80). Counted on `/metrics`.
+    pub reject_control_characters: bool,
 }
 
 /// The Sigfox callback endpoint (`POST /sigfox`).
@@ -382,6 +410,8 @@ impl Default for Limits {
             write_timeout_secs: 30,
             publish_rate: 100,
             publish_burst: 100,
+            max_topic_levels: 200,
+            reject_control_characters: true,
         }
     }
 }
@@ -494,7 +524,7 @@ impl Config {
     /// Checks the ranges a broker needs.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let l = &self.limits;
-        let checks: [(&'static str, bool, &str); 8] = [
+        let checks: [(&'static str, bool, &str); 9] = [
             (
                 "limits.max_connections",
                 l.max_connections >= 1,
@@ -535,6 +565,11 @@ impl Config {
                 l.publish_burst >= 1,
                 "must be at least 1",
             ),
+            (
+                "limits.max_topic_levels",
+                l.max_topic_levels >= 1,
+                "must be at least 1",
+            ),
         ];
         for (key, ok, message) in checks {
             if !ok {
@@ -543,12 +578,6 @@ impl Config {
                     message: message.to_owned(),
                 });
             }
-        }
-        if self.persistence.autosave_secs == 0 {
-            return Err(ConfigError::Invalid {
-                key: "persistence.autosave_secs",
-                message: "must be at least 1".to_owned(),
-            });
         }
         if l.write_timeout_secs == 0 {
             return Err(ConfigError::Invalid {

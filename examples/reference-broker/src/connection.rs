@@ -16,7 +16,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, timeout, timeout_at};
 
 use crate::auth::Principal;
-use crate::broker::{Link, Message, Outbound, SessionRefusal};
+use crate::broker::{AckFit, Link, Message, Outbound, Reply, SessionRefusal};
 use crate::config::DenyConnect;
 use crate::identity::Identity;
 use crate::metrics::inc;
@@ -152,12 +152,7 @@ pub(crate) async fn serve<S>(
     let (tx, rx) = mpsc::channel(limits.outbound_queue);
     let kill = Arc::new(Notify::new());
     let current = Arc::new(RwLock::new(Arc::clone(&principal)));
-    let link = Link {
-        id: link_id,
-        tx,
-        kill: Arc::clone(&kill),
-        principal: Arc::clone(&current),
-    };
+    let link = Link::new(link_id, tx, Arc::clone(&kill), Arc::clone(&current));
     match shared.broker.connect(
         &client_id,
         connect.clean_session,
@@ -230,6 +225,10 @@ pub(crate) async fn serve<S>(
         last_packet = Instant::now();
         if matches!(packet, Packet::Publish(_)) {
             conn.throttle(last_packet).await;
+            if let Some(persist) = shared.broker.persister() {
+                // The writer is behind: stop reading publishes until it catches up.
+                persist.room().await;
+            }
         }
         match conn.handle(packet) {
             Flow::Continue => {}
@@ -276,10 +275,24 @@ async fn admit<W: AsyncWrite + Unpin>(
         // [MQTT-3.1.3-6]: the server assigns an identifier.
         client_id = format!("auto-{link_id}");
     }
-    if client_id.len() > MAX_CLIENT_ID_LEN {
+    let control =
+        shared.config.limits.reject_control_characters && has_control_character(&client_id);
+    if control {
+        inc(&shared.metrics.control_characters_refused_total);
+    }
+    if client_id.len() > MAX_CLIENT_ID_LEN || control {
         inc(&shared.metrics.connects_refused_total);
         refuse(wr, ConnectReturnCode::IdentifierRejected, shared).await;
         return None;
+    }
+    if let Some(will) = &connect.will {
+        if !topic_acceptable(shared, will.topic.as_str()) {
+            // As a PUBLISH to that topic would be: a protocol violation, closed.
+            inc(&shared.metrics.protocol_errors_total);
+            inc(&shared.metrics.connects_refused_total);
+            let _ = timeout(Duration::from_secs(1), wr.shutdown()).await;
+            return None;
+        }
     }
     let principal = match principal(shared, &client_id, peer, transport) {
         Ok(p) => Arc::new(p),
@@ -310,6 +323,34 @@ async fn admit<W: AsyncWrite + Unpin>(
         return None;
     }
     Some((client_id, principal))
+}
+
+/// Whether a string holds a control character (U+0001–U+001F, U+007F–U+009F; U+0000 never
+/// gets past the codec): MQTT 3.1.1 §1.5.3 lets a receiver refuse them, and mosquitto does.
+fn has_control_character(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// Checks a topic name or filter against the broker's own limits (the codec has checked the
+/// protocol's): at most `max_topic_levels` levels, and no control characters unless allowed.
+/// Each refusal is counted.
+fn topic_acceptable(shared: &Shared, topic: &str) -> bool {
+    let limits = &shared.config.limits;
+    // Levels are one more than the separators; stop counting past the limit.
+    let too_deep = topic
+        .bytes()
+        .filter(|&b| b == b'/')
+        .nth(limits.max_topic_levels.saturating_sub(1))
+        .is_some();
+    if too_deep {
+        inc(&shared.metrics.topic_levels_refused_total);
+        return false;
+    }
+    if limits.reject_control_characters && has_control_character(topic) {
+        inc(&shared.metrics.control_characters_refused_total);
+        return false;
+    }
+    true
 }
 
 /// Builds the policy context of a connection from the registry.
@@ -417,6 +458,26 @@ impl Conn<'_> {
         }
     }
 
+    /// What an acknowledgement from the client means for the connection: a mismatch closes it
+    /// (mosquitto does the same), an unknown packet id is counted and ignored.
+    fn acknowledged(&self, fit: AckFit) -> Flow {
+        match fit {
+            AckFit::Matched => Flow::Continue,
+            AckFit::Unknown => {
+                inc(&self.shared.metrics.unknown_acks_total);
+                Flow::Continue
+            }
+            AckFit::Mismatch => {
+                inc(&self.shared.metrics.protocol_errors_total);
+                crate::log(&format!(
+                    "client {:?}: closed: an acknowledgement that does not fit the QoS or step of its message [MQTT-4.8.0-1]",
+                    self.client_id
+                ));
+                Flow::Close
+            }
+        }
+    }
+
     /// Acts on one packet (after [`Conn::throttle`] for a PUBLISH); never waits.
     fn handle(&mut self, packet: Packet) -> Flow {
         let broker = &self.shared.broker;
@@ -426,6 +487,10 @@ impl Conn<'_> {
         match packet {
             Packet::Publish(p) => {
                 let topic = p.topic.as_str();
+                if !topic_acceptable(self.shared, topic) {
+                    inc(&self.shared.metrics.protocol_errors_total);
+                    return Flow::Close;
+                }
                 // AWS IoT disconnects a client whose PUBLISH is not authorized.
                 if !auth.allows(principal, Action::Publish, "topic", topic)
                     || (p.retain && !auth.allows(principal, Action::RetainPublish, "topic", topic))
@@ -439,18 +504,21 @@ impl Conn<'_> {
                     retain: p.retain,
                 };
                 let shared = self.shared;
+                let client = self.client_id;
                 match p.qos_pid {
-                    QosPid::AtMostOnce => shared.ingest(&message, Some(principal)),
-                    QosPid::AtLeastOnce(pid) => {
-                        shared.ingest(&message, Some(principal));
-                        broker.send(self.client_id, Outbound::PubAck(pid));
-                    }
-                    QosPid::ExactlyOnce(pid) => match broker.incoming_qos2(self.client_id, pid) {
-                        Ok(true) => {
-                            shared.ingest(&message, Some(principal));
-                            broker.send(self.client_id, Outbound::PubRec(pid));
-                        }
-                        Ok(false) => broker.send(self.client_id, Outbound::PubRec(pid)),
+                    QosPid::AtMostOnce => shared.ingest(&message, Some(principal), None),
+                    QosPid::AtLeastOnce(pid) => shared.ingest(
+                        &message,
+                        Some(principal),
+                        Some((client, Reply::PubAck(pid))),
+                    ),
+                    QosPid::ExactlyOnce(pid) => match broker.incoming_qos2(client, pid) {
+                        Ok(true) => shared.ingest(
+                            &message,
+                            Some(principal),
+                            Some((client, Reply::PubRec(pid))),
+                        ),
+                        Ok(false) => broker.send(client, Outbound::PubRec(pid)),
                         Err(()) => {
                             inc(&self.shared.metrics.protocol_errors_total);
                             return Flow::Close;
@@ -458,26 +526,24 @@ impl Conn<'_> {
                     },
                 }
             }
-            Packet::PubAck(pid) => {
-                broker.puback(self.client_id, pid);
-            }
-            Packet::PubRec(pid) => {
-                broker.pubrec(self.client_id, pid);
-            }
+            Packet::PubAck(pid) => return self.acknowledged(broker.puback(self.client_id, pid)),
+            Packet::PubRec(pid) => return self.acknowledged(broker.pubrec(self.client_id, pid)),
             Packet::PubRel(pid) => broker.pubrel(self.client_id, pid),
             Packet::PubComp(pid) => {
-                broker.pubcomp(self.client_id, pid);
+                return self.acknowledged(broker.pubcomp(self.client_id, pid));
             }
             Packet::Subscribe(s) => {
                 let grants: Vec<_> = s
                     .filters()
                     .map(|f| {
-                        let allowed = auth.allows(
-                            principal,
-                            Action::Subscribe,
-                            "topicfilter",
-                            f.filter.as_str(),
-                        );
+                        // A filter over the broker's limits is refused like a denied one.
+                        let allowed = topic_acceptable(self.shared, f.filter.as_str())
+                            && auth.allows(
+                                principal,
+                                Action::Subscribe,
+                                "topicfilter",
+                                f.filter.as_str(),
+                            );
                         let grant = allowed.then_some(f.qos.min(QoS::ExactlyOnce));
                         (f.filter, grant)
                     })
@@ -485,7 +551,7 @@ impl Conn<'_> {
                 broker.subscribe(self.client_id, s.packet_id, &grants);
             }
             Packet::Unsubscribe(u) => {
-                let filters: Vec<String> = u.filters().map(|f| f.as_str().to_owned()).collect();
+                let filters: Vec<_> = u.filters().collect();
                 broker.unsubscribe(self.client_id, u.packet_id, &filters);
             }
             Packet::PingReq => broker.send(self.client_id, Outbound::PingResp),

@@ -55,7 +55,16 @@ enum Parsed {
 
 async fn connection(shared: &Shared, mut tcp: TcpStream) {
     let reply = match timeout(READ_TIMEOUT, read_request(&mut tcp)).await {
-        Ok(Some(Parsed::Ok(request))) => route(shared, &request),
+        Ok(Some(Parsed::Ok(request))) => {
+            let reply = route(shared, &request);
+            // A 2xx promises what the request published: answer once it is committed.
+            match shared.broker.persister() {
+                Some(persist) if (200..300).contains(&reply.status) && !persist.flush().await => {
+                    text(503, "the message could not be stored\n")
+                }
+                _ => reply,
+            }
+        }
         Ok(Some(Parsed::Bad(reply))) => reply,
         Ok(None) => return,
         Err(_) => text(408, "request timeout\n"),

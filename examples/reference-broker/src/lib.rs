@@ -10,6 +10,7 @@ mod connection;
 mod http;
 mod identity;
 mod metrics;
+mod persist;
 pub mod pki;
 mod ratelimit;
 mod registry;
@@ -24,7 +25,7 @@ pub use auth::{Authorizer, Principal};
 pub use broker::{Broker, Message, SessionSnapshot, Snapshot, StoredMessage};
 pub use config::{
     ActionConfig, BridgeConfig, BridgeDirection, BridgeTls, BridgeTopic, Config, ConfigError,
-    DenyConnect, Limits, MetricKind, PersistenceConfig, RuleConfig,
+    DenyConnect, Limits, MetricKind, PersistenceConfig, RuleConfig, SyncMode,
 };
 pub use http::{MAX_BODY, MAX_HEAD};
 pub use identity::{Identity, TlsError, certificate_id};
@@ -34,7 +35,7 @@ pub use registry::{Registry, RegistryError, RegistryFile, Status};
 pub use rules::RuleError;
 pub use server::{RunningBroker, StartError, start};
 pub use sigfox::DOWNLINK_TOPIC_PREFIX;
-pub use store::{DB_FILE, Store, StoreError};
+pub use store::{Change, DB_FILE, Store, StoreError};
 pub use trie::SubscriptionTrie;
 
 /// One log line on stderr.

@@ -113,6 +113,20 @@ metrics! {
     counter sigfox_published_total: "Sigfox callbacks published.",
     /// Sigfox callbacks dropped as duplicates.
     counter sigfox_duplicates_total: "Sigfox callbacks dropped as duplicates of (device, seqNumber).",
+    /// Topics and filters refused for their depth.
+    counter topic_levels_refused_total: "Topic names and filters refused for having more than max_topic_levels levels.",
+    /// Client ids, topics and filters refused for a control character.
+    counter control_characters_refused_total: "Client ids, topic names and filters refused for a control character.",
+    /// Acknowledgements for packet ids not in flight.
+    counter unknown_acks_total: "PUBACK, PUBREC and PUBCOMP packets for a packet id not in flight (ignored).",
+    /// Transactions committed to broker.db.
+    counter persist_commits_total: "Transactions committed to broker.db (each groups the changes of many operations).",
+    /// Changes written to broker.db.
+    counter persist_changes_total: "Changes of retained messages and persistent sessions written to broker.db.",
+    /// Transactions that failed.
+    counter persist_failures_total: "Transactions to broker.db that failed (the connections waiting for them were closed).",
+    /// Operations waiting for their commit.
+    gauge persist_backlog: "Operations whose changes wait for their commit to broker.db.",
     /// Sigfox callbacks refused.
     counter sigfox_rejected_total: "Sigfox callbacks refused (secret, body or sequence).",
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -13,11 +13,12 @@ use tokio::time::{Instant, timeout_at};
 use tokio_rustls::TlsAcceptor;
 
 use crate::auth::{Authorizer, Principal};
-use crate::broker::{Broker, Message};
-use crate::config::Config;
+use crate::broker::{Broker, Message, Reply};
+use crate::config::{Config, SyncMode};
 use crate::connection::{Transport, serve};
 use crate::identity::{Identity, TlsError, server_config};
 use crate::metrics::{Metrics, dec, inc};
+use crate::persist::Persister;
 use crate::registry::{Registry, RegistryError};
 use crate::rules::{RuleError, Rules};
 use crate::sigfox::SigfoxIngest;
@@ -43,9 +44,15 @@ impl Shared {
     }
 
     /// An accepted PUBLISH (from a client, or a Sigfox callback): routed to subscribers and
-    /// offered to the rules.
-    pub(crate) fn ingest(&self, message: &Message, principal: Option<&Principal>) {
-        self.ingest_from(message, principal, None);
+    /// offered to the rules; `reply` answers the publishing client once the routing is durable.
+    pub(crate) fn ingest(
+        &self,
+        message: &Message,
+        principal: Option<&Principal>,
+        reply: Option<(&str, Reply)>,
+    ) {
+        self.broker.publish_from(message, None, reply);
+        self.offer_to_rules(message, principal);
     }
 
     /// As [`Shared::ingest`], not delivered to the session `exclude` (a bridge's own).
@@ -55,7 +62,11 @@ impl Shared {
         principal: Option<&Principal>,
         exclude: Option<&str>,
     ) {
-        self.broker.publish_excluding(message, exclude);
+        self.broker.publish_from(message, exclude, None);
+        self.offer_to_rules(message, principal);
+    }
+
+    fn offer_to_rules(&self, message: &Message, principal: Option<&Principal>) {
         self.rules.offer(self, message, || {
             let timestamp = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -257,7 +268,6 @@ pub struct RunningBroker {
     pub metrics: Arc<Metrics>,
     tasks: Vec<JoinHandle<()>>,
     shared: Arc<Shared>,
-    store: Option<Arc<Mutex<Store>>>,
 }
 
 impl RunningBroker {
@@ -275,46 +285,17 @@ impl RunningBroker {
         self.shared.reload()
     }
 
-    /// Stops accepting connections and saves the retained messages and persistent sessions.
+    /// Stops accepting connections, waits until every change made so far is committed, and
+    /// stops writing (the state on disk is then final; a crash would have left the same
+    /// except for what no client had been answered yet).
     pub async fn stop(&self) -> Result<(), StoreError> {
         self.shutdown();
-        match &self.store {
-            Some(store) => save(&self.shared, store).await,
-            None => Ok(()),
-        }
-    }
-}
-
-/// Writes a snapshot of the broker's state (taken under its lock, written outside it).
-async fn save(shared: &Shared, store: &Arc<Mutex<Store>>) -> Result<(), StoreError> {
-    let snapshot = shared.broker.snapshot();
-    let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || {
-        store
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .save(&snapshot)
-    })
-    .await
-    .unwrap_or_else(|e| {
-        Err(StoreError::Corrupt {
-            table: "*",
-            detail: format!("the save task failed: {e}"),
-        })
-    })
-}
-
-async fn autosave(shared: Arc<Shared>, store: Arc<Mutex<Store>>, every: Duration) {
-    let mut saved = shared.broker.generation();
-    loop {
-        tokio::time::sleep(every).await;
-        let now = shared.broker.generation();
-        if now == saved {
-            continue;
-        }
-        match save(&shared, &store).await {
-            Ok(()) => saved = now,
-            Err(e) => crate::log(&format!("saving {} failed: {e}", crate::store::DB_FILE)),
+        match self.shared.broker.persister() {
+            Some(persist) if !persist.close().await => Err(StoreError::Corrupt {
+                table: "*",
+                detail: "the last changes could not be written (see the log)".to_owned(),
+            }),
+            _ => Ok(()),
         }
     }
 }
@@ -340,11 +321,27 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
         None
     };
     let rules = Rules::compile(&config.rules, &registry, &dir).map_err(StartError::Rule)?;
+    let (persister, stored) = if config.persistence.enabled {
+        let store = Store::open(&dir).map_err(StartError::Store)?;
+        store
+            .set_synchronous(config.persistence.sync == SyncMode::Full)
+            .map_err(StartError::Store)?;
+        let stored = store.load().map_err(StartError::Store)?;
+        let persister =
+            Persister::start(store, Arc::clone(&metrics)).map_err(|error| StartError::Read {
+                path: dir.join(crate::store::DB_FILE),
+                error,
+            })?;
+        (Some(persister), Some(stored))
+    } else {
+        (None, None)
+    };
     let shared = Arc::new(Shared {
         broker: Broker::new(
             config.limits.clone(),
             authorizer.clone(),
             Arc::clone(&metrics),
+            persister,
         ),
         metrics: Arc::clone(&metrics),
         authorizer,
@@ -354,9 +351,7 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
         rules,
         config,
     });
-    let store = if shared.config.persistence.enabled {
-        let store = Store::open(&dir).map_err(StartError::Store)?;
-        let snapshot = store.load().map_err(StartError::Store)?;
+    if let Some(snapshot) = stored {
         let registry = shared.registry();
         shared.broker.restore(snapshot, |s| {
             let identity = match &s.certificate_id {
@@ -372,10 +367,7 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
             )
             .ok()
         });
-        Some(Arc::new(Mutex::new(store)))
-    } else {
-        None
-    };
+    }
     let bind = |addr: SocketAddr| async move {
         TcpListener::bind(addr)
             .await
@@ -424,14 +416,6 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
         tasks.push(tokio::spawn(watch(Arc::clone(&shared), every)));
     }
     tasks.push(tokio::spawn(crate::http::serve(Arc::clone(&shared), http)));
-    if let Some(store) = &store {
-        let every = Duration::from_secs(shared.config.persistence.autosave_secs);
-        tasks.push(tokio::spawn(autosave(
-            Arc::clone(&shared),
-            Arc::clone(store),
-            every,
-        )));
-    }
     Ok(RunningBroker {
         mqtt_addr,
         plain_addr,
@@ -439,7 +423,6 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
         metrics,
         tasks,
         shared,
-        store,
     })
 }
 

@@ -147,6 +147,7 @@ impl SigfoxIngest {
                     retain: false,
                 },
                 None,
+                None,
             );
             inc(&metrics.sigfox_published_total);
         } else {

@@ -1,13 +1,14 @@
 //! Persistence in SQLite (`broker.db` in the data directory): retained messages and persistent
-//! sessions, saved as a whole snapshot in one transaction — periodically when something changed
-//! and at shutdown, as mosquitto's `autosave_interval` does — and loaded at start.
+//! sessions, written change by change ([`Change`]) in transactions that group the changes of
+//! many connections (see `persist.rs`), and loaded at start.
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use mqtt_wire::{QoS, TopicName};
-use rusqlite::{Connection, params};
+use mqtt_wire::{QoS, TopicFilter, TopicName};
+use rusqlite::{Connection, Transaction, params};
 
 use crate::broker::{Message, SessionSnapshot, Snapshot, StoredMessage};
 
@@ -70,6 +71,189 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// One change to the stored state, as the broker makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// A retained message set (or replaced) on its topic.
+    RetainSet(Message),
+    /// A topic's retained message cleared.
+    RetainClear(TopicName),
+    /// A persistent session created, or its owner's identity updated on a reconnect.
+    SessionPut {
+        /// The client id.
+        client_id: Arc<str>,
+        /// The certificate id of its connection (`None` for the plain listener).
+        certificate_id: Option<String>,
+        /// The source address of its connection.
+        source_ip: String,
+    },
+    /// A persistent session ended, with its subscriptions and messages.
+    SessionDelete(Arc<str>),
+    /// A subscription added or its QoS replaced.
+    SubscriptionPut {
+        /// The client id.
+        client_id: Arc<str>,
+        /// The filter.
+        filter: TopicFilter,
+        /// The granted QoS.
+        qos: QoS,
+    },
+    /// A subscription removed.
+    SubscriptionDelete {
+        /// The client id.
+        client_id: Arc<str>,
+        /// The filter.
+        filter: TopicFilter,
+    },
+    /// A QoS 1/2 message queued for a session, already in flight when `packet_id` is set.
+    MessagePut {
+        /// The client id.
+        client_id: Arc<str>,
+        /// Its place in the session's order.
+        seq: u64,
+        /// The message.
+        message: Message,
+        /// Its packet id when sent at once.
+        packet_id: Option<u16>,
+    },
+    /// A queued message sent with a packet id.
+    MessageSent {
+        /// The client id.
+        client_id: Arc<str>,
+        /// The message's place.
+        seq: u64,
+        /// The packet id it was sent with.
+        packet_id: u16,
+    },
+    /// PUBREC received for a QoS 2 message and PUBREL sent.
+    MessageReleased {
+        /// The client id.
+        client_id: Arc<str>,
+        /// The message's place.
+        seq: u64,
+    },
+    /// A delivery completed (PUBACK or PUBCOMP), or a message dropped.
+    MessageDelete {
+        /// The client id.
+        client_id: Arc<str>,
+        /// The message's place.
+        seq: u64,
+    },
+    /// A QoS 2 packet id received from the client (PUBREC sent).
+    IncomingQos2Put {
+        /// The client id.
+        client_id: Arc<str>,
+        /// The packet id.
+        packet_id: u16,
+    },
+    /// A QoS 2 packet id released by the client (PUBCOMP sent).
+    IncomingQos2Delete {
+        /// The client id.
+        client_id: Arc<str>,
+        /// The packet id.
+        packet_id: u16,
+    },
+}
+
+fn seq_value(seq: u64) -> i64 {
+    // Sequence numbers count messages of one session from 0: far below 2^63.
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+fn apply_one(tx: &Transaction<'_>, change: &Change) -> Result<(), StoreError> {
+    match change {
+        Change::RetainSet(m) => {
+            tx.prepare_cached("INSERT OR REPLACE INTO retained VALUES (?1, ?2, ?3)")?
+                .execute(params![m.topic.as_str(), &m.payload[..], m.qos as i64])?;
+        }
+        Change::RetainClear(topic) => {
+            tx.prepare_cached("DELETE FROM retained WHERE topic = ?1")?
+                .execute([topic.as_str()])?;
+        }
+        Change::SessionPut {
+            client_id,
+            certificate_id,
+            source_ip,
+        } => {
+            tx.prepare_cached("INSERT OR REPLACE INTO sessions VALUES (?1, ?2, ?3)")?
+                .execute(params![&**client_id, certificate_id, source_ip])?;
+        }
+        Change::SessionDelete(client_id) => {
+            for table in ["sessions", "subscriptions", "messages", "incoming_qos2"] {
+                tx.prepare_cached(&format!("DELETE FROM {table} WHERE client_id = ?1"))?
+                    .execute([&**client_id])?;
+            }
+        }
+        Change::SubscriptionPut {
+            client_id,
+            filter,
+            qos,
+        } => {
+            tx.prepare_cached("INSERT OR REPLACE INTO subscriptions VALUES (?1, ?2, ?3)")?
+                .execute(params![&**client_id, filter.as_str(), *qos as i64])?;
+        }
+        Change::SubscriptionDelete { client_id, filter } => {
+            tx.prepare_cached("DELETE FROM subscriptions WHERE client_id = ?1 AND filter = ?2")?
+                .execute(params![&**client_id, filter.as_str()])?;
+        }
+        Change::MessagePut {
+            client_id,
+            seq,
+            message,
+            packet_id,
+        } => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO messages VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
+            )?
+            .execute(params![
+                &**client_id,
+                seq_value(*seq),
+                message.topic.as_str(),
+                &message.payload[..],
+                message.qos as i64,
+                message.retain,
+                packet_id,
+            ])?;
+        }
+        Change::MessageSent {
+            client_id,
+            seq,
+            packet_id,
+        } => {
+            tx.prepare_cached(
+                "UPDATE messages SET packet_id = ?3 WHERE client_id = ?1 AND seq = ?2",
+            )?
+            .execute(params![&**client_id, seq_value(*seq), packet_id])?;
+        }
+        Change::MessageReleased { client_id, seq } => {
+            tx.prepare_cached(
+                "UPDATE messages SET released = 1 WHERE client_id = ?1 AND seq = ?2",
+            )?
+            .execute(params![&**client_id, seq_value(*seq)])?;
+        }
+        Change::MessageDelete { client_id, seq } => {
+            tx.prepare_cached("DELETE FROM messages WHERE client_id = ?1 AND seq = ?2")?
+                .execute(params![&**client_id, seq_value(*seq)])?;
+        }
+        Change::IncomingQos2Put {
+            client_id,
+            packet_id,
+        } => {
+            tx.prepare_cached("INSERT OR REPLACE INTO incoming_qos2 VALUES (?1, ?2)")?
+                .execute(params![&**client_id, packet_id])?;
+        }
+        Change::IncomingQos2Delete {
+            client_id,
+            packet_id,
+        } => {
+            tx.prepare_cached("DELETE FROM incoming_qos2 WHERE client_id = ?1 AND packet_id = ?2")?
+                .execute(params![&**client_id, packet_id])?;
+        }
+    }
+    Ok(())
+}
+
 /// The open database.
 #[derive(Debug)]
 pub struct Store {
@@ -112,44 +296,19 @@ impl Store {
         Ok(Store { conn })
     }
 
-    /// Replaces the stored state with `snapshot`, atomically.
-    pub fn save(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
+    /// Sets how SQLite syncs its commits: `NORMAL` survives a crash of the process (`kill -9`),
+    /// `FULL` also a power loss, at the cost of an fsync per commit.
+    pub fn set_synchronous(&self, full: bool) -> Result<(), StoreError> {
+        let mode = if full { "FULL" } else { "NORMAL" };
+        self.conn.pragma_update(None, "synchronous", mode)?;
+        Ok(())
+    }
+
+    /// Applies `changes` in order, in one transaction: all of them or none.
+    pub fn apply(&mut self, changes: &[Change]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        tx.execute_batch(
-            "DELETE FROM retained; DELETE FROM sessions; DELETE FROM subscriptions;
-             DELETE FROM messages; DELETE FROM incoming_qos2;",
-        )?;
-        {
-            let mut insert = tx.prepare("INSERT INTO retained VALUES (?1, ?2, ?3)")?;
-            for m in &snapshot.retained {
-                insert.execute(params![m.topic.as_str(), &m.payload[..], m.qos as i64])?;
-            }
-            let mut session = tx.prepare("INSERT INTO sessions VALUES (?1, ?2, ?3)")?;
-            let mut sub = tx.prepare("INSERT INTO subscriptions VALUES (?1, ?2, ?3)")?;
-            let mut msg =
-                tx.prepare("INSERT INTO messages VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
-            let mut q2 = tx.prepare("INSERT INTO incoming_qos2 VALUES (?1, ?2)")?;
-            for s in &snapshot.sessions {
-                session.execute(params![s.client_id, s.certificate_id, s.source_ip])?;
-                for (filter, q) in &s.subscriptions {
-                    sub.execute(params![s.client_id, filter, *q as i64])?;
-                }
-                for (seq, m) in s.messages.iter().enumerate() {
-                    msg.execute(params![
-                        s.client_id,
-                        i64::try_from(seq).unwrap_or(i64::MAX),
-                        m.message.topic.as_str(),
-                        &m.message.payload[..],
-                        m.message.qos as i64,
-                        m.message.retain,
-                        m.packet_id,
-                        m.released,
-                    ])?;
-                }
-                for pid in &s.incoming_qos2 {
-                    q2.execute(params![s.client_id, pid])?;
-                }
-            }
+        for change in changes {
+            apply_one(&tx, change)?;
         }
         tx.commit()?;
         Ok(())
@@ -201,7 +360,7 @@ impl Store {
         Ok(snapshot)
     }
 
-    fn subscriptions(&self, client_id: &str) -> Result<Vec<(String, QoS)>, StoreError> {
+    fn subscriptions(&self, client_id: &str) -> Result<Vec<(TopicFilter, QoS)>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT filter, qos FROM subscriptions WHERE client_id = ?1 ORDER BY filter",
         )?;
@@ -211,7 +370,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (filter, q) = row?;
-            mqtt_wire::TopicFilter::new(&filter).map_err(|e| StoreError::Corrupt {
+            let filter = TopicFilter::new(&filter).map_err(|e| StoreError::Corrupt {
                 table: "subscriptions",
                 detail: format!("filter {filter:?}: {e}"),
             })?;
@@ -222,7 +381,7 @@ impl Store {
 
     fn messages(&self, client_id: &str) -> Result<Vec<StoredMessage>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT topic, payload, qos, retain, packet_id, released FROM messages
+            "SELECT topic, payload, qos, retain, packet_id, released, seq FROM messages
              WHERE client_id = ?1 ORDER BY seq",
         )?;
         let rows = stmt.query_map([client_id], |r| {
@@ -233,11 +392,12 @@ impl Store {
                 r.get::<_, bool>(3)?,
                 r.get::<_, Option<i64>>(4)?,
                 r.get::<_, bool>(5)?,
+                r.get::<_, i64>(6)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (t, payload, q, retain, pid, released) = row?;
+            let (t, payload, q, retain, pid, released, seq) = row?;
             out.push(StoredMessage {
                 message: Message {
                     topic: topic("messages", &t)?,
@@ -247,6 +407,10 @@ impl Store {
                 },
                 packet_id: pid.map(|p| packet_id("messages", p)).transpose()?,
                 released,
+                seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt {
+                    table: "messages",
+                    detail: format!("seq {seq}"),
+                })?,
             });
         }
         Ok(out)

@@ -81,26 +81,102 @@ async fn retained_and_sessions_survive_a_restart() {
     );
 }
 
+/// What an acknowledgement confirms is in `broker.db` by the time the acknowledgement arrives:
+/// read straight after it, with no wait and no shutdown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn autosave_writes_changes_without_a_shutdown() {
-    let b = start_with("autosave", |c, _| c.persistence.autosave_secs = 1).await;
+async fn acknowledged_state_is_stored_before_the_acknowledgement() {
+    let b = start("acked").await;
+    let stored = || Store::open(&b.dir).unwrap().load().unwrap();
+    // SUBACK of a persistent session: the session and its subscription.
+    let (mut keeper, _) = Client::connect(b.plain(), "keeper", false).await;
+    keeper.subscribe(1, &[("q/#", QoS::ExactlyOnce)]).await;
+    let s = stored();
+    assert_eq!(s.sessions.len(), 1);
+    assert_eq!(s.sessions[0].client_id, "keeper");
+    assert_eq!(
+        s.sessions[0]
+            .subscriptions
+            .iter()
+            .map(|(f, q)| (f.as_str(), *q))
+            .collect::<Vec<_>>(),
+        [("q/#", QoS::ExactlyOnce)]
+    );
+    keeper.send(&Packet::Disconnect).await;
+    keeper.expect_closed().await;
+    // PUBACK: the retained message, and the message queued for the offline session.
     let (mut publ, _) = Client::connect(b.plain(), "pub", true).await;
-    publ.publish("a/b", QosPid::AtLeastOnce(pid(1)), "v", true)
+    publ.publish("q/r", QosPid::AtLeastOnce(pid(7)), "kept", true)
         .await;
-    assert_eq!(publ.recv().await, Packet::PubAck(pid(1)));
-    let deadline = tokio::time::Instant::now() + common::WAIT;
-    loop {
-        let snapshot = Store::open(&b.dir).unwrap().load().unwrap();
-        if let Some(m) = snapshot.retained.first() {
-            assert_eq!((m.topic.as_str(), &m.payload[..]), ("a/b", &b"v"[..]));
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not saved within the wait"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert_eq!(publ.recv().await, Packet::PubAck(pid(7)));
+    let s = stored();
+    assert_eq!(
+        s.retained
+            .iter()
+            .map(|m| (m.topic.as_str(), &m.payload[..]))
+            .collect::<Vec<_>>(),
+        [("q/r", &b"kept"[..])]
+    );
+    let queued: Vec<_> = s.sessions[0]
+        .messages
+        .iter()
+        .map(|m| {
+            (
+                m.message.topic.as_str(),
+                &m.message.payload[..],
+                m.packet_id,
+            )
+        })
+        .collect();
+    assert_eq!(queued, [("q/r", &b"kept"[..], None)]);
+    // PUBREC of a QoS 2 message from a persistent publisher: its packet id, with the routing.
+    let (mut p2, _) = Client::connect(b.plain(), "pub2", false).await;
+    p2.publish("q/x", QosPid::ExactlyOnce(pid(9)), "two", false)
+        .await;
+    assert_eq!(p2.recv().await, Packet::PubRec(pid(9)));
+    let s = stored();
+    let pub2 = s.sessions.iter().find(|s| s.client_id == "pub2").unwrap();
+    assert_eq!(pub2.incoming_qos2, [9]);
+    let keeper = s.sessions.iter().find(|s| s.client_id == "keeper").unwrap();
+    assert_eq!(keeper.messages.len(), 2);
+    // PUBCOMP: the packet id is released.
+    p2.send(&Packet::PubRel(pid(9))).await;
+    assert_eq!(p2.recv().await, Packet::PubComp(pid(9)));
+    let s = stored();
+    let pub2 = s.sessions.iter().find(|s| s.client_id == "pub2").unwrap();
+    assert!(pub2.incoming_qos2.is_empty());
+    // The keeper comes back: each delivery is in flight (with its packet id) when it arrives.
+    let (mut keeper, present) = Client::connect(b.plain(), "keeper", false).await;
+    assert!(present);
+    let first = keeper.recv_publish().await;
+    let second = keeper.recv_publish().await;
+    let (id1, id2) = (
+        first.qos_pid.packet_id().unwrap(),
+        second.qos_pid.packet_id().unwrap(),
+    );
+    let s = stored();
+    let k = s.sessions.iter().find(|s| s.client_id == "keeper").unwrap();
+    let in_flight: Vec<_> = k
+        .messages
+        .iter()
+        .map(|m| (m.packet_id, m.released))
+        .collect();
+    assert_eq!(
+        in_flight,
+        [(Some(id1.get()), false), (Some(id2.get()), false)]
+    );
+    // PUBREL follows the commit of everything before it: the first delivery's completion too.
+    keeper.send(&Packet::PubAck(id1)).await;
+    keeper.send(&Packet::PubRec(id2)).await;
+    assert_eq!(keeper.recv().await, Packet::PubRel(id2));
+    let s = stored();
+    let k = s.sessions.iter().find(|s| s.client_id == "keeper").unwrap();
+    let left: Vec<_> = k
+        .messages
+        .iter()
+        .map(|m| (&m.message.payload[..], m.released))
+        .collect();
+    assert_eq!(left, [(&b"two"[..], true)]);
+    assert!(b.metric("persist_commits_total") >= 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
