@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
 
 use common::{Client, pid, start, start_with};
 use mqtt_wire::{Packet, QoS, QosPid};

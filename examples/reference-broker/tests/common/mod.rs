@@ -158,6 +158,21 @@ impl Client {
         }
     }
 
+    /// A client on an open stream.
+    pub fn from_stream(stream: Box<dyn Io>) -> Client {
+        Client {
+            stream,
+            buf: BytesMut::new(),
+        }
+    }
+
+    /// Sends a packet; an error when the broker is gone.
+    pub async fn try_send(&mut self, packet: &Packet) -> std::io::Result<()> {
+        let mut buf = BytesMut::new();
+        packet.encode(&mut buf).unwrap();
+        self.stream.write_all(&buf).await
+    }
+
     /// A TLS connection to the broker's MQTT listener with a device certificate of the
     /// development PKI (`devices/<device>.pem`).
     pub async fn tls(b: &TestBroker, device: &str) -> Client {
