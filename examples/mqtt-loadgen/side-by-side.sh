@@ -6,8 +6,10 @@
 #
 # Environment: STEP_SECS (measured seconds per flood step, default 8), CONNECT_SECS (default 10),
 # PEAK_AGENTS (default: what the open-file limit allows, at most 500000), PEAK_SECS (default
-# 120), PEAK_RAMP (default 60), PHASES (default "flood connect peak"), RATES (the flood steps,
-# offered msg/s, space-separated).
+# 120), PEAK_RAMP (default 60), PHASES (default "flood connect peak"; "durable" adds QoS 1
+# floods to persistent subscribers with persistence on in both brokers), RATES (the flood steps,
+# offered msg/s, space-separated), BEFORE_BIN (a reference-broker binary of an earlier version,
+# measured too in the durable phase).
 # Writes WORK_DIR/summary.md, and every run's files under WORK_DIR/runs/.
 set -euo pipefail
 
@@ -88,7 +90,8 @@ EOF
 REF=$!
 mosquitto -c mosquitto.conf >mosquitto.log 2>&1 &
 MOSQ=$!
-trap 'kill $REF $MOSQ 2>/dev/null || true' EXIT
+DURABLE_PIDS=()
+trap 'kill $REF $MOSQ "${DURABLE_PIDS[@]}" 2>/dev/null || true' EXIT
 sleep 2
 
 declare -A PLAIN=([reference]=11883 [mosquitto]=11884)
@@ -118,7 +121,7 @@ run() {
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 flood_max() {
-  local broker=$1 transport=$2 qos=$3 best="" fails=0 port tls=()
+  local broker=$1 transport=$2 qos=$3 best="" fails=0 port tls=() extra=("${@:4}")
   if [ "$transport" = tls ]; then
     port=${TLS[$broker]}
     tls=(--broker-data broker-data)
@@ -128,7 +131,8 @@ flood_max() {
   for rate in "${RATES[@]}"; do
     local name="flood-$broker-$transport-q$qos-$rate"
     run "$name" flood --agents 8 --subscribers 4 --qos "$qos" --rate "$rate" \
-      --duration "$STEP_SECS" --ramp-up 1 --drain 2 --broker "127.0.0.1:$port" "${tls[@]}"
+      --duration "$STEP_SECS" --ramp-up 1 --drain 2 --broker "127.0.0.1:$port" "${tls[@]}" \
+      "${extra[@]}"
     local err p99 got
     err=$(col "$name" 6)
     p99=$(col "$name" 9)
@@ -218,6 +222,55 @@ if [[ " $PHASES " == *" peak "* ]]; then
       echo "| $broker | $rate | $r | $((during / 1024)) MiB | $per |" >>summary.md
       sleep 5
     done
+  done
+  echo >>summary.md
+fi
+
+if [[ " $PHASES " == *" durable "* ]]; then
+  # Persistence on: the reference broker commits what each PUBACK confirms before sending it;
+  # mosquitto saves a snapshot every autosave_interval (its default, 1800 s) and at exit.
+  rm -rf durable-data && cp -r broker-data durable-data && rm -f durable-data/broker.db*
+  sed -i -e '/^\[persistence\]/,/^enabled/ s/^enabled = false/enabled = true/' durable-data/broker.toml
+  "$BIN/reference-broker" --data-dir durable-data --mqtt-listen 127.0.0.1:28883 \
+    --plain-listen 127.0.0.1:21883 --http-listen 127.0.0.1:28080 >reference-durable.log 2>&1 &
+  DURABLE_PIDS+=($!)
+  mkdir -p mosquitto-durable
+  cat >mosquitto-durable.conf <<EOF
+listener 21884 127.0.0.1
+allow_anonymous true
+max_inflight_messages 32
+max_queued_messages 1000
+set_tcp_nodelay true
+persistence true
+persistence_location $WORK/mosquitto-durable/
+log_type error
+EOF
+  mosquitto -c mosquitto-durable.conf >mosquitto-durable.log 2>&1 &
+  DURABLE_PIDS+=($!)
+  PLAIN[reference-durable]=21883
+  PLAIN[mosquitto-durable]=21884
+  brokers=(reference-durable mosquitto-durable)
+  if [ -n "${BEFORE_BIN:-}" ]; then
+    # The earlier version's config has no keys added since (its file parser refuses them).
+    rm -rf before-data && cp -r durable-data before-data && rm -f before-data/broker.db*
+    sed -i -e '/^sync = /d' -e '/^max_topic_levels = /d' -e '/^reject_control_characters = /d' \
+      before-data/broker.toml
+    "$BEFORE_BIN" --data-dir before-data --mqtt-listen 127.0.0.1:38883 \
+      --plain-listen 127.0.0.1:31883 --http-listen 127.0.0.1:38080 >reference-before.log 2>&1 &
+    DURABLE_PIDS+=($!)
+    PLAIN[reference-before]=31883
+    brokers=(reference-before "${brokers[@]}")
+  fi
+  sleep 2
+  {
+    echo "## Durable flood: QoS 1 to persistent subscribers, persistence on"
+    echo "As the flood above, with the 4 subscribers on clean session 0 (--persistent-subscribers)."
+    echo
+    echo "| broker | transport | QoS | msg/s | error % | p99 ms | run |"
+    echo "|---|---|---:|---:|---:|---:|---|"
+  } >>summary.md
+  for broker in "${brokers[@]}"; do
+    flood_max "$broker" plain 1 --persistent-subscribers
   done
   echo >>summary.md
 fi

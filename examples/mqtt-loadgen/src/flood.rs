@@ -13,7 +13,7 @@ use crate::jobs::{qos_pid, subscribe, topic};
 use crate::measure::{Counters, ErrorKind, latency_micros, new_histogram};
 use crate::payload::Stamp;
 use crate::run::{Context, RunError, ScenarioResult};
-use crate::transport::{ConnError, Halves, handshake};
+use crate::transport::{ConnError, Halves, handshake, handshake_session};
 
 /// Publisher `p`'s topic: it reaches subscriber `p mod subscribers`.
 pub fn flood_topic(publisher: u32, subscribers: u16) -> String {
@@ -21,11 +21,17 @@ pub fn flood_topic(publisher: u32, subscribers: u16) -> String {
     format!("loadgen/flood/{sub}/{publisher}")
 }
 
-async fn connect(ctx: &Context, n: u64) -> Result<Halves, ConnError> {
+async fn connect(ctx: &Context, n: u64, persistent: bool) -> Result<Halves, ConnError> {
     let o = &ctx.options;
+    if persistent {
+        // A clean connect first ends any session an earlier run left under this client id.
+        let io = ctx.connector.open(o.source_addr(n)).await?;
+        let (_reader, mut writer) = handshake(io, &o.client_id(n), o.keep_alive).await?;
+        writer.send(Packet::Disconnect).await?;
+    }
     let started = Instant::now();
     let io = ctx.connector.open(o.source_addr(n)).await?;
-    let halves = handshake(io, &o.client_id(n), o.keep_alive).await?;
+    let halves = handshake_session(io, &o.client_id(n), o.keep_alive, !persistent).await?;
     ctx.record_connect(latency_micros(
         0,
         u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
@@ -39,7 +45,9 @@ pub(crate) async fn run(ctx: Arc<Context>) -> Result<ScenarioResult, RunError> {
     let mut subscribers = Vec::new();
     for s in 0..o.subscribers {
         let n = u64::from(o.agents).saturating_add(u64::from(s));
-        let mut halves = connect(&ctx, n).await.map_err(RunError::NoConnection)?;
+        let mut halves = connect(&ctx, n, o.persistent_subscribers)
+            .await
+            .map_err(RunError::NoConnection)?;
         subscribe(&mut halves, &format!("loadgen/flood/{s}/#"), o.qos)
             .await
             .map_err(RunError::NoConnection)?;
@@ -141,7 +149,7 @@ const BATCH: u32 = 32;
 
 async fn publisher(ctx: Arc<Context>, index: u32) {
     let o = &ctx.options;
-    let Ok((mut reader, mut writer)) = connect(&ctx, u64::from(index)).await else {
+    let Ok((mut reader, mut writer)) = connect(&ctx, u64::from(index), false).await else {
         Counters::bump(&ctx.counters.connect_failures);
         ctx.error(ErrorKind::ConnectFailed);
         return;

@@ -37,6 +37,8 @@ Options:
   --client-id TEMPLATE    client ids; {n} is the connection's number (default lg-{n})
   --keep-alive SECS       MQTT keep alive (default 60)
   --out DIR               results.json, latency.hgrm, latency.svg, errors.svg (default loadgen-out)
+  --persistent-subscribers  flood subscribers hold persistent sessions (clean session 0,
+                          started empty), so a durable broker stores what it queues for them
   --no-progress           no progress line on stderr
 ";
 
@@ -120,6 +122,9 @@ pub struct Options {
     pub out: Option<PathBuf>,
     /// Print a progress line every second.
     pub progress: bool,
+    /// Flood subscribers connect with clean session 0 (after a clean connect that empties any
+    /// session left by an earlier run).
+    pub persistent_subscribers: bool,
 }
 
 /// Limits that keep a mistyped option from exhausting the machine.
@@ -157,6 +162,7 @@ impl Options {
             keep_alive: 60,
             out: Some(PathBuf::from("loadgen-out")),
             progress: true,
+            persistent_subscribers: false,
         }
     }
 
@@ -197,6 +203,10 @@ impl Options {
                 "--help" | "-h" => return Ok(None),
                 "--no-progress" => {
                     o.progress = false;
+                    continue;
+                }
+                "--persistent-subscribers" => {
+                    o.persistent_subscribers = true;
                     continue;
                 }
                 _ => {}

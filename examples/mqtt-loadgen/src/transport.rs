@@ -259,12 +259,22 @@ pub async fn handshake(
     client_id: &str,
     keep_alive: u16,
 ) -> Result<Halves, ConnError> {
+    handshake_session(io, client_id, keep_alive, true).await
+}
+
+/// As [`handshake`], with clean session 0 when `clean` is false.
+pub async fn handshake_session(
+    io: Box<dyn Io>,
+    client_id: &str,
+    keep_alive: u16,
+    clean: bool,
+) -> Result<Halves, ConnError> {
     let (r, w) = tokio::io::split(io);
     let mut reader = PacketReader::new(r);
     let mut writer = PacketWriter::new(w);
     let id = MqttString::new(client_id).map_err(|_| ConnError::ClientId(client_id.to_owned()))?;
     let mut connect = Connect::new(id, keep_alive);
-    connect.clean_session = true;
+    connect.clean_session = clean;
     writer.send(Packet::Connect(connect)).await?;
     match reader.next().await? {
         Packet::ConnAck(ConnAck {

@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::{Client, pid, start, start_with};
 use mqtt_wire::{Packet, QoS, QosPid};
 use reference_broker::Store;
