@@ -41,8 +41,26 @@ pub enum ParseErrorKind {
         /// The limit.
         max: usize,
     },
-    /// Expressions nest deeper than [`ParseOptions::max_depth`](crate::ParseOptions).
+    /// Expressions nest deeper than [`ParseOptions::max_depth`](crate::ParseOptions::max_depth)
+    /// (parentheses, operands, arguments, nested SELECTs). The offset is where the level past
+    /// the limit starts.
     TooDeep {
+        /// The limit.
+        max: usize,
+    },
+    /// The expression tree is deeper than
+    /// [`ParseOptions::max_tree_depth`](crate::ParseOptions::max_tree_depth): typically a chain
+    /// of operators (`a OR b OR ...`, `1 + 1 + ...`) or members (`a.b.c...`), one level per
+    /// link. The offset is the token that would make the node past the limit: the operator, the
+    /// member's `.`, the function name, `CASE`, the `(` of a nested SELECT, `{` or `[`.
+    TreeTooDeep {
+        /// The limit.
+        max: usize,
+    },
+    /// An `AS a.b.c` alias path with more segments than
+    /// [`ParseOptions::max_alias_segments`](crate::ParseOptions::max_alias_segments). The
+    /// offset is the first segment past the limit.
+    AliasTooLong {
         /// The limit.
         max: usize,
     },
@@ -137,6 +155,16 @@ impl fmt::Display for ParseErrorKind {
             ParseErrorKind::TooDeep { max } => {
                 write!(f, "expressions nest more than {max} levels deep")
             }
+            ParseErrorKind::TreeTooDeep { max } => {
+                write!(
+                    f,
+                    "the expression tree is more than {max} levels deep (each operator or \
+                     member of a chain is a level)"
+                )
+            }
+            ParseErrorKind::AliasTooLong { max } => {
+                write!(f, "alias path has more than {max} segments")
+            }
             ParseErrorKind::UnexpectedCharacter(c) => write!(f, "unexpected character {c:?}"),
             ParseErrorKind::UnterminatedString => f.write_str("string literal is not closed"),
             ParseErrorKind::InvalidEscape => f.write_str("invalid escape sequence in string"),
@@ -216,6 +244,13 @@ pub enum EvalError {
         /// The limit.
         max: usize,
     },
+    /// A value built during evaluation (an object or array literal, a nested SELECT's result,
+    /// the SELECT output, a function's result) nests arrays and objects deeper than
+    /// [`Limits::max_value_depth`](crate::Limits::max_value_depth).
+    ValueTooDeep {
+        /// The limit.
+        max: usize,
+    },
     /// A function that calls an AWS service failed (or none is configured).
     External(ExternalError),
     /// `get_dynamodb()` was called more than once in one evaluation, which AWS documents as
@@ -234,6 +269,12 @@ impl fmt::Display for EvalError {
             }
             EvalError::ValueTooLarge { max } => {
                 write!(f, "a value built by the rule grew past {max} bytes")
+            }
+            EvalError::ValueTooDeep { max } => {
+                write!(
+                    f,
+                    "a value built by the rule nests arrays and objects more than {max} deep"
+                )
             }
             EvalError::External(e) => write!(f, "external function failed: {e}"),
             EvalError::RepeatedGetDynamoDb => {

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use mqtt_wire::{TopicFilter, TopicName};
 use regex::Regex;
 
-use crate::ast::{Expr, ExprKind, From, Literal, Select, SelectItem, Statement, UnaryOp};
+use crate::ast::{
+    BinaryOp, CastType, Expr, ExprKind, From, Literal, Select, SelectItem, Statement, UnaryOp,
+};
 use crate::error::{EvalError, ExternalError, ParseError};
 use crate::functions::{self, Function};
 use crate::ops;
@@ -55,6 +57,14 @@ pub struct Limits {
     pub max_payload: usize,
     /// Largest string a rule may build (`+`, `concat`, `replace`, `regexp_replace`). Default 1 MiB.
     pub max_value_bytes: usize,
+    /// Deepest nesting of arrays and objects in a value a rule builds: object and array
+    /// literals, nested SELECT results, the SELECT output with its alias paths, function results
+    /// (`[1]` is 1 deep). Default 127, the deepest JSON the payload parser (serde_json) reads, so
+    /// an output is always readable as JSON, by another rule too. SET variables can wrap each
+    /// other's values, so without this bound the depth of a value would grow with the number of
+    /// variables and nested SELECTs, past what the recursive walks over values (output, JSON,
+    /// comparison, drop) can take on a thread's stack. Past it: [`EvalError::ValueTooDeep`].
+    pub max_value_depth: usize,
 }
 
 impl Default for Limits {
@@ -62,6 +72,7 @@ impl Default for Limits {
         Limits {
             max_payload: 128 * 1024,
             max_value_bytes: 1024 * 1024,
+            max_value_depth: 127,
         }
     }
 }
@@ -234,7 +245,8 @@ impl Rule {
     }
 
     /// A rule from an already-built statement (its FROM filter must be valid; an invalid one
-    /// matches nothing).
+    /// matches nothing). The statement is not checked against [`ParseOptions`]' depth limits:
+    /// the tree is walked recursively, so one built in code must stay within them too.
     pub fn from_statement(statement: Statement, version: SqlVersion) -> Rule {
         let filter = match &statement.select.from {
             Some(From::Topic(t)) => TopicFilter::new(t).ok(),
@@ -450,111 +462,178 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// An error past the value depth limit, else `v`.
+    fn within_depth(&self, v: Value) -> Result<Value, EvalError> {
+        if v.nests_deeper_than(self.limits.max_value_depth) {
+            return Err(EvalError::ValueTooDeep {
+                max: self.limits.max_value_depth,
+            });
+        }
+        Ok(v)
+    }
+
+    /// Evaluates `e`. Recursive (one call per tree level, bounded by
+    /// `ParseOptions::max_tree_depth`), so every case but the dispatch lives in its own function
+    /// and the frame repeated per level stays small.
     pub(crate) fn eval<'s>(
         &'s self,
         e: &Expr,
         scope: &Scope<'s>,
     ) -> Result<Cow<'s, Value>, EvalError> {
-        Ok(match &e.kind {
-            ExprKind::Literal(l) => Cow::Owned(match l {
-                Literal::Null => Value::Null,
-                Literal::Bool(b) => Value::Bool(*b),
-                Literal::Int(i) => Value::Int(*i),
-                Literal::Decimal(d) => Value::Decimal(*d).normalize(self.version),
-                Literal::String(s) => Value::String(s.clone()),
-            }),
-            ExprKind::Field(name) => Cow::Borrowed(self.row(scope).get(name)),
-            ExprKind::Wildcard => Cow::Borrowed(self.row(scope)),
-            ExprKind::Variable(name) => Cow::Borrowed(
-                scope
-                    .vars
-                    .iter()
-                    .rev()
-                    .find(|(n, _)| n == name)
-                    .map_or(&UNDEFINED, |(_, v)| v),
-            ),
-            ExprKind::Member(base, name) => match self.eval(base, scope)? {
-                Cow::Borrowed(v) => Cow::Borrowed(v.get(name)),
-                Cow::Owned(Value::Object(mut map)) => {
-                    Cow::Owned(map.remove(name).unwrap_or_default())
-                }
-                Cow::Owned(_) => Cow::Borrowed(&UNDEFINED),
-            },
-            ExprKind::Unary(UnaryOp::Neg, e) => {
-                Cow::Owned(ops::negate(self.eval(e, scope)?.as_ref()))
-            }
-            ExprKind::Unary(UnaryOp::Not, e) => Cow::Owned(ops::not(self.eval(e, scope)?.as_ref())),
-            ExprKind::Binary(op, l, r) => {
-                let l = self.eval(l, scope)?;
-                let r = self.eval(r, scope)?;
-                match ops::binary(*op, &l, &r, self.limits.max_value_bytes) {
-                    Some(v) => Cow::Owned(v),
-                    None => return Err(self.too_large()),
-                }
-            }
-            ExprKind::Call(f, args) => {
-                let mut values = Vec::with_capacity(args.len());
-                for (i, a) in args.iter().enumerate() {
-                    // encode(*, ...) encodes the payload's bytes as received, JSON or not.
-                    if i == 0
-                        && *f == Function::Encode
-                        && matches!(a.kind, ExprKind::Wildcard)
-                        && matches!(scope.row, Row::Payload)
-                    {
-                        values.push(Cow::Owned(Value::Binary(self.message.payload.to_vec())));
-                        continue;
-                    }
-                    // Borrowed where the argument is a field or a variable: functions read
-                    // their arguments, and copy only what their result keeps.
-                    values.push(self.eval(a, scope)?);
-                }
-                let regex = f.regex_argument().and_then(|i| match args.get(i) {
-                    Some(Expr {
-                        kind: ExprKind::Literal(Literal::String(p)),
-                        ..
-                    }) => self.regexes.get(p),
-                    _ => None,
-                });
-                Cow::Owned(functions::call(*f, values, self, regex)?)
-            }
-            ExprKind::Cast(e, ty) => {
-                let v = functions::cast_value(self.eval(e, scope)?.as_ref(), *ty);
-                Cow::Owned(v.normalize(self.version))
-            }
+        match &e.kind {
+            ExprKind::Literal(l) => Ok(Cow::Owned(self.literal(l))),
+            ExprKind::Field(name) => Ok(Cow::Borrowed(self.row(scope).get(name))),
+            ExprKind::Wildcard => Ok(Cow::Borrowed(self.row(scope))),
+            ExprKind::Variable(name) => Ok(Cow::Borrowed(variable(scope.vars, name))),
+            ExprKind::Member(base, name) => self.member(base, name, scope),
+            ExprKind::Unary(op, operand) => self.unary(*op, operand, scope),
+            ExprKind::Binary(op, l, r) => self.binary(*op, l, r, scope),
+            ExprKind::Call(f, args) => self.call(*f, args, scope),
+            ExprKind::Cast(operand, ty) => self.cast(operand, *ty, scope),
             ExprKind::Case {
                 operand,
                 whens,
                 otherwise,
-            } => {
-                let v = self.eval(operand, scope)?;
-                for (w, t) in whens {
-                    if v.sql_eq(self.eval(w, scope)?.as_ref()) == Some(true) {
-                        return self.eval(t, scope);
-                    }
-                }
-                match otherwise {
-                    Some(o) => self.eval(o, scope)?,
-                    // No match and no ELSE: Undefined (the CASE statement reference).
-                    None => Cow::Borrowed(&UNDEFINED),
-                }
-            }
-            ExprKind::Object(members) => {
-                let mut map = Map::new();
-                for (k, v) in members {
-                    let v = self.eval(v, scope)?.into_owned();
-                    map.insert(k.clone(), v);
-                }
-                Cow::Owned(Value::Object(map))
-            }
-            ExprKind::Array(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for i in items {
-                    out.push(self.eval(i, scope)?.into_owned());
-                }
-                Cow::Owned(Value::Array(out))
-            }
-            ExprKind::Subquery(select) => Cow::Owned(self.subquery(select, scope)?),
+            } => self.case(operand, whens, otherwise.as_deref(), scope),
+            ExprKind::Object(members) => self.object(members, scope),
+            ExprKind::Array(items) => self.array(items, scope),
+            ExprKind::Subquery(select) => self.subquery(select, scope).map(Cow::Owned),
+        }
+    }
+
+    fn literal(&self, l: &Literal) -> Value {
+        match l {
+            Literal::Null => Value::Null,
+            Literal::Bool(b) => Value::Bool(*b),
+            Literal::Int(i) => Value::Int(*i),
+            Literal::Decimal(d) => Value::Decimal(*d).normalize(self.version),
+            Literal::String(s) => Value::String(s.clone()),
+        }
+    }
+
+    fn member<'s>(
+        &'s self,
+        base: &Expr,
+        name: &str,
+        scope: &Scope<'s>,
+    ) -> Result<Cow<'s, Value>, EvalError> {
+        Ok(match self.eval(base, scope)? {
+            Cow::Borrowed(v) => Cow::Borrowed(v.get(name)),
+            Cow::Owned(Value::Object(mut map)) => Cow::Owned(map.remove(name).unwrap_or_default()),
+            Cow::Owned(_) => Cow::Borrowed(&UNDEFINED),
         })
+    }
+
+    fn unary<'s>(
+        &'s self,
+        op: UnaryOp,
+        operand: &Expr,
+        scope: &Scope<'s>,
+    ) -> Result<Cow<'s, Value>, EvalError> {
+        let v = self.eval(operand, scope)?;
+        Ok(Cow::Owned(match op {
+            UnaryOp::Neg => ops::negate(&v),
+            UnaryOp::Not => ops::not(&v),
+        }))
+    }
+
+    fn binary<'s>(
+        &'s self,
+        op: BinaryOp,
+        l: &Expr,
+        r: &Expr,
+        scope: &Scope<'s>,
+    ) -> Result<Cow<'s, Value>, EvalError> {
+        let l = self.eval(l, scope)?;
+        let r = self.eval(r, scope)?;
+        match ops::binary(op, &l, &r, self.limits.max_value_bytes) {
+            Some(v) => Ok(Cow::Owned(v)),
+            None => Err(self.too_large()),
+        }
+    }
+
+    fn call<'s>(
+        &'s self,
+        f: Function,
+        args: &[Expr],
+        scope: &Scope<'s>,
+    ) -> Result<Cow<'s, Value>, EvalError> {
+        let mut values = Vec::with_capacity(args.len());
+        for (i, a) in args.iter().enumerate() {
+            // encode(*, ...) encodes the payload's bytes as received, JSON or not.
+            if i == 0
+                && f == Function::Encode
+                && matches!(a.kind, ExprKind::Wildcard)
+                && matches!(scope.row, Row::Payload)
+            {
+                values.push(Cow::Owned(Value::Binary(self.message.payload.to_vec())));
+                continue;
+            }
+            // Borrowed where the argument is a field or a variable: functions read their
+            // arguments, and copy only what their result keeps.
+            values.push(self.eval(a, scope)?);
+        }
+        let regex = f.regex_argument().and_then(|i| match args.get(i) {
+            Some(Expr {
+                kind: ExprKind::Literal(Literal::String(p)),
+                ..
+            }) => self.regexes.get(p),
+            _ => None,
+        });
+        // Some functions (transform, concat, the external ones) build arrays and objects.
+        let v = functions::call(f, values, self, regex)?;
+        Ok(Cow::Owned(self.within_depth(v)?))
+    }
+
+    fn cast<'s>(
+        &'s self,
+        operand: &Expr,
+        ty: CastType,
+        scope: &Scope<'s>,
+    ) -> Result<Cow<'s, Value>, EvalError> {
+        let v = functions::cast_value(self.eval(operand, scope)?.as_ref(), ty);
+        Ok(Cow::Owned(v.normalize(self.version)))
+    }
+
+    fn case<'s>(
+        &'s self,
+        operand: &Expr,
+        whens: &[(Expr, Expr)],
+        otherwise: Option<&Expr>,
+        scope: &Scope<'s>,
+    ) -> Result<Cow<'s, Value>, EvalError> {
+        let v = self.eval(operand, scope)?;
+        for (w, t) in whens {
+            if v.sql_eq(self.eval(w, scope)?.as_ref()) == Some(true) {
+                return self.eval(t, scope);
+            }
+        }
+        match otherwise {
+            Some(o) => self.eval(o, scope),
+            // No match and no ELSE: Undefined (the CASE statement reference).
+            None => Ok(Cow::Borrowed(&UNDEFINED)),
+        }
+    }
+
+    fn object<'s>(
+        &'s self,
+        members: &[(String, Expr)],
+        scope: &Scope<'s>,
+    ) -> Result<Cow<'s, Value>, EvalError> {
+        let mut map = Map::new();
+        for (k, v) in members {
+            let v = self.eval(v, scope)?.into_owned();
+            map.insert(k.clone(), v);
+        }
+        Ok(Cow::Owned(self.within_depth(Value::Object(map))?))
+    }
+
+    fn array<'s>(&'s self, items: &[Expr], scope: &Scope<'s>) -> Result<Cow<'s, Value>, EvalError> {
+        let mut out = Vec::with_capacity(items.len());
+        for i in items {
+            out.push(self.eval(i, scope)?.into_owned());
+        }
+        Ok(Cow::Owned(self.within_depth(Value::Array(out))?))
     }
 
     /// A nested SELECT: over an array source, once per element (an array of the results); over
@@ -578,7 +657,7 @@ impl<'a> Env<'a> {
                         }
                     }
                 }
-                Ok(Value::Array(out))
+                self.within_depth(Value::Array(out))
             }
             other => {
                 let inner = Scope {
@@ -615,6 +694,7 @@ impl<'a> Env<'a> {
         if let [SelectItem::Wildcard] = select.items.as_slice() {
             return Ok(self.row(scope).clone());
         }
+        // The output object, its alias paths and the members `*` copies: checked once, whole.
         let mut out = Map::new();
         for (i, item) in select.items.iter().enumerate() {
             match item {
@@ -639,8 +719,16 @@ impl<'a> Env<'a> {
                 }
             }
         }
-        Ok(Value::Object(out))
+        self.within_depth(Value::Object(out))
     }
+}
+
+/// The value of `@name` (the innermost binding), `Undefined` when unset.
+fn variable<'s>(vars: &'s [(String, Value)], name: &str) -> &'s Value {
+    vars.iter()
+        .rev()
+        .find(|(n, _)| n == name)
+        .map_or(&UNDEFINED, |(_, v)| v)
 }
 
 /// The output key of an unaliased item: a field's or member's name, a variable's name, a

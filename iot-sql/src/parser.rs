@@ -1,4 +1,5 @@
-//! The parser: precedence climbing over [`Prec`], a depth guard, and version switches.
+//! The parser: precedence climbing over [`Prec`], depth guards (nesting, tree depth, alias
+//! length), and version switches.
 
 use std::collections::VecDeque;
 
@@ -15,14 +16,33 @@ use crate::lexer::{Lexer, Tok, Token};
 use crate::version::SqlVersion;
 
 /// Limits applied while parsing, with safe defaults.
+///
+/// `max_depth`, `max_tree_depth` and `max_alias_segments` bound every recursion over what the
+/// parser accepts: the parser's own, and the walks over the tree and the output (evaluation,
+/// `Display`, `Debug`, `Clone`, `PartialEq`, drop). With the defaults the deepest accepted rule
+/// of every shape needs under 600 KiB of stack in an unoptimized build, within a 2 MiB thread
+/// stack (a tokio worker's default); raising them needs a larger stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParseOptions {
     /// Longest SQL text accepted, in bytes. Default 64 KiB, far above any real rule; AWS does not
     /// publish its own limit.
     pub max_len: usize,
-    /// Deepest expression nesting accepted. Default 64: deep enough for any hand-written rule,
-    /// shallow enough that parsing and evaluation stay far from the thread's stack limit.
+    /// Deepest nesting accepted: parentheses, operands of operators, function arguments, CASE
+    /// parts, object and array members, nested SELECTs each open a level. Default 64: deep
+    /// enough for any hand-written rule, shallow enough that parsing stays far from the thread's
+    /// stack limit. Past it: [`ParseErrorKind::TooDeep`].
     pub max_depth: usize,
+    /// Deepest expression tree accepted: the number of nodes on its longest root-to-leaf path
+    /// (a field or literal is 1, parentheses add nothing). Every operator, `.member`, function
+    /// call, CASE, literal object or array and nested SELECT is a node, so a left-associative
+    /// chain such as `a OR b OR c` or `a.b.c` is one level deeper per link although it nests
+    /// nothing in the text. Default 256: a chain of 255 operators or members, far more than a
+    /// hand-written rule has (a long list of alternatives is `x IN [a, b, ...]`, which is three
+    /// levels however long). Past it: [`ParseErrorKind::TreeTooDeep`].
+    pub max_tree_depth: usize,
+    /// Most segments in an `AS a.b.c` alias path (each segment is one level of the output
+    /// object). Default 16. Past it: [`ParseErrorKind::AliasTooLong`].
+    pub max_alias_segments: usize,
 }
 
 impl Default for ParseOptions {
@@ -30,6 +50,8 @@ impl Default for ParseOptions {
         ParseOptions {
             max_len: 64 * 1024,
             max_depth: 64,
+            max_tree_depth: 256,
+            max_alias_segments: 16,
         }
     }
 }
@@ -63,12 +85,29 @@ enum Prec {
     Unary,
 }
 
+/// An expression and its depth: the nodes on its longest root-to-leaf path (a leaf is 1).
+struct Tree {
+    expr: Expr,
+    depth: usize,
+}
+
+impl Tree {
+    fn leaf(kind: ExprKind, span: Span) -> Tree {
+        Tree {
+            expr: Expr { kind, span },
+            depth: 1,
+        }
+    }
+}
+
 pub(crate) struct Parser<'a> {
     lexer: Lexer<'a>,
     peeked: VecDeque<Token>,
     version: SqlVersion,
     depth: usize,
     max_depth: usize,
+    max_tree_depth: usize,
+    max_alias_segments: usize,
     last_end: usize,
 }
 
@@ -87,6 +126,8 @@ impl<'a> Parser<'a> {
             version,
             depth: 0,
             max_depth: options.max_depth,
+            max_tree_depth: options.max_tree_depth,
+            max_alias_segments: options.max_alias_segments,
             last_end: start,
         }
     }
@@ -206,6 +247,30 @@ impl<'a> Parser<'a> {
         out
     }
 
+    /// The depth of a node whose deepest child is `below` deep (0 for none), failing past the
+    /// tree depth limit at `offset`, the token that makes the node (an operator, the `.` of a
+    /// member, a function name, `CASE`, the `(` of a nested SELECT, `{`, `[`).
+    fn node_depth(&self, below: usize, offset: usize) -> PResult<usize> {
+        if below >= self.max_tree_depth {
+            return Err(self.error(
+                ParseErrorKind::TreeTooDeep {
+                    max: self.max_tree_depth,
+                },
+                offset,
+            ));
+        }
+        Ok(below.saturating_add(1))
+    }
+
+    /// A node over children at most `below` deep.
+    fn node(&self, kind: ExprKind, span: Span, below: usize, offset: usize) -> PResult<Tree> {
+        let depth = self.node_depth(below, offset)?;
+        Ok(Tree {
+            expr: Expr { kind, span },
+            depth,
+        })
+    }
+
     pub(crate) fn expect_eof(&mut self) -> PResult<()> {
         if matches!(self.peek()?.tok, Tok::Eof) {
             return Ok(());
@@ -266,92 +331,123 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let select = self.parse_select(true)?;
+        let (select, _) = self.parse_select(true)?;
         self.expect_eof()?;
         Ok(Statement { set, select })
     }
 
-    fn parse_select(&mut self, top: bool) -> PResult<Select> {
+    /// A SELECT and the depth of its deepest expression (items, FROM, WHERE).
+    fn parse_select(&mut self, top: bool) -> PResult<(Select, usize)> {
         self.expect_keyword("SELECT", "SELECT")?;
-        let mut value = false;
-        if self.at_keyword("VALUE")? {
-            let at = self.bump()?.span.start;
-            self.require(self.version.supports_select_value(), "SELECT VALUE", at)?;
-            value = true;
-        }
-        let mut items = Vec::new();
-        loop {
-            if self.star_item()? {
-                let span = self.bump()?.span;
-                if value {
-                    items.push(SelectItem::Expr {
-                        expr: Expr {
-                            kind: ExprKind::Wildcard,
-                            span,
-                        },
-                        alias: None,
-                    });
-                } else {
-                    items.push(SelectItem::Wildcard);
-                }
-            } else {
-                let expr = self.parse_expr()?;
-                let alias = if self.eat_keyword("AS")? {
-                    Some(self.parse_alias()?)
-                } else {
-                    None
-                };
-                items.push(SelectItem::Expr { expr, alias });
-            }
-            if value || !self.eat_punct(",")? {
-                break;
-            }
-        }
-        let from = if self.eat_keyword("FROM")? {
-            if top {
-                let t = self.bump()?;
-                match t.tok {
-                    Tok::Str(filter) => {
-                        if let Err(e) = TopicFilter::new(&filter) {
-                            return Err(
-                                self.error(ParseErrorKind::InvalidTopicFilter(e), t.span.start)
-                            );
-                        }
-                        Some(From::Topic(filter))
-                    }
-                    other => {
-                        return Err(self.error(
-                            ParseErrorKind::Unexpected {
-                                found: other.to_string(),
-                                expected: "a quoted topic filter",
-                            },
-                            t.span.start,
-                        ));
-                    }
-                }
-            } else if self.at_punct("*")? {
-                let span = self.bump()?.span;
-                Some(From::Expr(Expr {
-                    kind: ExprKind::Wildcard,
-                    span,
-                }))
-            } else {
-                Some(From::Expr(self.parse_expr_prec(Prec::Unary)?))
-            }
-        } else {
-            None
-        };
-        let condition = if self.eat_keyword("WHERE")? {
-            Some(self.parse_expr()?)
-        } else {
-            None
-        };
-        Ok(Select {
+        let value = self.parse_select_value()?;
+        let (items, items_depth) = self.parse_select_list(value)?;
+        let (from, from_depth) = self.parse_from(top)?;
+        let (condition, condition_depth) = self.parse_where()?;
+        let select = Select {
             value,
             items,
             from,
             condition,
-        })
+        };
+        Ok((select, items_depth.max(from_depth).max(condition_depth)))
+    }
+
+    /// Whether `VALUE` follows SELECT.
+    fn parse_select_value(&mut self) -> PResult<bool> {
+        if !self.at_keyword("VALUE")? {
+            return Ok(false);
+        }
+        let at = self.bump()?.span.start;
+        self.require(self.version.supports_select_value(), "SELECT VALUE", at)?;
+        Ok(true)
+    }
+
+    /// The select list (a single item after SELECT VALUE), and its deepest expression's depth.
+    fn parse_select_list(&mut self, value: bool) -> PResult<(Vec<SelectItem>, usize)> {
+        let mut depth = 0;
+        let mut items = Vec::new();
+        loop {
+            let (item, d) = self.parse_select_item(value)?;
+            depth = depth.max(d);
+            items.push(item);
+            if value || !self.eat_punct(",")? {
+                return Ok((items, depth));
+            }
+        }
+    }
+
+    fn parse_where(&mut self) -> PResult<(Option<Expr>, usize)> {
+        if !self.eat_keyword("WHERE")? {
+            return Ok((None, 0));
+        }
+        let c = self.expr()?;
+        Ok((Some(c.expr), c.depth))
+    }
+
+    /// One item of a select list, and its expression's depth.
+    fn parse_select_item(&mut self, value: bool) -> PResult<(SelectItem, usize)> {
+        if self.star_item()? {
+            let span = self.bump()?.span;
+            if value {
+                let expr = Expr {
+                    kind: ExprKind::Wildcard,
+                    span,
+                };
+                return Ok((SelectItem::Expr { expr, alias: None }, 1));
+            }
+            return Ok((SelectItem::Wildcard, 1));
+        }
+        let e = self.expr()?;
+        let alias = if self.eat_keyword("AS")? {
+            Some(self.parse_alias()?)
+        } else {
+            None
+        };
+        Ok((
+            SelectItem::Expr {
+                expr: e.expr,
+                alias,
+            },
+            e.depth,
+        ))
+    }
+
+    /// An optional FROM clause: the top-level query's quoted topic filter, a nested query's `*`
+    /// or expression (with its depth).
+    fn parse_from(&mut self, top: bool) -> PResult<(Option<From>, usize)> {
+        if !self.eat_keyword("FROM")? {
+            return Ok((None, 0));
+        }
+        if top {
+            return Ok((Some(self.parse_topic_filter()?), 0));
+        }
+        if self.at_punct("*")? {
+            let span = self.bump()?.span;
+            let expr = Expr {
+                kind: ExprKind::Wildcard,
+                span,
+            };
+            return Ok((Some(From::Expr(expr)), 1));
+        }
+        let e = self.parse_expr_prec(Prec::Unary)?;
+        Ok((Some(From::Expr(e.expr)), e.depth))
+    }
+
+    fn parse_topic_filter(&mut self) -> PResult<From> {
+        let t = self.bump()?;
+        match t.tok {
+            Tok::Str(filter) => match TopicFilter::new(&filter) {
+                Ok(_) => Ok(From::Topic(filter)),
+                Err(e) => Err(self.error(ParseErrorKind::InvalidTopicFilter(e), t.span.start)),
+            },
+            other => Err(self.error(
+                ParseErrorKind::Unexpected {
+                    found: other.to_string(),
+                    expected: "a quoted topic filter",
+                },
+                t.span.start,
+            )),
+        }
     }
 
     /// Whether the next token is a `*` standing alone as a select item.
@@ -366,9 +462,20 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// `a.b.c` after AS, at most `max_alias_segments` segments (each one level of the output).
     fn parse_alias(&mut self) -> PResult<Vec<String>> {
         let mut path = vec![self.parse_name("an alias")?];
         while self.eat_punct(".")? {
+            if path.len() >= self.max_alias_segments {
+                let fallback = self.last_end;
+                let offset = self.peek().map_or(fallback, |t| t.span.start);
+                return Err(self.error(
+                    ParseErrorKind::AliasTooLong {
+                        max: self.max_alias_segments,
+                    },
+                    offset,
+                ));
+            }
             path.push(self.parse_name("an alias segment")?);
         }
         Ok(path)
@@ -386,6 +493,10 @@ impl<'a> Parser<'a> {
     }
 
     pub(crate) fn parse_expr(&mut self) -> PResult<Expr> {
+        Ok(self.expr()?.expr)
+    }
+
+    fn expr(&mut self) -> PResult<Tree> {
         self.parse_expr_prec(Prec::Lowest)
     }
 
@@ -412,81 +523,116 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// Precedence climbing: a prefix expression, then binary operators binding tighter than
-    /// `min`, each left-associative.
-    fn parse_expr_prec(&mut self, min: Prec) -> PResult<Expr> {
-        self.nested(|p| {
-            let mut left = p.parse_prefix(min)?;
-            while let Some((op, prec)) = p.binary_op()? {
-                if prec <= min {
-                    break;
-                }
-                p.bump()?;
-                let right = p.parse_expr_prec(prec)?;
-                let span = left.span.to(right.span);
-                left = Expr {
-                    kind: ExprKind::Binary(op, Box::new(left), Box::new(right)),
-                    span,
-                };
-            }
-            Ok(left)
-        })
+    /// Precedence climbing, one nesting level deeper.
+    fn parse_expr_prec(&mut self, min: Prec) -> PResult<Tree> {
+        self.nested(|p| p.parse_chain(min))
     }
 
-    fn parse_prefix(&mut self, min: Prec) -> PResult<Expr> {
-        if self.at_keyword("NOT")? && min <= Prec::Not {
-            let start = self.bump()?.span;
-            let e = self.parse_expr_prec(Prec::Not)?;
-            let span = start.to(e.span);
-            return Ok(Expr {
-                kind: ExprKind::Unary(UnaryOp::Not, Box::new(e)),
-                span,
-            });
+    /// A prefix expression, then binary operators binding tighter than `min`, each
+    /// left-associative: `a + b + c` is `(a + b) + c`, a tree one level deeper per operator.
+    fn parse_chain(&mut self, min: Prec) -> PResult<Tree> {
+        let mut left = self.parse_prefix(min)?;
+        while let Some((op, prec, at)) = self.chain_operator(min, left.depth)? {
+            let right = self.parse_expr_prec(prec)?;
+            left = self.binary(op, left, right, at)?;
         }
+        Ok(left)
+    }
+
+    /// Consumes the next binary operator if it binds tighter than `min`: the operator, its
+    /// precedence and offset. The tree depth is checked here, before the right operand, so a
+    /// long chain stops at the first operator past the limit instead of reading the rest.
+    fn chain_operator(
+        &mut self,
+        min: Prec,
+        left_depth: usize,
+    ) -> PResult<Option<(BinaryOp, Prec, usize)>> {
+        let Some((op, prec)) = self.binary_op()? else {
+            return Ok(None);
+        };
+        if prec <= min {
+            return Ok(None);
+        }
+        let at = self.bump()?.span.start;
+        self.node_depth(left_depth, at)?;
+        Ok(Some((op, prec, at)))
+    }
+
+    fn binary(&self, op: BinaryOp, left: Tree, right: Tree, at: usize) -> PResult<Tree> {
+        let below = left.depth.max(right.depth);
+        let span = left.expr.span.to(right.expr.span);
+        let kind = ExprKind::Binary(op, Box::new(left.expr), Box::new(right.expr));
+        self.node(kind, span, below, at)
+    }
+
+    fn unary(&self, op: UnaryOp, at: Span, operand: Tree) -> PResult<Tree> {
+        let span = at.to(operand.expr.span);
+        let kind = ExprKind::Unary(op, Box::new(operand.expr));
+        self.node(kind, span, operand.depth, at.start)
+    }
+
+    fn parse_prefix(&mut self, min: Prec) -> PResult<Tree> {
         if self.at_keyword("NOT")? {
-            return Err(self.unexpected("an expression (wrap NOT in parentheses here)"));
+            return self.parse_not(min);
         }
         if self.at_punct("-")? {
-            let minus = self.bump()?.span;
-            // `-` directly followed by a number is a negative literal (so i64::MIN parses).
-            if let Token {
-                tok: Tok::Number(text),
-                span,
-            } = self.peek()?.clone()
-            {
-                if span.start == minus.end {
-                    self.bump()?;
-                    let lit = self.number(&format!("-{text}"), minus.start)?;
-                    return self.parse_postfix(Expr {
-                        kind: ExprKind::Literal(lit),
-                        span: minus.to(span),
-                    });
-                }
-            }
-            let e = self.parse_expr_prec(Prec::Multiplicative)?;
-            let span = minus.to(e.span);
-            return Ok(Expr {
-                kind: ExprKind::Unary(UnaryOp::Neg, Box::new(e)),
-                span,
-            });
+            return self.parse_minus();
         }
+        self.parse_primary_postfix()
+    }
+
+    fn parse_not(&mut self, min: Prec) -> PResult<Tree> {
+        if min > Prec::Not {
+            return Err(self.unexpected("an expression (wrap NOT in parentheses here)"));
+        }
+        let at = self.bump()?.span;
+        let operand = self.parse_expr_prec(Prec::Not)?;
+        self.unary(UnaryOp::Not, at, operand)
+    }
+
+    fn parse_minus(&mut self) -> PResult<Tree> {
+        let minus = self.bump()?.span;
+        if let Some(literal) = self.negative_number(minus)? {
+            return self.parse_postfix(literal);
+        }
+        let operand = self.parse_expr_prec(Prec::Multiplicative)?;
+        self.unary(UnaryOp::Neg, minus, operand)
+    }
+
+    fn parse_primary_postfix(&mut self) -> PResult<Tree> {
         let primary = self.parse_primary()?;
         self.parse_postfix(primary)
     }
 
-    fn parse_postfix(&mut self, mut e: Expr) -> PResult<Expr> {
+    /// `-` directly followed by a number is a negative literal (so i64::MIN parses).
+    fn negative_number(&mut self, minus: Span) -> PResult<Option<Tree>> {
+        let Token {
+            tok: Tok::Number(text),
+            span,
+        } = self.peek()?.clone()
+        else {
+            return Ok(None);
+        };
+        if span.start != minus.end {
+            return Ok(None);
+        }
+        self.bump()?;
+        let lit = self.number(&format!("-{text}"), minus.start)?;
+        Ok(Some(Tree::leaf(ExprKind::Literal(lit), minus.to(span))))
+    }
+
+    fn parse_postfix(&mut self, mut e: Tree) -> PResult<Tree> {
         while self.at_punct(".")? {
-            self.bump()?;
+            let dot = self.bump()?.span.start;
+            self.node_depth(e.depth, dot)?;
             let t = self.bump()?;
             match t.tok {
                 // Member names after `.` may be keywords (`a.value`), since no keyword can follow
                 // a dot.
                 Tok::Ident(name) => {
-                    let span = e.span.to(t.span);
-                    e = Expr {
-                        kind: ExprKind::Member(Box::new(e), name),
-                        span,
-                    };
+                    let span = e.expr.span.to(t.span);
+                    let kind = ExprKind::Member(Box::new(e.expr), name);
+                    e = self.node(kind, span, e.depth, dot)?;
                 }
                 other => {
                     return Err(self.error(
@@ -515,194 +661,238 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn parse_primary(&mut self) -> PResult<Expr> {
+    /// A primary expression. Each kind has its own function, so the frames on the recursive
+    /// path (`(`, `{`, `[`, calls, CASE) stay small.
+    fn parse_primary(&mut self) -> PResult<Tree> {
         let t = self.bump()?;
-        let start = t.span;
-        let lit = |kind| Ok(Expr { kind, span: start });
         match t.tok {
-            Tok::Number(text) => {
-                let l = self.number(&text, start.start)?;
-                lit(ExprKind::Literal(l))
+            Tok::Punct("(") => self.parse_parenthesized(t.span),
+            Tok::Punct("{") => self.parse_object(t.span),
+            Tok::Punct("[") => self.parse_array(t.span),
+            Tok::Ident(name) => self.parse_identifier(name, t.span),
+            other => self.parse_literal(other, t.span),
+        }
+    }
+
+    fn parse_literal(&self, tok: Tok, span: Span) -> PResult<Tree> {
+        let kind = match tok {
+            Tok::Number(text) => ExprKind::Literal(self.number(&text, span.start)?),
+            Tok::Str(s) => ExprKind::Literal(Literal::String(s)),
+            Tok::Var(name) => ExprKind::Variable(name),
+            other => {
+                return Err(self.error(
+                    ParseErrorKind::Unexpected {
+                        found: other.to_string(),
+                        expected: "an expression",
+                    },
+                    span.start,
+                ));
             }
-            Tok::Str(s) => lit(ExprKind::Literal(Literal::String(s))),
-            Tok::Var(name) => lit(ExprKind::Variable(name)),
-            Tok::Ident(name) => {
-                if name.eq_ignore_ascii_case("TRUE") {
-                    return lit(ExprKind::Literal(Literal::Bool(true)));
-                }
-                if name.eq_ignore_ascii_case("FALSE") {
-                    return lit(ExprKind::Literal(Literal::Bool(false)));
-                }
-                if name.eq_ignore_ascii_case("NULL") {
-                    return lit(ExprKind::Literal(Literal::Null));
-                }
-                if name.eq_ignore_ascii_case("CASE") {
-                    return self.parse_case(start);
-                }
-                if is_keyword(&name) {
-                    return Err(self.error(
-                        ParseErrorKind::Unexpected {
-                            found: Tok::Ident(name).to_string(),
-                            expected: "an expression",
-                        },
-                        start.start,
-                    ));
-                }
-                if self.at_punct("(")? {
-                    return self.parse_call(name, start);
-                }
-                lit(ExprKind::Field(name))
-            }
-            Tok::Punct("(") => {
-                if self.at_keyword("SELECT")? {
-                    let at = self.peek()?.span.start;
-                    self.require(
-                        self.version.supports_nested_queries(),
-                        "a nested SELECT",
-                        at,
-                    )?;
-                    let select = self.nested(|p| p.parse_select(false))?;
-                    let end = self.expect_punct(")", "`)` after the nested SELECT")?;
-                    return Ok(Expr {
-                        kind: ExprKind::Subquery(Box::new(select)),
-                        span: start.to(end),
-                    });
-                }
-                let mut e = self.parse_expr()?;
-                let end = self.expect_punct(")", "`)`")?;
-                e.span = start.to(end);
-                Ok(e)
-            }
-            Tok::Punct("{") => {
-                self.require(
-                    self.version.supports_literals(),
-                    "an object literal",
-                    start.start,
-                )?;
-                let mut members = Vec::new();
-                if !self.at_punct("}")? {
-                    loop {
-                        let key = match self.bump()? {
-                            Token {
-                                tok: Tok::Str(k), ..
-                            }
-                            | Token {
-                                tok: Tok::Ident(k), ..
-                            } => k,
-                            t => {
-                                return Err(self.error(
-                                    ParseErrorKind::Unexpected {
-                                        found: t.tok.to_string(),
-                                        expected: "an object key (a string)",
-                                    },
-                                    t.span.start,
-                                ));
-                            }
-                        };
-                        self.expect_punct(":", "`:` after the object key")?;
-                        let v = self.parse_expr()?;
-                        members.push((key, v));
-                        if !self.eat_punct(",")? {
-                            break;
-                        }
-                    }
-                }
-                let end = self.expect_punct("}", "`,` or `}`")?;
-                Ok(Expr {
-                    kind: ExprKind::Object(members),
-                    span: start.to(end),
-                })
-            }
-            Tok::Punct("[") => {
-                self.require(
-                    self.version.supports_literals(),
-                    "an array literal",
-                    start.start,
-                )?;
-                let mut items = Vec::new();
-                if !self.at_punct("]")? {
-                    loop {
-                        items.push(self.parse_expr()?);
-                        if !self.eat_punct(",")? {
-                            break;
-                        }
-                    }
-                }
-                let end = self.expect_punct("]", "`,` or `]`")?;
-                Ok(Expr {
-                    kind: ExprKind::Array(items),
-                    span: start.to(end),
-                })
-            }
-            other => Err(self.error(
+        };
+        Ok(Tree::leaf(kind, span))
+    }
+
+    /// TRUE, FALSE, NULL, CASE, a function call or a field.
+    fn parse_identifier(&mut self, name: String, start: Span) -> PResult<Tree> {
+        let literal = |l| Ok(Tree::leaf(ExprKind::Literal(l), start));
+        if name.eq_ignore_ascii_case("TRUE") {
+            return literal(Literal::Bool(true));
+        }
+        if name.eq_ignore_ascii_case("FALSE") {
+            return literal(Literal::Bool(false));
+        }
+        if name.eq_ignore_ascii_case("NULL") {
+            return literal(Literal::Null);
+        }
+        if name.eq_ignore_ascii_case("CASE") {
+            return self.parse_case(start);
+        }
+        if is_keyword(&name) {
+            return Err(self.error(
                 ParseErrorKind::Unexpected {
-                    found: other.to_string(),
+                    found: Tok::Ident(name).to_string(),
                     expected: "an expression",
                 },
                 start.start,
+            ));
+        }
+        if self.at_punct("(")? {
+            if name.eq_ignore_ascii_case("cast") {
+                return self.parse_cast(start);
+            }
+            return self.parse_call(name, start);
+        }
+        Ok(Tree::leaf(ExprKind::Field(name), start))
+    }
+
+    /// After `(`: a nested SELECT, or a parenthesized expression (not a node of its own).
+    fn parse_parenthesized(&mut self, start: Span) -> PResult<Tree> {
+        if self.at_keyword("SELECT")? {
+            return self.parse_subquery(start);
+        }
+        let mut e = self.expr()?;
+        let end = self.expect_punct(")", "`)`")?;
+        e.expr.span = start.to(end);
+        Ok(e)
+    }
+
+    fn parse_subquery(&mut self, start: Span) -> PResult<Tree> {
+        let at = self.peek()?.span.start;
+        self.require(
+            self.version.supports_nested_queries(),
+            "a nested SELECT",
+            at,
+        )?;
+        let (select, below) = self.nested(|p| p.parse_select(false))?;
+        let end = self.expect_punct(")", "`)` after the nested SELECT")?;
+        let kind = ExprKind::Subquery(Box::new(select));
+        self.node(kind, start.to(end), below, start.start)
+    }
+
+    fn parse_object(&mut self, start: Span) -> PResult<Tree> {
+        self.require(
+            self.version.supports_literals(),
+            "an object literal",
+            start.start,
+        )?;
+        let mut members = Vec::new();
+        let mut below = 0;
+        if !self.at_punct("}")? {
+            loop {
+                let key = self.parse_object_key()?;
+                self.expect_punct(":", "`:` after the object key")?;
+                let v = self.expr()?;
+                below = v.depth.max(below);
+                members.push((key, v.expr));
+                if !self.eat_punct(",")? {
+                    break;
+                }
+            }
+        }
+        let end = self.expect_punct("}", "`,` or `}`")?;
+        self.node(ExprKind::Object(members), start.to(end), below, start.start)
+    }
+
+    fn parse_object_key(&mut self) -> PResult<String> {
+        match self.bump()? {
+            Token {
+                tok: Tok::Str(k), ..
+            }
+            | Token {
+                tok: Tok::Ident(k), ..
+            } => Ok(k),
+            t => Err(self.error(
+                ParseErrorKind::Unexpected {
+                    found: t.tok.to_string(),
+                    expected: "an object key (a string)",
+                },
+                t.span.start,
             )),
         }
     }
 
-    fn parse_case(&mut self, start: Span) -> PResult<Expr> {
-        let operand = self.parse_expr()?;
+    fn parse_array(&mut self, start: Span) -> PResult<Tree> {
+        self.require(
+            self.version.supports_literals(),
+            "an array literal",
+            start.start,
+        )?;
+        let mut items = Vec::new();
+        let mut below = 0;
+        if !self.at_punct("]")? {
+            loop {
+                let item = self.expr()?;
+                below = item.depth.max(below);
+                items.push(item.expr);
+                if !self.eat_punct(",")? {
+                    break;
+                }
+            }
+        }
+        let end = self.expect_punct("]", "`,` or `]`")?;
+        self.node(ExprKind::Array(items), start.to(end), below, start.start)
+    }
+
+    fn parse_case(&mut self, start: Span) -> PResult<Tree> {
+        let operand = self.expr()?;
+        let (whens, whens_depth) = self.parse_whens()?;
+        let (otherwise, otherwise_depth) = self.parse_else()?;
+        let end = self.expect_keyword("END", "WHEN, ELSE or END")?;
+        let below = operand.depth.max(whens_depth).max(otherwise_depth);
+        let kind = ExprKind::Case {
+            operand: Box::new(operand.expr),
+            whens,
+            otherwise,
+        };
+        self.node(kind, start.to(end), below, start.start)
+    }
+
+    /// CASE's `WHEN v THEN r` pairs (at least one), and the deepest one's depth.
+    fn parse_whens(&mut self) -> PResult<(Vec<(Expr, Expr)>, usize)> {
         let mut whens = Vec::new();
+        let mut below = 0;
         while self.eat_keyword("WHEN")? {
-            let w = self.parse_expr()?;
+            let w = self.expr()?;
             self.expect_keyword("THEN", "THEN")?;
-            let t = self.parse_expr()?;
-            whens.push((w, t));
+            let t = self.expr()?;
+            below = below.max(w.depth).max(t.depth);
+            whens.push((w.expr, t.expr));
         }
         if whens.is_empty() {
             return Err(self.unexpected("WHEN"));
         }
-        let otherwise = if self.eat_keyword("ELSE")? {
-            Some(Box::new(self.parse_expr()?))
-        } else {
-            None
-        };
-        let end = self.expect_keyword("END", "WHEN, ELSE or END")?;
-        Ok(Expr {
-            kind: ExprKind::Case {
-                operand: Box::new(operand),
-                whens,
-                otherwise,
-            },
-            span: start.to(end),
-        })
+        Ok((whens, below))
     }
 
-    fn parse_call(&mut self, name: String, start: Span) -> PResult<Expr> {
-        self.bump()?; // (
-        if name.eq_ignore_ascii_case("cast") {
-            let e = self.parse_expr()?;
-            self.expect_keyword("AS", "AS in cast(value AS type)")?;
-            let t = self.bump()?;
-            let ty = match &t.tok {
-                Tok::Ident(ty) => cast_type(ty),
-                _ => None,
-            };
-            let Some(ty) = ty else {
-                return Err(self.error(
-                    ParseErrorKind::UnknownCastType(t.tok.to_string()),
-                    t.span.start,
-                ));
-            };
-            if matches!(ty, CastType::Decimal | CastType::Boolean) {
-                self.require(
-                    self.version >= SqlVersion::V2016_03_23,
-                    &format!("cast to {}", ty.as_str()),
-                    t.span.start,
-                )?;
-            }
-            let end = self.expect_punct(")", "`)`")?;
-            return Ok(Expr {
-                kind: ExprKind::Cast(Box::new(e), ty),
-                span: start.to(end),
-            });
+    fn parse_else(&mut self) -> PResult<(Option<Box<Expr>>, usize)> {
+        if !self.eat_keyword("ELSE")? {
+            return Ok((None, 0));
         }
+        let o = self.expr()?;
+        Ok((Some(Box::new(o.expr)), o.depth))
+    }
+
+    /// `cast(value AS type)`, at its `(`.
+    fn parse_cast(&mut self, start: Span) -> PResult<Tree> {
+        self.bump()?; // (
+        let e = self.expr()?;
+        self.expect_keyword("AS", "AS in cast(value AS type)")?;
+        let t = self.bump()?;
+        let ty = match &t.tok {
+            Tok::Ident(ty) => cast_type(ty),
+            _ => None,
+        };
+        let Some(ty) = ty else {
+            return Err(self.error(
+                ParseErrorKind::UnknownCastType(t.tok.to_string()),
+                t.span.start,
+            ));
+        };
+        if matches!(ty, CastType::Decimal | CastType::Boolean) {
+            self.require(
+                self.version >= SqlVersion::V2016_03_23,
+                &format!("cast to {}", ty.as_str()),
+                t.span.start,
+            )?;
+        }
+        let end = self.expect_punct(")", "`)`")?;
+        let kind = ExprKind::Cast(Box::new(e.expr), ty);
+        self.node(kind, start.to(end), e.depth, start.start)
+    }
+
+    /// A function call, at its `(`.
+    fn parse_call(&mut self, name: String, start: Span) -> PResult<Tree> {
+        let function = self.function(name, start.start)?;
+        self.bump()?; // (
+        let (args, below, end) = self.parse_arguments()?;
+        let kind = ExprKind::Call(function, args);
+        self.node(kind, start.to(end), below, start.start)
+    }
+
+    /// The function called `name`, if it exists in the rule's SQL version.
+    fn function(&self, name: String, offset: usize) -> PResult<Function> {
         let Some(function) = Function::lookup(&name) else {
-            return Err(self.error(ParseErrorKind::UnknownFunction(name), start.start));
+            return Err(self.error(ParseErrorKind::UnknownFunction(name), offset));
         };
         if function.since() > self.version {
             return Err(self.error(
@@ -710,33 +900,37 @@ impl<'a> Parser<'a> {
                     feature: format!("the function {}()", function.name()),
                     version: self.version,
                 },
-                start.start,
+                offset,
             ));
         }
+        Ok(function)
+    }
+
+    /// A call's arguments after `(`: the arguments, the deepest one's depth, the `)`.
+    fn parse_arguments(&mut self) -> PResult<(Vec<Expr>, usize, Span)> {
         let mut args = Vec::new();
+        let mut below = 0;
         if !self.at_punct(")")? {
             loop {
-                if self.at_punct("*")?
-                    && matches!(self.peek_at(1)?, Tok::Punct(",") | Tok::Punct(")"))
-                {
-                    let span = self.bump()?.span;
-                    args.push(Expr {
-                        kind: ExprKind::Wildcard,
-                        span,
-                    });
-                } else {
-                    args.push(self.parse_expr()?);
-                }
+                let a = self.parse_argument()?;
+                below = below.max(a.depth);
+                args.push(a.expr);
                 if !self.eat_punct(",")? {
                     break;
                 }
             }
         }
         let end = self.expect_punct(")", "`,` or `)` in the argument list")?;
-        Ok(Expr {
-            kind: ExprKind::Call(function, args),
-            span: start.to(end),
-        })
+        Ok((args, below, end))
+    }
+
+    /// An argument: an expression, or `*` standing alone.
+    fn parse_argument(&mut self) -> PResult<Tree> {
+        if self.at_punct("*")? && matches!(self.peek_at(1)?, Tok::Punct(",") | Tok::Punct(")")) {
+            let span = self.bump()?.span;
+            return Ok(Tree::leaf(ExprKind::Wildcard, span));
+        }
+        self.expr()
     }
 }
 

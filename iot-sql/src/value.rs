@@ -42,6 +42,33 @@ pub enum Value {
     Binary(Vec<u8>),
 }
 
+/// The members of an array or object, in order.
+enum Members<'a> {
+    Array(std::slice::Iter<'a, Value>),
+    Object(std::collections::btree_map::Values<'a, String, Value>),
+}
+
+impl<'a> Members<'a> {
+    fn of(v: &'a Value) -> Option<Members<'a>> {
+        match v {
+            Value::Array(items) => Some(Members::Array(items.iter())),
+            Value::Object(map) => Some(Members::Object(map.values())),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = &'a Value;
+
+    fn next(&mut self) -> Option<&'a Value> {
+        match self {
+            Members::Array(items) => items.next(),
+            Members::Object(values) => values.next(),
+        }
+    }
+}
+
 /// A number, after conversion.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Num {
@@ -135,6 +162,35 @@ impl Value {
             Value::Object(map) => map.get(key).unwrap_or(&UNDEFINED),
             _ => &UNDEFINED,
         }
+    }
+
+    /// Whether arrays and objects nest more than `max` deep in the value (a scalar is 0 deep,
+    /// `[1]` and `{}` 1, `[[1]]` 2). Walks with a stack of iterators, one per open level, so it
+    /// neither recurses nor allocates more than `max` entries.
+    pub(crate) fn nests_deeper_than(&self, max: usize) -> bool {
+        let Some(top) = Members::of(self) else {
+            return false;
+        };
+        if max == 0 {
+            return true;
+        }
+        let mut open = vec![top];
+        while let Some(members) = open.last_mut() {
+            match members.next() {
+                None => {
+                    open.pop();
+                }
+                Some(child) => {
+                    if let Some(inner) = Members::of(child) {
+                        if open.len() >= max {
+                            return true;
+                        }
+                        open.push(inner);
+                    }
+                }
+            }
+        }
+        false
     }
 
     /// Conversion to a number for operators and numeric functions: `Int` and `Decimal` as they

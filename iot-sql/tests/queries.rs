@@ -497,7 +497,7 @@ fn limits() {
     );
     let small = ParseOptions {
         max_len: 10,
-        max_depth: 64,
+        ..ParseOptions::default()
     };
     assert!(matches!(
         Rule::parse_with("SELECT 1234567", V2, &small)
@@ -511,6 +511,7 @@ fn limits() {
         .with_limits(Limits {
             max_payload: 1000,
             max_value_bytes: 100,
+            ..Limits::default()
         });
     let ctx = context();
     let big = format!(r#"{{"s":"{}"}}"#, "y".repeat(30));
