@@ -9,6 +9,7 @@ mod frame;
 mod packet;
 mod reader;
 mod string;
+pub mod subscriptions;
 pub mod topic;
 
 #[cfg(feature = "tokio-util")]
@@ -26,4 +27,5 @@ pub use packet::{
     Unsubscribe, UnsubscribeFilters, Will,
 };
 pub use string::{MAX_STRING_LEN, MqttString, StringError};
+pub use subscriptions::SubscriptionTrie;
 pub use topic::{TopicError, TopicFilter, TopicName};
