@@ -9,7 +9,7 @@ use bytes::Bytes;
 use iot_policy::Action;
 use mqtt_wire::{
     ConnAck, ConnectReturnCode, Packet, PacketId, Publish, QoS, QosPid, SubAck, SubAckReturnCode,
-    TopicFilter, TopicName,
+    SubscriptionTrie, TopicFilter, TopicName,
 };
 use tokio::sync::{Notify, mpsc};
 
@@ -18,7 +18,6 @@ use crate::config::Limits;
 use crate::metrics::{Metrics, inc, set};
 use crate::persist::{Deferred, Persister, Txn};
 use crate::store::Change;
-use crate::trie::SubscriptionTrie;
 
 /// An application message as the broker routes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,7 +182,7 @@ impl Session {
 #[derive(Debug, Default)]
 struct State {
     sessions: HashMap<Arc<str>, Session>,
-    trie: SubscriptionTrie,
+    trie: SubscriptionTrie<Arc<str>>,
     retained: HashMap<String, Message>,
 }
 
@@ -192,7 +191,7 @@ impl State {
     fn discard(&mut self, client_id: &str, txn: &mut Work<'_>) {
         if let Some(old) = self.sessions.remove(client_id) {
             for filter in old.subscriptions.keys() {
-                self.trie.remove(filter.as_str(), client_id);
+                self.trie.remove(filter, client_id);
             }
             if !old.clean {
                 txn.change(Change::SessionDelete(old.id));
@@ -492,7 +491,7 @@ impl Broker {
             let mut session = Session::new(Arc::clone(&key), false, Arc::new(p));
             session.incoming_qos2 = s.incoming_qos2.iter().copied().collect();
             for (filter, qos) in s.subscriptions {
-                state.trie.insert(filter.as_str(), &key, qos);
+                state.trie.insert(&filter, Arc::clone(&key), qos);
                 session.subscriptions.insert(filter, qos);
             }
             for m in s.messages {
@@ -744,7 +743,7 @@ impl Broker {
             }
             set(&self.metrics.retained_current, state.retained.len());
         }
-        let targets = state.trie.matches(message.topic.as_str());
+        let targets = state.trie.matches(&message.topic);
         for (client, granted) in targets {
             if exclude == Some(&*client) {
                 continue;
@@ -803,18 +802,26 @@ impl Broker {
             return;
         };
         let mut work = self.work();
+        let mut granted: Vec<Option<QoS>> = Vec::with_capacity(grants.len());
         for (filter, grant) in grants {
+            let room = session.subscriptions.contains_key(filter)
+                || session.subscriptions.len() < self.limits.max_subscriptions;
+            if grant.is_some() && !room {
+                inc(&self.metrics.subscriptions_refused_limit_total);
+            }
+            let grant = grant.filter(|_| room);
+            granted.push(grant);
             if let Some(qos) = grant {
-                session.subscriptions.insert(filter.clone(), *qos);
-                state.trie.insert(filter.as_str(), &session.id, *qos);
+                session.subscriptions.insert(filter.clone(), qos);
+                state.trie.insert(filter, Arc::clone(&session.id), qos);
                 work.session_change(session, |client_id| Change::SubscriptionPut {
                     client_id,
                     filter: filter.clone(),
-                    qos: *qos,
+                    qos,
                 });
             }
         }
-        let codes = grants.iter().map(|(_, g)| match g {
+        let codes = granted.iter().map(|g| match g {
             Some(q) => SubAckReturnCode::Success(*q),
             None => SubAckReturnCode::Failure,
         });
@@ -822,7 +829,7 @@ impl Broker {
         if let Ok(suback) = SubAck::new(packet_id, codes) {
             work.send(session, Outbound::SubAck(suback));
         }
-        for (filter, grant) in grants {
+        for ((filter, _), grant) in grants.iter().zip(&granted) {
             let Some(granted) = grant else { continue };
             let matching: Vec<Message> = state
                 .retained
@@ -868,7 +875,7 @@ impl Broker {
         let mut work = self.work();
         for f in filters {
             if session.subscriptions.remove(f).is_some() {
-                state.trie.remove(f.as_str(), client_id);
+                state.trie.remove(f, client_id);
                 work.session_change(session, |client_id| Change::SubscriptionDelete {
                     client_id,
                     filter: f.clone(),

@@ -332,6 +332,10 @@ pub struct Limits {
     /// deeper SUBSCRIBE filter gets SUBACK 0x80, a deeper PUBLISH or Will topic closes the
     /// connection. Counted on `/metrics`.
     pub max_topic_levels: usize,
+    /// Subscriptions one session may hold (AWS IoT allows 50 per connection); a SUBSCRIBE
+    /// filter beyond it gets SUBACK 0x80 (counted). With `max_topic_levels`, this bounds the
+    /// memory one client's subscriptions can take.
+    pub max_subscriptions: usize,
     /// Refuse control characters (U+0001–U+001F, U+007F–U+009F; MQTT 3.1.1 §1.5.3 allows
     /// it): in a client id (CONNACK 2), a PUBLISH or Will topic (closed), a SUBSCRIBE filter
     /// (SUBACK 0x80). Counted on `/metrics`.
@@ -411,6 +415,7 @@ impl Default for Limits {
             publish_rate: 100,
             publish_burst: 100,
             max_topic_levels: 200,
+            max_subscriptions: 100,
             reject_control_characters: true,
         }
     }
@@ -524,7 +529,7 @@ impl Config {
     /// Checks the ranges a broker needs.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let l = &self.limits;
-        let checks: [(&'static str, bool, &str); 9] = [
+        let checks: [(&'static str, bool, &str); 10] = [
             (
                 "limits.max_connections",
                 l.max_connections >= 1,
@@ -568,6 +573,11 @@ impl Config {
             (
                 "limits.max_topic_levels",
                 l.max_topic_levels >= 1,
+                "must be at least 1",
+            ),
+            (
+                "limits.max_subscriptions",
+                l.max_subscriptions >= 1,
                 "must be at least 1",
             ),
         ];

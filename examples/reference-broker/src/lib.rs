@@ -19,7 +19,6 @@ mod server;
 pub mod setup;
 mod sigfox;
 mod store;
-mod trie;
 
 pub use auth::{Authorizer, Principal};
 pub use broker::{Broker, Message, SessionSnapshot, Snapshot, StoredMessage};
@@ -36,7 +35,6 @@ pub use rules::RuleError;
 pub use server::{RunningBroker, StartError, start};
 pub use sigfox::DOWNLINK_TOPIC_PREFIX;
 pub use store::{Change, DB_FILE, Store, StoreError};
-pub use trie::SubscriptionTrie;
 
 /// One log line on stderr.
 pub(crate) fn log(message: &str) {

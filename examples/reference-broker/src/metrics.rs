@@ -115,6 +115,8 @@ metrics! {
     counter sigfox_duplicates_total: "Sigfox callbacks dropped as duplicates of (device, seqNumber).",
     /// Topics and filters refused for their depth.
     counter topic_levels_refused_total: "Topic names and filters refused for having more than max_topic_levels levels.",
+    /// Filters refused because the session holds `max_subscriptions`.
+    counter subscriptions_refused_limit_total: "SUBSCRIBE filters refused because the session already holds max_subscriptions.",
     /// Client ids, topics and filters refused for a control character.
     counter control_characters_refused_total: "Client ids, topic names and filters refused for a control character.",
     /// Acknowledgements for packet ids not in flight.

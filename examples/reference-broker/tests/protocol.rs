@@ -209,3 +209,31 @@ async fn filters_of_any_depth_do_not_crash_the_broker() {
     let (mut other, _) = Client::connect(b.plain(), "other", true).await;
     other.ping().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_per_session_are_bounded() {
+    let b = start_with("max-subs", |c, _| c.limits.max_subscriptions = 2).await;
+    let (mut sub, _) = Client::connect(b.plain(), "sub", true).await;
+    let codes = sub
+        .subscribe(
+            1,
+            &[
+                ("a", QoS::AtMostOnce),
+                ("b", QoS::AtMostOnce),
+                ("c", QoS::AtMostOnce),
+            ],
+        )
+        .await;
+    assert_eq!(
+        codes,
+        [
+            SubAckReturnCode::Success(QoS::AtMostOnce),
+            SubAckReturnCode::Success(QoS::AtMostOnce),
+            SubAckReturnCode::Failure
+        ]
+    );
+    // Replacing a held filter is not a new subscription.
+    let codes = sub.subscribe(2, &[("a", QoS::AtLeastOnce)]).await;
+    assert_eq!(codes, [SubAckReturnCode::Success(QoS::AtLeastOnce)]);
+    assert_eq!(b.metric("subscriptions_refused_limit_total"), 1);
+}

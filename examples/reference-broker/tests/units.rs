@@ -1,107 +1,14 @@
-//! The broker's building blocks through their public API: the subscription trie against
-//! mqtt-wire's matcher, the token bucket, the config file and the command line.
+//! The broker's building blocks through their public API: the token bucket, the config file
+//! and the command line. (Subscription matching is mqtt-wire's `SubscriptionTrie`, tested
+//! there.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mqtt_wire::{QoS, TopicFilter, TopicName};
-use proptest::prelude::*;
 use reference_broker::cli::Cli;
-use reference_broker::{Config, ConfigError, SubscriptionTrie, TokenBucket};
-
-fn level() -> impl Strategy<Value = String> {
-    prop_oneof![
-        Just("a".to_owned()),
-        Just("b".to_owned()),
-        Just(String::new()),
-        Just("$sys".to_owned())
-    ]
-}
-
-fn name() -> impl Strategy<Value = String> {
-    prop::collection::vec(level(), 1..4)
-        .prop_map(|l| l.join("/"))
-        .prop_filter("a topic name is not empty [MQTT-4.7.3-1]", |s| {
-            !s.is_empty()
-        })
-}
-
-fn filter() -> impl Strategy<Value = String> {
-    (
-        prop::collection::vec(prop_oneof![level(), Just("+".to_owned())], 0..4),
-        any::<bool>(),
-    )
-        .prop_map(|(mut levels, hash)| {
-            if hash || levels.is_empty() {
-                levels.push("#".to_owned());
-            }
-            levels.join("/")
-        })
-        .prop_filter("a filter is not empty [MQTT-4.7.3-1]", |s| !s.is_empty())
-}
-
-fn qos(n: u8) -> QoS {
-    QoS::from_u8(n % 3).unwrap()
-}
-
-proptest! {
-    /// The trie finds exactly the clients a linear scan with `mqtt_wire::topic::matches` finds,
-    /// each once at its highest QoS, also after removals.
-    #[test]
-    fn trie_agrees_with_linear_matching(
-        subs in prop::collection::vec((0u8..4, filter(), 0u8..3), 0..24),
-        removals in prop::collection::vec(0usize..24, 0..6),
-        topic in name(),
-    ) {
-        let mut trie = SubscriptionTrie::new();
-        let mut model: HashMap<(u8, String), QoS> = HashMap::new();
-        for (client, f, q) in &subs {
-            trie.insert(f, &Arc::from(format!("c{client}")), qos(*q));
-            model.insert((*client, f.clone()), qos(*q));
-        }
-        for r in removals {
-            if let Some((client, f, _)) = subs.get(r) {
-                let existed = model.remove(&(*client, f.clone())).is_some();
-                prop_assert_eq!(trie.remove(f, &format!("c{client}")), existed);
-            }
-        }
-        prop_assert_eq!(trie.len(), model.len());
-        let name = TopicName::new(&topic).unwrap();
-        let mut expected: BTreeMap<Arc<str>, QoS> = BTreeMap::new();
-        for ((client, f), q) in &model {
-            if TopicFilter::new(f).unwrap().matches(&name) {
-                let e = expected.entry(Arc::from(format!("c{client}"))).or_insert(*q);
-                *e = (*e).max(*q);
-            }
-        }
-        let expected: Vec<(Arc<str>, QoS)> = expected.into_iter().collect();
-        prop_assert_eq!(trie.matches(&topic), expected);
-    }
-}
-
-#[test]
-fn trie_dollar_topics_and_parent_level() {
-    let mut trie = SubscriptionTrie::new();
-    let c: Arc<str> = Arc::from("c");
-    trie.insert("#", &c, QoS::AtMostOnce);
-    trie.insert("sport/#", &c, QoS::AtLeastOnce);
-    // [MQTT-4.7.1-2]: "sport/#" matches "sport".
-    assert_eq!(
-        trie.matches("sport"),
-        vec![(Arc::clone(&c), QoS::AtLeastOnce)]
-    );
-    // [MQTT-4.7.2-1]: "#" does not match "$SYS/x".
-    assert!(trie.matches("$SYS/x").is_empty());
-    trie.insert("$SYS/#", &c, QoS::ExactlyOnce);
-    assert_eq!(
-        trie.matches("$SYS/x"),
-        vec![(Arc::clone(&c), QoS::ExactlyOnce)]
-    );
-}
+use reference_broker::{Config, ConfigError, TokenBucket};
 
 #[test]
 fn token_bucket_burst_then_rate() {
