@@ -253,7 +253,8 @@ EOF
   if [ -n "${BEFORE_BIN:-}" ]; then
     # The earlier version's config has no keys added since (its file parser refuses them).
     rm -rf before-data && cp -r durable-data before-data && rm -f before-data/broker.db*
-    sed -i -e '/^sync = /d' -e '/^max_topic_levels = /d' -e '/^reject_control_characters = /d' \
+    sed -i -e '/^sync = /d' -e '/^max_topic_levels = /d' -e '/^max_subscriptions = /d' \
+      -e '/^reject_control_characters = /d' \
       before-data/broker.toml
     "$BEFORE_BIN" --data-dir before-data --mqtt-listen 127.0.0.1:38883 \
       --plain-listen 127.0.0.1:31883 --http-listen 127.0.0.1:38080 >reference-before.log 2>&1 &

@@ -68,11 +68,15 @@ impl Link {
 
 impl Outbound {
     /// Whether the packet confirms, or hands over, state that must be durable first: the
-    /// acknowledgements, and QoS 1/2 deliveries.
+    /// acknowledgements, and QoS 2 deliveries (their packet id must survive a restart for the
+    /// delivery to stay exactly once). A QoS 1 delivery goes at once: if the broker dies before
+    /// its message is stored, the publisher has no PUBACK and sends it again, a duplicate that
+    /// QoS 1 allows; and when the subscriber acknowledges it before the commit, the message is
+    /// never written at all (see `persist.rs`).
     fn promises(&self) -> bool {
         match self {
             Outbound::ConnAck(_) | Outbound::PingResp => false,
-            Outbound::Publish(p) => p.qos_pid.qos() != QoS::AtMostOnce,
+            Outbound::Publish(p) => p.qos_pid.qos() == QoS::ExactlyOnce,
             Outbound::PubAck(_)
             | Outbound::PubRec(_)
             | Outbound::PubRel(_)

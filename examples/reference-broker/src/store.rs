@@ -307,7 +307,10 @@ impl Store {
     }
 
     /// Applies `changes` in order, in one transaction: all of them or none.
-    pub fn apply(&mut self, changes: &[Change]) -> Result<(), StoreError> {
+    pub fn apply<'a>(
+        &mut self,
+        changes: impl IntoIterator<Item = &'a Change>,
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         for change in changes {
             apply_one(&tx, change)?;
