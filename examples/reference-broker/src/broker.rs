@@ -46,6 +46,9 @@ pub(crate) struct Link {
     /// Packets for this connection waiting for a commit (see `persist.rs`); while there are
     /// any, later packets wait behind them.
     pub(crate) waiting: Arc<AtomicUsize>,
+    /// When the connection was accepted, in microseconds since the Unix epoch: a takeover
+    /// announced by another node closes only connections older than it.
+    pub(crate) connected_at: u64,
 }
 
 impl Link {
@@ -62,6 +65,10 @@ impl Link {
             kill,
             principal,
             waiting: Arc::new(AtomicUsize::new(0)),
+            connected_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+                .unwrap_or(0),
         }
     }
 }
@@ -196,6 +203,7 @@ impl State {
         if let Some(old) = self.sessions.remove(client_id) {
             for filter in old.subscriptions.keys() {
                 self.trie.remove(filter, client_id);
+                txn.unwatch(filter);
             }
             if !old.clean {
                 txn.change(Change::SessionDelete(old.id));
@@ -246,6 +254,8 @@ pub struct Broker {
     metrics: Arc<Metrics>,
     next_link_id: AtomicU64,
     persist: Option<Persister>,
+    /// Cluster mode: filters sessions stop holding, for the NATS subscriptions' counts.
+    unwatch: Option<mpsc::UnboundedSender<TopicFilter>>,
 }
 
 /// A persistent session as stored: who it belongs to, its subscriptions, and its messages.
@@ -294,9 +304,17 @@ struct Work<'a> {
     persist: Option<&'a Persister>,
     limits: &'a Limits,
     metrics: &'a Metrics,
+    unwatch: Option<&'a mpsc::UnboundedSender<TopicFilter>>,
 }
 
 impl Work<'_> {
+    /// Tells the cluster link that a session no longer holds `filter`.
+    fn unwatch(&self, filter: &TopicFilter) {
+        if let Some(unwatch) = self.unwatch {
+            let _ = unwatch.send(filter.clone());
+        }
+    }
+
     fn change(&mut self, change: Change) {
         if self.persist.is_some() {
             self.txn.changes.push(change);
@@ -430,6 +448,7 @@ impl Broker {
         authorizer: Authorizer,
         metrics: Arc<Metrics>,
         persist: Option<Persister>,
+        unwatch: Option<mpsc::UnboundedSender<TopicFilter>>,
     ) -> Self {
         Self {
             state: Mutex::new(State::default()),
@@ -438,6 +457,7 @@ impl Broker {
             metrics,
             next_link_id: AtomicU64::new(1),
             persist,
+            unwatch,
         }
     }
 
@@ -447,6 +467,7 @@ impl Broker {
             persist: self.persist.as_ref(),
             limits: &self.limits,
             metrics: &self.metrics,
+            unwatch: self.unwatch.as_ref(),
         }
     }
 
@@ -793,18 +814,20 @@ impl Broker {
     }
 
     /// Records the granted filters (`None` = refused), queues the SUBACK, then the retained
-    /// messages matching each granted filter [MQTT-3.3.1-6].
+    /// messages matching each granted filter [MQTT-3.3.1-6]. Returns, per filter, whether the
+    /// session holds it now and did not before.
     pub(crate) fn subscribe(
         &self,
         client_id: &str,
         packet_id: PacketId,
         grants: &[(TopicFilter, Option<QoS>)],
-    ) {
+    ) -> Vec<bool> {
         let mut guard = self.lock();
         let state = &mut *guard;
         let Some(session) = state.sessions.get_mut(client_id) else {
-            return;
+            return vec![false; grants.len()];
         };
+        let mut added = Vec::with_capacity(grants.len());
         let mut work = self.work();
         let mut granted: Vec<Option<QoS>> = Vec::with_capacity(grants.len());
         for (filter, grant) in grants {
@@ -815,6 +838,7 @@ impl Broker {
             }
             let grant = grant.filter(|_| room);
             granted.push(grant);
+            added.push(grant.is_some() && !session.subscriptions.contains_key(filter));
             if let Some(qos) = grant {
                 session.subscriptions.insert(filter.clone(), qos);
                 state.trie.insert(filter, Arc::clone(&session.id), qos);
@@ -862,6 +886,7 @@ impl Broker {
             }
         }
         self.finish(work);
+        added
     }
 
     /// Removes subscriptions and queues the UNSUBACK.
@@ -880,6 +905,7 @@ impl Broker {
         for f in filters {
             if session.subscriptions.remove(f).is_some() {
                 state.trie.remove(f, client_id);
+                work.unwatch(f);
                 work.session_change(session, |client_id| Change::SubscriptionDelete {
                     client_id,
                     filter: f.clone(),
@@ -888,6 +914,23 @@ impl Broker {
         }
         work.send(session, Outbound::UnsubAck(packet_id));
         self.finish(work);
+    }
+
+    /// Cluster mode: another node took `client_id` over at `at` (microseconds since the
+    /// epoch); closes the connection here if it is older (its session then ends as any closed
+    /// connection's does). Whether one was closed.
+    pub(crate) fn evict(&self, client_id: &str, at: u64) -> bool {
+        let mut state = self.lock();
+        let Some(session) = state.sessions.get_mut(client_id) else {
+            return false;
+        };
+        match &session.link {
+            Some(link) if link.connected_at < at => {
+                link.kill.notify_one();
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Queues a packet on the client's connection (after the commits it depends on); a full

@@ -8,7 +8,7 @@ use crate::config::{Config, ConfigError};
 use crate::setup::CONFIG_FILE;
 
 /// The usage text.
-pub const USAGE: &str = "usage: reference-broker [--config FILE] [--data-dir DIR] [--mqtt-listen ADDR] [--plain-listen ADDR|off] [--http-listen ADDR]
+pub const USAGE: &str = "usage: reference-broker [--config FILE] [--data-dir DIR] [--mqtt-listen ADDR] [--plain-listen ADDR|off] [--http-listen ADDR] [--cluster nats://HOST:PORT[,...]]
 
 Without --config, DIR/broker.toml is read if it exists (DIR defaults to ./broker-data); on first
 start DIR is created with a development PKI, policies, registry.json and broker.toml.";
@@ -26,6 +26,8 @@ pub struct Cli {
     pub plain_listen: Option<Option<SocketAddr>>,
     /// `--http-listen ADDR`.
     pub http_listen: Option<SocketAddr>,
+    /// `--cluster URL[,URL…]`: NATS servers (cluster mode).
+    pub cluster: Option<Vec<String>>,
     /// `--help`.
     pub help: bool,
 }
@@ -44,7 +46,8 @@ impl Cli {
                 cli.help = true;
                 continue;
             }
-            const KNOWN: [&str; 5] = [
+            const KNOWN: [&str; 6] = [
+                "--cluster",
                 "--config",
                 "--data-dir",
                 "--mqtt-listen",
@@ -69,6 +72,9 @@ impl Cli {
             };
             match name.as_str() {
                 "--config" => cli.config = Some(PathBuf::from(value)),
+                "--cluster" => {
+                    cli.cluster = Some(value.split(',').map(|u| u.trim().to_owned()).collect())
+                }
                 "--data-dir" => cli.data_dir = Some(PathBuf::from(value)),
                 "--mqtt-listen" => cli.mqtt_listen = Some(addr(&value)?),
                 "--http-listen" => cli.http_listen = Some(addr(&value)?),
@@ -116,6 +122,9 @@ impl Cli {
         }
         if let Some(a) = self.plain_listen {
             config.plain_listen = a;
+        }
+        if let Some(urls) = &self.cluster {
+            config.cluster.nats_urls = urls.clone();
         }
         if let Some(a) = self.http_listen {
             config.http_listen = a;

@@ -44,6 +44,39 @@ pub struct Config {
     /// Seconds between checks of the data directory for changed registry, policy or
     /// certificate files, which are then reloaded as on SIGHUP; 0 turns the check off.
     pub reload_watch_secs: u64,
+    /// Cluster mode over NATS (off while `nats_urls` is empty).
+    pub cluster: ClusterConfig,
+}
+
+/// Cluster mode: broker nodes that share one NATS system form one MQTT service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ClusterConfig {
+    /// NATS servers (`nats://host:port`); empty: one broker on its own.
+    pub nats_urls: Vec<String>,
+    /// This node's name in logs and `/healthz` (default: `node-` and a random id).
+    pub node_name: String,
+    /// The first token of every NATS subject the cluster uses, so that several clusters can
+    /// share one NATS system.
+    pub subject_prefix: String,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            nats_urls: Vec::new(),
+            node_name: String::new(),
+            subject_prefix: "iotgw".to_owned(),
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// Whether cluster mode is on.
+    pub fn enabled(&self) -> bool {
+        !self.nats_urls.is_empty()
+    }
 }
 
 /// A bridge to a remote broker, as mosquitto's `connection` section: this broker connects out
@@ -378,6 +411,7 @@ impl Default for Config {
             reload_watch_secs: 2,
             rules: Vec::new(),
             bridges: Vec::new(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -588,6 +622,17 @@ impl Config {
                     message: message.to_owned(),
                 });
             }
+        }
+        let prefix = &self.cluster.subject_prefix;
+        if prefix.is_empty()
+            || !prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(ConfigError::Invalid {
+                key: "cluster.subject_prefix",
+                message: "must be one NATS token of letters, digits, '-' and '_'".to_owned(),
+            });
         }
         if l.write_timeout_secs == 0 {
             return Err(ConfigError::Invalid {

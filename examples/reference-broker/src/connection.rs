@@ -153,13 +153,20 @@ pub(crate) async fn serve<S>(
     let kill = Arc::new(Notify::new());
     let current = Arc::new(RwLock::new(Arc::clone(&principal)));
     let link = Link::new(link_id, tx, Arc::clone(&kill), Arc::clone(&current));
+    let connected_at = link.connected_at;
     match shared.broker.connect(
         &client_id,
         connect.clean_session,
         Arc::clone(&principal),
         link,
     ) {
-        Ok(_) => inc(&shared.metrics.connects_accepted_total),
+        Ok(_) => {
+            inc(&shared.metrics.connects_accepted_total);
+            if let Some(cluster) = &shared.cluster {
+                // Another node holding this client id closes its connection.
+                cluster.announce(&client_id, connected_at);
+            }
+        }
         Err(SessionRefusal::TooManySessions | SessionRefusal::QueueFull) => {
             inc(&shared.metrics.connects_refused_total);
             refuse(&mut wr, ConnectReturnCode::ServerUnavailable, &shared).await;
@@ -186,6 +193,7 @@ pub(crate) async fn serve<S>(
         client_id: &client_id,
         principal: &current,
         bucket: &mut bucket,
+        watched: Vec::new(),
     };
     // One kill future and one idle timer for the whole connection: creating (and
     // registering) them per packet would cost more than decoding the packet. The timer is
@@ -229,6 +237,16 @@ pub(crate) async fn serve<S>(
                 // The writer is behind: stop reading publishes until it catches up.
                 persist.room().await;
             }
+            if let Some(cluster) = &shared.cluster {
+                cluster.room().await;
+            }
+        }
+        if let (Packet::Subscribe(s), Some(cluster)) = (&packet, &shared.cluster) {
+            // The NATS subscriptions first: a message published on another node after the
+            // SUBACK must find them.
+            let filters: Vec<_> = s.filters().map(|f| f.filter).collect();
+            cluster.watch(&filters).await;
+            conn.watched = filters;
         }
         match conn.handle(packet) {
             Flow::Continue => {}
@@ -240,7 +258,7 @@ pub(crate) async fn serve<S>(
     if matches!(flow, Flow::Close) {
         if let Some(will) = will {
             inc(&shared.metrics.wills_published_total);
-            shared.broker.publish(&will);
+            shared.route(&will);
         }
     }
     // The session no longer holds the sender; once the writer has flushed what is queued
@@ -442,6 +460,8 @@ struct Conn<'a> {
     /// Replaced by a reload.
     principal: &'a RwLock<Arc<Principal>>,
     bucket: &'a mut TokenBucket,
+    /// Cluster mode: the filters of the SUBSCRIBE being handled, already watched on NATS.
+    watched: Vec<mqtt_wire::TopicFilter>,
 }
 
 impl Conn<'_> {
@@ -548,7 +568,17 @@ impl Conn<'_> {
                         (f.filter, grant)
                     })
                     .collect();
-                broker.subscribe(self.client_id, s.packet_id, &grants);
+                let added = broker.subscribe(self.client_id, s.packet_id, &grants);
+                if let Some(cluster) = &self.shared.cluster {
+                    // Keep one count per filter the session now holds and did not before.
+                    let watched = std::mem::take(&mut self.watched);
+                    let surplus: Vec<_> = watched
+                        .into_iter()
+                        .zip(added)
+                        .filter_map(|(f, added)| (!added).then_some(f))
+                        .collect();
+                    cluster.unwatch(&surplus);
+                }
             }
             Packet::Unsubscribe(u) => {
                 let filters: Vec<_> = u.filters().collect();

@@ -192,7 +192,17 @@ async fn read_request(tcp: &mut TcpStream) -> Option<Parsed> {
 fn route(shared: &Shared, request: &Request) -> Reply {
     let path = request.path.split('?').next().unwrap_or_default();
     match (request.method.as_str(), path) {
-        ("GET", "/healthz") => text(200, "ok\n"),
+        ("GET", "/healthz") => match &shared.cluster {
+            None => text(200, "ok\n"),
+            Some(c) if c.connected() => text(
+                200,
+                &format!("ok\ncluster: node {} connected to NATS\n", c.node_name()),
+            ),
+            Some(c) => text(
+                503,
+                &format!("cluster: node {} not connected to NATS\n", c.node_name()),
+            ),
+        },
         ("GET", "/metrics") => {
             crate::metrics::set(
                 &shared.metrics.sessions_current,

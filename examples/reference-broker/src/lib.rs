@@ -5,11 +5,13 @@ mod auth;
 mod bridge;
 mod broker;
 pub mod cli;
+mod cluster;
 pub mod config;
 mod connection;
 mod http;
 mod identity;
 mod metrics;
+pub mod nats_subject;
 mod persist;
 pub mod pki;
 mod ratelimit;
@@ -23,8 +25,8 @@ mod store;
 pub use auth::{Authorizer, Principal};
 pub use broker::{Broker, Message, SessionSnapshot, Snapshot, StoredMessage};
 pub use config::{
-    ActionConfig, BridgeConfig, BridgeDirection, BridgeTls, BridgeTopic, Config, ConfigError,
-    DenyConnect, Limits, MetricKind, PersistenceConfig, RuleConfig, SyncMode,
+    ActionConfig, BridgeConfig, BridgeDirection, BridgeTls, BridgeTopic, ClusterConfig, Config,
+    ConfigError, DenyConnect, Limits, MetricKind, PersistenceConfig, RuleConfig, SyncMode,
 };
 pub use http::{MAX_BODY, MAX_HEAD};
 pub use identity::{Identity, TlsError, certificate_id};

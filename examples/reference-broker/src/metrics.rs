@@ -129,6 +129,22 @@ metrics! {
     counter persist_failures_total: "Transactions to broker.db that failed (the connections waiting for them were closed).",
     /// Operations waiting for their commit.
     gauge persist_backlog: "Operations whose changes wait for their commit to broker.db.",
+    /// Whether the NATS link is up.
+    gauge cluster_connected: "1 while this node is connected to NATS (cluster mode), else 0.",
+    /// NATS subjects subscribed for local subscriptions.
+    gauge cluster_subjects_current: "NATS subjects this node subscribes to for its clients' filters.",
+    /// Messages published to the other nodes.
+    counter cluster_forwarded_total: "Messages accepted here and published on NATS for the other nodes.",
+    /// Messages received from other nodes.
+    counter cluster_received_total: "Messages from other nodes delivered to this node's subscribers.",
+    /// Second copies dropped.
+    counter cluster_duplicates_total: "Second copies of a message from another node (overlapping NATS subscriptions), dropped.",
+    /// Malformed cluster messages.
+    counter cluster_malformed_total: "NATS messages on the cluster's subjects that could not be read (dropped).",
+    /// NATS disconnects.
+    counter cluster_disconnects_total: "Times the NATS connection was lost (the client reconnects).",
+    /// NATS slow-consumer events.
+    counter cluster_slow_consumer_total: "NATS slow-consumer events (messages from other nodes dropped by the client).",
     /// Sigfox callbacks refused.
     counter sigfox_rejected_total: "Sigfox callbacks refused (secret, body or sequence).",
 }

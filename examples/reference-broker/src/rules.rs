@@ -480,7 +480,7 @@ async fn execute(
                 }
             }
             // Republished messages are not offered to the rules again: no rule loops.
-            shared.broker.publish(&Message {
+            shared.route(&Message {
                 topic: name,
                 payload: Bytes::copy_from_slice(payload),
                 qos: *qos,

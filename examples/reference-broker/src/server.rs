@@ -14,6 +14,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::auth::{Authorizer, Principal};
 use crate::broker::{Broker, Message, Reply};
+use crate::cluster::Cluster;
 use crate::config::{Config, SyncMode};
 use crate::connection::{Transport, serve};
 use crate::identity::{Identity, TlsError, server_config};
@@ -35,6 +36,8 @@ pub(crate) struct Shared {
     tls: RwLock<Arc<rustls::ServerConfig>>,
     pub(crate) sigfox: Option<SigfoxIngest>,
     pub(crate) rules: Rules,
+    /// Cluster mode's link to the other nodes.
+    pub(crate) cluster: Option<Cluster>,
 }
 
 impl Shared {
@@ -52,7 +55,22 @@ impl Shared {
         reply: Option<(&str, Reply)>,
     ) {
         self.broker.publish_from(message, None, reply);
+        self.forward(message);
         self.offer_to_rules(message, principal);
+    }
+
+    /// A message the broker publishes itself (a Will, a rule's republish): routed here and on
+    /// the other nodes, not offered to the rules.
+    pub(crate) fn route(&self, message: &Message) {
+        self.broker.publish(message);
+        self.forward(message);
+    }
+
+    fn forward(&self, message: &Message) {
+        if let Some(cluster) = &self.cluster {
+            inc(&self.metrics.cluster_forwarded_total);
+            cluster.forward(message);
+        }
     }
 
     /// As [`Shared::ingest`], not delivered to the session `exclude` (a bridge's own).
@@ -63,6 +81,7 @@ impl Shared {
         exclude: Option<&str>,
     ) {
         self.broker.publish_from(message, exclude, None);
+        self.forward(message);
         self.offer_to_rules(message, principal);
     }
 
@@ -234,6 +253,8 @@ pub enum StartError {
     Rule(RuleError),
     /// The config file (re-read at reload for its rules) is invalid.
     Config(crate::config::ConfigError),
+    /// Cluster mode could not reach NATS.
+    Cluster(String),
 }
 
 impl fmt::Display for StartError {
@@ -249,6 +270,7 @@ impl fmt::Display for StartError {
             StartError::Store(e) => write!(f, "{}: {e}", crate::store::DB_FILE),
             StartError::Rule(e) => e.fmt(f),
             StartError::Config(e) => e.fmt(f),
+            StartError::Cluster(m) => f.write_str(m),
         }
     }
 }
@@ -321,6 +343,24 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
         None
     };
     let rules = Rules::compile(&config.rules, &registry, &dir).map_err(StartError::Rule)?;
+    let mut config = config;
+    let cluster = if config.cluster.enabled() {
+        let cluster = Cluster::connect(&config.cluster, Arc::clone(&metrics))
+            .await
+            .map_err(|e| StartError::Cluster(e.0))?;
+        if config.persistence.enabled {
+            // Nodes keep no shared state in a local file; sessions and retained messages in
+            // JetStream are the next step.
+            crate::log(
+                "cluster mode: broker.db is not used (persistence is per node only without a cluster)",
+            );
+            config.persistence.enabled = false;
+        }
+        crate::log(&format!("cluster mode: node {}", cluster.node_name()));
+        Some(cluster)
+    } else {
+        None
+    };
     let (persister, stored) = if config.persistence.enabled {
         let store = Store::open(&dir).map_err(StartError::Store)?;
         store
@@ -342,6 +382,7 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
             authorizer.clone(),
             Arc::clone(&metrics),
             persister,
+            cluster.as_ref().map(Cluster::unwatch_sender),
         ),
         metrics: Arc::clone(&metrics),
         authorizer,
@@ -350,6 +391,7 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
         sigfox,
         rules,
         config,
+        cluster,
     });
     if let Some(snapshot) = stored {
         let registry = shared.registry();
@@ -405,6 +447,11 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
         )));
     }
     tasks.push(tokio::spawn(Rules::run(Arc::clone(&shared))));
+    tasks.extend(
+        Cluster::run(&shared)
+            .await
+            .map_err(|e| StartError::Cluster(e.0))?,
+    );
     for bridge in &shared.config.bridges {
         tasks.push(tokio::spawn(crate::bridge::run(
             Arc::clone(&shared),

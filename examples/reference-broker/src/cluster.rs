@@ -1,0 +1,482 @@
+//! Cluster mode: any number of broker nodes over one NATS system form one MQTT service.
+//!
+//! Each node keeps its own client connections and does everything it does alone for them
+//! (authorization, sessions, rules). What crosses nodes goes over NATS:
+//! - a message accepted by a node is delivered to its own subscribers, and published on the
+//!   subject of its topic (`nats_subject.rs`) for the others; the rules run only there;
+//! - a node subscribes on NATS only to the subjects of the filters its own clients hold,
+//!   counted per (session, filter), so traffic goes only where it is wanted; the SUBACK waits
+//!   until the NATS server has the subscription, so nothing published after it is missed;
+//! - a CONNECT accepted by a node is announced, and every other node closes its connection
+//!   with that client id (a takeover across nodes, Will and all).
+//!
+//! The connection to NATS uses `no_echo`, so a node never receives its own messages back.
+//! A node with overlapping subscriptions receives a message once per matching NATS
+//! subscription; each message carries its origin node and sequence number, and a node
+//! delivers only the first copy.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::StreamExt;
+use mqtt_wire::{QoS, TopicFilter, TopicName};
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::broker::Message;
+use crate::config::ClusterConfig;
+use crate::metrics::{Metrics, dec, inc, set};
+use crate::nats_subject::{filter_subjects, subject_topic, token, topic_subject, untoken};
+use crate::server::Shared;
+
+/// Messages waiting to be handed to the NATS client beyond which publishing connections wait.
+const MAX_OUTBOX: u64 = 64 * 1024;
+
+/// Message ids remembered to drop the second copy of a message.
+const SEEN: usize = 64 * 1024;
+
+/// The envelope's version byte.
+const ENVELOPE_V1: u8 = 1;
+/// Version, QoS, retain, origin node (8 bytes), sequence (8 bytes).
+const ENVELOPE_HEAD: usize = 19;
+
+/// Why the cluster link could not be set up.
+#[derive(Debug)]
+pub(crate) struct ClusterError(pub(crate) String);
+
+impl std::fmt::Display for ClusterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug)]
+enum Interest {
+    /// Subscribe to these subjects (once each, counting), then answer once the server has
+    /// them.
+    Watch(Vec<String>, oneshot::Sender<()>),
+    /// One subscriber fewer for each.
+    Unwatch(Vec<String>),
+}
+
+/// Message ids already delivered, oldest first.
+#[derive(Debug, Default)]
+struct Seen {
+    ids: HashSet<(u64, u64)>,
+    order: VecDeque<(u64, u64)>,
+}
+
+impl Seen {
+    /// Whether `id` is new (and remembers it).
+    fn first(&mut self, id: (u64, u64)) -> bool {
+        if !self.ids.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > SEEN {
+            if let Some(old) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+/// A node's link to the cluster.
+#[derive(Debug)]
+pub(crate) struct Cluster {
+    client: async_nats::Client,
+    /// Random per process: messages and announcements carry it.
+    node_id: u64,
+    node_name: String,
+    messages: String,
+    clients: String,
+    seq: AtomicU64,
+    outbox: mpsc::UnboundedSender<(String, Bytes)>,
+    outbox_len: Arc<AtomicU64>,
+    room: Arc<Notify>,
+    interest: mpsc::UnboundedSender<Interest>,
+    seen: Mutex<Seen>,
+    metrics: Arc<Metrics>,
+    /// Filters a session stopped holding, sent by the broker (see `Cluster::unwatch_sender`).
+    unwatch_rx: Mutex<Option<mpsc::UnboundedReceiver<TopicFilter>>>,
+    unwatch_tx: mpsc::UnboundedSender<TopicFilter>,
+    pending: Mutex<Option<Pending>>,
+}
+
+/// The receivers the tasks take when they start.
+#[derive(Debug)]
+struct Pending {
+    outbox: mpsc::UnboundedReceiver<(String, Bytes)>,
+    interest: mpsc::UnboundedReceiver<Interest>,
+}
+
+impl Cluster {
+    /// Connects to NATS; fails (clearly) when no server answers.
+    pub(crate) async fn connect(
+        config: &ClusterConfig,
+        metrics: Arc<Metrics>,
+    ) -> Result<Cluster, ClusterError> {
+        let mut addrs = Vec::new();
+        for url in &config.nats_urls {
+            let addr = url
+                .parse::<async_nats::ServerAddr>()
+                .map_err(|e| ClusterError(format!("cluster: bad NATS URL {url:?}: {e}")))?;
+            addrs.push(addr);
+        }
+        let node_id = random_u64()?;
+        let node_name = if config.node_name.is_empty() {
+            format!("node-{node_id:016x}")
+        } else {
+            config.node_name.clone()
+        };
+        let events = Arc::clone(&metrics);
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("reference-broker {node_name}"))
+            .no_echo()
+            .connection_timeout(Duration::from_secs(5))
+            .event_callback(move |event| {
+                let metrics = Arc::clone(&events);
+                async move {
+                    match event {
+                        async_nats::Event::Connected => {
+                            set(&metrics.cluster_connected, 1);
+                            crate::log("cluster: connected to NATS");
+                        }
+                        async_nats::Event::Disconnected => {
+                            set(&metrics.cluster_connected, 0);
+                            inc(&metrics.cluster_disconnects_total);
+                            crate::log("cluster: lost NATS; reconnecting");
+                        }
+                        async_nats::Event::SlowConsumer(_) => {
+                            inc(&metrics.cluster_slow_consumer_total);
+                        }
+                        _ => {}
+                    }
+                }
+            })
+            .connect(addrs)
+            .await
+            .map_err(|e| {
+                ClusterError(format!(
+                    "cluster: cannot reach NATS at {}: {e}",
+                    config.nats_urls.join(",")
+                ))
+            })?;
+        set(&metrics.cluster_connected, 1);
+        let (outbox, outbox_rx) = mpsc::unbounded_channel();
+        let (interest, interest_rx) = mpsc::unbounded_channel();
+        let (unwatch_tx, unwatch_rx) = mpsc::unbounded_channel();
+        Ok(Cluster {
+            client,
+            node_id,
+            node_name,
+            messages: format!("{}.m", config.subject_prefix),
+            clients: format!("{}.c", config.subject_prefix),
+            seq: AtomicU64::new(0),
+            outbox,
+            outbox_len: Arc::new(AtomicU64::new(0)),
+            room: Arc::new(Notify::new()),
+            interest,
+            seen: Mutex::new(Seen::default()),
+            metrics,
+            unwatch_rx: Mutex::new(Some(unwatch_rx)),
+            unwatch_tx,
+            pending: Mutex::new(Some(Pending {
+                outbox: outbox_rx,
+                interest: interest_rx,
+            })),
+        })
+    }
+
+    /// This node's name (logs, `/healthz`).
+    pub(crate) fn node_name(&self) -> &str {
+        &self.node_name
+    }
+
+    /// Whether the NATS connection is up.
+    pub(crate) fn connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Where the broker reports filters a session no longer holds.
+    pub(crate) fn unwatch_sender(&self) -> mpsc::UnboundedSender<TopicFilter> {
+        self.unwatch_tx.clone()
+    }
+
+    /// Starts the tasks: the outbox, the NATS subscriptions, and the takeover announcements.
+    pub(crate) async fn run(shared: &Arc<Shared>) -> Result<Vec<JoinHandle<()>>, ClusterError> {
+        let Some(cluster) = &shared.cluster else {
+            return Ok(Vec::new());
+        };
+        let pending = cluster
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let unwatch = cluster
+            .unwatch_rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let (Some(pending), Some(unwatch)) = (pending, unwatch) else {
+            return Ok(Vec::new());
+        };
+        let announcements = cluster
+            .client
+            .subscribe(format!("{}.>", cluster.clients))
+            .await
+            .map_err(|e| ClusterError(format!("cluster: cannot subscribe: {e}")))?;
+        let weak = Arc::downgrade(shared);
+        Ok(vec![
+            tokio::spawn(outbox_loop(
+                cluster.client.clone(),
+                pending.outbox,
+                Arc::clone(&cluster.outbox_len),
+                Arc::clone(&cluster.room),
+            )),
+            tokio::spawn(interest_loop(weak.clone(), pending.interest)),
+            tokio::spawn(unwatch_loop(weak.clone(), unwatch)),
+            tokio::spawn(takeover_loop(weak, announcements)),
+        ])
+    }
+
+    /// Publishes an accepted message for the other nodes.
+    pub(crate) fn forward(&self, message: &Message) {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let mut payload =
+            BytesMut::with_capacity(ENVELOPE_HEAD.saturating_add(message.payload.len()));
+        payload.put_u8(ENVELOPE_V1);
+        payload.put_u8(message.qos as u8);
+        payload.put_u8(u8::from(message.retain));
+        payload.put_u64(self.node_id);
+        payload.put_u64(seq);
+        payload.put_slice(&message.payload);
+        let subject = topic_subject(&self.messages, message.topic.as_str());
+        self.outbox_len.fetch_add(1, Ordering::AcqRel);
+        if self.outbox.send((subject, payload.freeze())).is_err() {
+            self.outbox_len.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Announces that this node holds `client_id` since `at` (microseconds since the epoch).
+    /// Announcements can cross on the wire (two nodes connecting the same id at once): each
+    /// node closes only a connection older than the one announced, so the newest wins. Across
+    /// machines this needs their clocks in step (NTP); ownership kept in JetStream will not.
+    pub(crate) fn announce(&self, client_id: &str, at: u64) {
+        let subject = format!("{}.{}", self.clients, token(client_id));
+        let mut payload = BytesMut::with_capacity(16);
+        payload.put_u64(self.node_id);
+        payload.put_u64(at);
+        let payload = payload.freeze();
+        self.outbox_len.fetch_add(1, Ordering::AcqRel);
+        if self.outbox.send((subject, payload)).is_err() {
+            self.outbox_len.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Waits while the outbox is over its bound.
+    pub(crate) async fn room(&self) {
+        loop {
+            let woken = self.room.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if self.outbox_len.load(Ordering::Acquire) < MAX_OUTBOX {
+                return;
+            }
+            woken.await;
+        }
+    }
+
+    /// Subscribes on NATS for `filters` (one count each) and returns once the server has the
+    /// subscriptions.
+    pub(crate) async fn watch(&self, filters: &[TopicFilter]) {
+        let subjects: Vec<String> = filters
+            .iter()
+            .flat_map(|f| filter_subjects(&self.messages, f.as_str()))
+            .collect();
+        let (done, wait) = oneshot::channel();
+        if self.interest.send(Interest::Watch(subjects, done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// One count fewer for each filter's subjects.
+    pub(crate) fn unwatch(&self, filters: &[TopicFilter]) {
+        let subjects: Vec<String> = filters
+            .iter()
+            .flat_map(|f| filter_subjects(&self.messages, f.as_str()))
+            .collect();
+        if !subjects.is_empty() {
+            let _ = self.interest.send(Interest::Unwatch(subjects));
+        }
+    }
+
+    /// A message from another node: delivered to this node's subscribers once, in the order
+    /// the copies arrive (the dedup lock is held across the delivery for that).
+    fn receive(&self, shared: &Shared, msg: &async_nats::Message) {
+        let Some(message) = self.decode(msg) else {
+            inc(&self.metrics.cluster_malformed_total);
+            return;
+        };
+        let (message, id) = message;
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if !seen.first(id) {
+            inc(&self.metrics.cluster_duplicates_total);
+            return;
+        }
+        inc(&self.metrics.cluster_received_total);
+        shared.broker.publish(&message);
+    }
+
+    fn decode(&self, msg: &async_nats::Message) -> Option<(Message, (u64, u64))> {
+        let topic = subject_topic(&self.messages, msg.subject.as_str())?;
+        let topic = TopicName::new(&topic).ok()?;
+        let head = msg.payload.get(..ENVELOPE_HEAD)?;
+        let (&version, rest) = head.split_first()?;
+        if version != ENVELOPE_V1 {
+            return None;
+        }
+        let qos = QoS::from_u8(*rest.first()?)?;
+        let node = u64::from_be_bytes(rest.get(2..10)?.try_into().ok()?);
+        let seq = u64::from_be_bytes(rest.get(10..18)?.try_into().ok()?);
+        let message = Message {
+            topic,
+            payload: msg.payload.slice(ENVELOPE_HEAD..),
+            qos,
+            // The retained store stays with the node that accepted the message; deliveries
+            // to existing subscriptions carry retain 0 anyway [MQTT-3.3.1-9].
+            retain: false,
+        };
+        Some((message, (node, seq)))
+    }
+}
+
+fn random_u64() -> Result<u64, ClusterError> {
+    let mut bytes = [0u8; 8];
+    rustls::crypto::aws_lc_rs::default_provider()
+        .secure_random
+        .fill(&mut bytes)
+        .map_err(|_| ClusterError("cluster: no entropy for the node id".to_owned()))?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+async fn outbox_loop(
+    client: async_nats::Client,
+    mut rx: mpsc::UnboundedReceiver<(String, Bytes)>,
+    len: Arc<AtomicU64>,
+    room: Arc<Notify>,
+) {
+    while let Some((subject, payload)) = rx.recv().await {
+        // One at a time, in order: NATS keeps a publisher's order, so this keeps the node's.
+        let _ = client.publish(subject, payload).await;
+        len.fetch_sub(1, Ordering::AcqRel);
+        room.notify_waiters();
+    }
+}
+
+async fn interest_loop(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<Interest>) {
+    let mut held: HashMap<String, (usize, tokio::task::AbortHandle)> = HashMap::new();
+    let mut readers = JoinSet::new();
+    while let Some(interest) = rx.recv().await {
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let Some(cluster) = &strong.cluster else {
+            return;
+        };
+        match interest {
+            Interest::Watch(subjects, done) => {
+                for subject in subjects {
+                    if let Some((count, _)) = held.get_mut(&subject) {
+                        *count = count.saturating_add(1);
+                        continue;
+                    }
+                    match cluster.client.subscribe(subject.clone()).await {
+                        Ok(sub) => {
+                            let abort = readers.spawn(reader(shared.clone(), sub));
+                            held.insert(subject, (1, abort));
+                            inc(&cluster.metrics.cluster_subjects_current);
+                        }
+                        Err(e) => crate::log(&format!("cluster: subscribe {subject}: {e}")),
+                    }
+                }
+                // The server has processed every subscription sent before the flush's PING.
+                let _ = cluster.client.flush().await;
+                let _ = done.send(());
+            }
+            Interest::Unwatch(subjects) => {
+                for subject in subjects {
+                    let gone = match held.get_mut(&subject) {
+                        Some((count, _)) => {
+                            *count = count.saturating_sub(1);
+                            *count == 0
+                        }
+                        None => false,
+                    };
+                    if gone {
+                        if let Some((_, abort)) = held.remove(&subject) {
+                            // Dropping the subscriber unsubscribes it.
+                            abort.abort();
+                            dec(&cluster.metrics.cluster_subjects_current);
+                        }
+                    }
+                }
+            }
+        }
+        // Reap readers that ended.
+        while readers.try_join_next().is_some() {}
+    }
+}
+
+async fn reader(shared: Weak<Shared>, mut sub: async_nats::Subscriber) {
+    while let Some(msg) = sub.next().await {
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        if let Some(cluster) = &shared.cluster {
+            cluster.receive(&shared, &msg);
+        }
+    }
+}
+
+async fn unwatch_loop(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<TopicFilter>) {
+    while let Some(filter) = rx.recv().await {
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        if let Some(cluster) = &shared.cluster {
+            cluster.unwatch(&[filter]);
+        }
+    }
+}
+
+async fn takeover_loop(shared: Weak<Shared>, mut sub: async_nats::Subscriber) {
+    while let Some(msg) = sub.next().await {
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let Some(cluster) = &shared.cluster else {
+            return;
+        };
+        let prefix = format!("{}.", cluster.clients);
+        let Some(token) = msg.subject.as_str().strip_prefix(&prefix) else {
+            continue;
+        };
+        let at = msg
+            .payload
+            .get(8..16)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_be_bytes);
+        let (Some(client_id), Some(at)) = (untoken(token), at) else {
+            inc(&cluster.metrics.cluster_malformed_total);
+            continue;
+        };
+        if shared.broker.evict(&client_id, at) {
+            inc(&shared.metrics.takeovers_total);
+        }
+    }
+}

