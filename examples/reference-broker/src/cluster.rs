@@ -94,6 +94,8 @@ pub(crate) struct Cluster {
     node_name: String,
     messages: String,
     clients: String,
+    /// Cluster-wide commands (reload).
+    control: String,
     seq: AtomicU64,
     outbox: mpsc::UnboundedSender<(String, Bytes)>,
     outbox_len: Arc<AtomicU64>,
@@ -176,6 +178,7 @@ impl Cluster {
             node_name,
             messages: format!("{}.m", config.subject_prefix),
             clients: format!("{}.c", config.subject_prefix),
+            control: format!("{}.x", config.subject_prefix),
             seq: AtomicU64::new(0),
             outbox,
             outbox_len: Arc::new(AtomicU64::new(0)),
@@ -230,6 +233,11 @@ impl Cluster {
             .subscribe(format!("{}.>", cluster.clients))
             .await
             .map_err(|e| ClusterError(format!("cluster: cannot subscribe: {e}")))?;
+        let reloads = cluster
+            .client
+            .subscribe(format!("{}.reload", cluster.control))
+            .await
+            .map_err(|e| ClusterError(format!("cluster: cannot subscribe: {e}")))?;
         let weak = Arc::downgrade(shared);
         Ok(vec![
             tokio::spawn(outbox_loop(
@@ -240,7 +248,8 @@ impl Cluster {
             )),
             tokio::spawn(interest_loop(weak.clone(), pending.interest)),
             tokio::spawn(unwatch_loop(weak.clone(), unwatch)),
-            tokio::spawn(takeover_loop(weak, announcements)),
+            tokio::spawn(takeover_loop(weak.clone(), announcements)),
+            tokio::spawn(reload_loop(weak, reloads)),
         ])
     }
 
@@ -272,6 +281,16 @@ impl Cluster {
         payload.put_u64(self.node_id);
         payload.put_u64(at);
         let payload = payload.freeze();
+        self.outbox_len.fetch_add(1, Ordering::AcqRel);
+        if self.outbox.send((subject, payload)).is_err() {
+            self.outbox_len.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Asks every other node to reload (after a reload here by SIGHUP or command).
+    pub(crate) fn announce_reload(&self) {
+        let subject = format!("{}.reload", self.control);
+        let payload = Bytes::copy_from_slice(&self.node_id.to_be_bytes());
         self.outbox_len.fetch_add(1, Ordering::AcqRel);
         if self.outbox.send((subject, payload)).is_err() {
             self.outbox_len.fetch_sub(1, Ordering::AcqRel);
@@ -451,6 +470,16 @@ async fn unwatch_loop(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<Topi
         if let Some(cluster) = &shared.cluster {
             cluster.unwatch(&[filter]);
         }
+    }
+}
+
+async fn reload_loop(shared: Weak<Shared>, mut sub: async_nats::Subscriber) {
+    while let Some(_msg) = sub.next().await {
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        // Logged and counted by the reload itself; not announced again.
+        let _ = tokio::task::spawn_blocking(move || shared.reload()).await;
     }
 }
 

@@ -46,6 +46,9 @@ pub struct Config {
     pub reload_watch_secs: u64,
     /// Cluster mode over NATS (off while `nats_urls` is empty).
     pub cluster: ClusterConfig,
+    /// Listen with SO_REUSEPORT, so that several broker processes on one host (the nodes of a
+    /// cluster) share the same ports and the kernel spreads the connections (Unix only).
+    pub listen_reuse_port: bool,
 }
 
 /// Cluster mode: broker nodes that share one NATS system form one MQTT service.
@@ -412,6 +415,7 @@ impl Default for Config {
             rules: Vec::new(),
             bridges: Vec::new(),
             cluster: ClusterConfig::default(),
+            listen_reuse_port: false,
         }
     }
 }

@@ -112,7 +112,7 @@ impl Shared {
 
     /// Reloads the registry, policies and TLS trust anchors from the data directory, then
     /// re-authorizes every session; on an invalid file nothing changes.
-    fn reload(&self) -> Result<usize, StartError> {
+    pub(crate) fn reload(&self) -> Result<usize, StartError> {
         let result = self.try_reload();
         match &result {
             Ok(closed) => {
@@ -302,9 +302,16 @@ impl RunningBroker {
     }
 
     /// Reloads the registry, policies and certificates (what SIGHUP does); returns how many
-    /// connections were closed because they are no longer allowed.
+    /// connections were closed because they are no longer allowed. In cluster mode every
+    /// other node reloads too.
     pub fn reload(&self) -> Result<usize, StartError> {
-        self.shared.reload()
+        let result = self.shared.reload();
+        if result.is_ok() {
+            if let Some(cluster) = &self.shared.cluster {
+                cluster.announce_reload();
+            }
+        }
+        result
     }
 
     /// Stops accepting connections, waits until every change made so far is committed, and
@@ -410,10 +417,9 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
             .ok()
         });
     }
+    let reuse_port = shared.config.listen_reuse_port;
     let bind = |addr: SocketAddr| async move {
-        TcpListener::bind(addr)
-            .await
-            .map_err(|error| StartError::Bind { addr, error })
+        listen(addr, reuse_port).map_err(|error| StartError::Bind { addr, error })
     };
     let mqtt = bind(shared.config.mqtt_listen).await?;
     let plain = match shared.config.plain_listen {
@@ -471,6 +477,28 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
         tasks,
         shared,
     })
+}
+
+/// A listener; with `reuse_port`, several processes may listen on the same address and the
+/// kernel spreads the connections over them (SO_REUSEPORT, Unix only).
+fn listen(addr: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // What TcpListener::bind does on Unix.
+    socket.set_reuseaddr(true)?;
+    if reuse_port {
+        #[cfg(unix)]
+        socket.set_reuseport(true)?;
+        #[cfg(not(unix))]
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "listen_reuse_port needs SO_REUSEPORT (Unix)",
+        ));
+    }
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 /// Counts an open connection for as long as it lives.

@@ -298,14 +298,7 @@ async fn a_node_without_nats_says_so_and_does_not_start() {
         .unwrap()
         .port();
     let dir = common::temp_dir("cluster-nonats");
-    let mut config = Config {
-        data_dir: dir.clone(),
-        mqtt_listen: "127.0.0.1:0".parse().unwrap(),
-        plain_listen: Some("127.0.0.1:0".parse().unwrap()),
-        http_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    };
-    reference_broker::setup::init_data_dir(&mut config, false).unwrap();
+    let mut config = common::local_config(&dir);
     config.cluster.nats_urls = vec![format!("nats://127.0.0.1:{port}")];
     let err = reference_broker::start(config).await.unwrap_err();
     let message = err.to_string();
@@ -345,4 +338,54 @@ fn subjects_map_topics_injectively() {
     for bad in ["p.a", "p._a.b", "p._~2e", "p._~2", "q._a", "p"] {
         assert_eq!(subject_topic("p", bad), None, "{bad}");
     }
+}
+
+/// A reload on one node (SIGHUP or the command) reaches every node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_reaches_every_node() {
+    let nats = nats();
+    let nodes = three_nodes(&nats, "cluster-reload").await;
+    nodes[0].running.reload().unwrap();
+    assert_eq!(nodes[0].metric("reloads_total"), 1);
+    nodes[1].wait_metric("reloads_total", 1).await;
+    nodes[2].wait_metric("reloads_total", 1).await;
+    // Not echoed back: the first node reloaded once.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(nodes[0].metric("reloads_total"), 1);
+}
+
+/// With `listen_reuse_port`, two nodes on one host share one MQTT port; without it, the
+/// second cannot bind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_on_one_host_may_share_a_port() {
+    let nats = nats();
+    let first = start_with("cluster-reuse", |c, _| {
+        cluster_config(c, &nats, "n1");
+        c.listen_reuse_port = true;
+    })
+    .await;
+    let mut config = first.config.clone();
+    config.cluster.node_name = "n2".to_owned();
+    config.plain_listen = first.running.plain_addr;
+    let second = reference_broker::start(config.clone()).await.unwrap();
+    assert_eq!(second.plain_addr, first.running.plain_addr);
+    // Connections land on either node; every one of them is served.
+    for i in 0..8 {
+        let (mut c, _) = Client::connect(first.plain(), &format!("c{i}"), true).await;
+        c.ping().await;
+    }
+    let served = first.metric("connects_accepted_total")
+        + second
+            .metrics
+            .connects_accepted_total
+            .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(served, 8);
+    second.shutdown();
+    config.listen_reuse_port = false;
+    config.cluster.node_name = "n3".to_owned();
+    let err = reference_broker::start(config).await.unwrap_err();
+    assert!(
+        matches!(err, reference_broker::StartError::Bind { addr, .. } if Some(addr) == first.running.plain_addr),
+        "{err}"
+    );
 }

@@ -18,7 +18,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::{Client, connect_packet, pid, temp_dir, topic};
 use mqtt_wire::{Packet, PacketId, Publish, QoS, QosPid};
-use reference_broker::Config;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::time::{Instant, timeout};
@@ -218,19 +217,12 @@ async fn qos2_publisher(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_acknowledged_is_lost_across_kill_9() {
     let dir = temp_dir("crash");
-    let mut config = Config {
-        data_dir: dir.clone(),
-        mqtt_listen: "127.0.0.1:0".parse().unwrap(),
-        plain_listen: Some("127.0.0.1:0".parse().unwrap()),
-        http_listen: "127.0.0.1:0".parse().unwrap(),
-        reload_watch_secs: 0,
-        ..Config::default()
-    };
+    let mut config = common::local_config(&dir);
+    config.reload_watch_secs = 0;
     config.limits.publish_rate = 1_000_000;
     config.limits.publish_burst = 1_000_000;
     // Nothing acknowledged may be dropped for room either.
     config.limits.max_queued = 10_000_000;
-    reference_broker::setup::init_data_dir(&mut config, false).unwrap();
     let config_file = dir.join("crash.toml");
     std::fs::write(&config_file, config.to_toml()).unwrap();
 

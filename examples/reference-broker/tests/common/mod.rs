@@ -94,6 +94,20 @@ impl TestBroker {
     }
 }
 
+/// The defaults, on `dir` (initialised: development PKI, registry, policies), with every
+/// listener on 127.0.0.1:0.
+pub fn local_config(dir: &std::path::Path) -> Config {
+    let mut config = Config {
+        data_dir: dir.to_path_buf(),
+        mqtt_listen: "127.0.0.1:0".parse().unwrap(),
+        plain_listen: Some("127.0.0.1:0".parse().unwrap()),
+        http_listen: "127.0.0.1:0".parse().unwrap(),
+        ..Config::default()
+    };
+    reference_broker::setup::init_data_dir(&mut config, false).unwrap();
+    config
+}
+
 /// Starts a broker on 127.0.0.1:0 for every listener; `before` may edit the config and the
 /// data directory (already initialised) before it starts.
 pub async fn start_with(
@@ -101,14 +115,7 @@ pub async fn start_with(
     before: impl FnOnce(&mut Config, &std::path::Path),
 ) -> TestBroker {
     let dir = temp_dir(name);
-    let mut config = Config {
-        data_dir: dir.clone(),
-        mqtt_listen: "127.0.0.1:0".parse().unwrap(),
-        plain_listen: Some("127.0.0.1:0".parse().unwrap()),
-        http_listen: "127.0.0.1:0".parse().unwrap(),
-        ..Config::default()
-    };
-    reference_broker::setup::init_data_dir(&mut config, false).unwrap();
+    let mut config = local_config(&dir);
     before(&mut config, &dir);
     config.validate().unwrap();
     let running = reference_broker::start(config.clone()).await.unwrap();
