@@ -35,6 +35,13 @@ use crate::server::Shared;
 /// Messages waiting to be handed to the NATS client beyond which publishing connections wait.
 const MAX_OUTBOX: u64 = 64 * 1024;
 
+/// The longest subject a node sends. nats-server closes a connection whose protocol line is
+/// longer than its `max_control_line` (4 KiB by default), and a PUB or SUB line is the subject
+/// plus a few dozen bytes: one hostile topic must not cut a node off the cluster. A topic
+/// whose subject would be longer is delivered on the accepting node only (counted), and a
+/// filter whose subject would be longer is matched on its node only.
+const MAX_SUBJECT: usize = 3 * 1024;
+
 /// Message ids remembered to drop the second copy of a message.
 const SEEN: usize = 64 * 1024;
 
@@ -265,6 +272,10 @@ impl Cluster {
         payload.put_u64(seq);
         payload.put_slice(&message.payload);
         let subject = topic_subject(&self.messages, message.topic.as_str());
+        if subject.len() > MAX_SUBJECT {
+            inc(&self.metrics.cluster_subject_too_long_total);
+            return;
+        }
         self.outbox_len.fetch_add(1, Ordering::AcqRel);
         if self.outbox.send((subject, payload.freeze())).is_err() {
             self.outbox_len.fetch_sub(1, Ordering::AcqRel);
@@ -276,6 +287,7 @@ impl Cluster {
     /// node closes only a connection older than the one announced, so the newest wins. Across
     /// machines this needs their clocks in step (NTP); ownership kept in JetStream will not.
     pub(crate) fn announce(&self, client_id: &str, at: u64) {
+        // Client ids are at most 128 bytes, so this is always short enough.
         let subject = format!("{}.{}", self.clients, token(client_id));
         let mut payload = BytesMut::with_capacity(16);
         payload.put_u64(self.node_id);
@@ -313,10 +325,7 @@ impl Cluster {
     /// Subscribes on NATS for `filters` (one count each) and returns once the server has the
     /// subscriptions.
     pub(crate) async fn watch(&self, filters: &[TopicFilter]) {
-        let subjects: Vec<String> = filters
-            .iter()
-            .flat_map(|f| filter_subjects(&self.messages, f.as_str()))
-            .collect();
+        let subjects = self.subjects(filters);
         let (done, wait) = oneshot::channel();
         if self.interest.send(Interest::Watch(subjects, done)).is_ok() {
             let _ = wait.await;
@@ -325,13 +334,26 @@ impl Cluster {
 
     /// One count fewer for each filter's subjects.
     pub(crate) fn unwatch(&self, filters: &[TopicFilter]) {
-        let subjects: Vec<String> = filters
-            .iter()
-            .flat_map(|f| filter_subjects(&self.messages, f.as_str()))
-            .collect();
+        let subjects = self.subjects(filters);
         if !subjects.is_empty() {
             let _ = self.interest.send(Interest::Unwatch(subjects));
         }
+    }
+
+    /// The NATS subjects of `filters`, leaving out (and counting) those too long to send.
+    fn subjects(&self, filters: &[TopicFilter]) -> Vec<String> {
+        let mut out = Vec::new();
+        for subject in filters
+            .iter()
+            .flat_map(|f| filter_subjects(&self.messages, f.as_str()))
+        {
+            if subject.len() > MAX_SUBJECT {
+                inc(&self.metrics.cluster_subject_too_long_total);
+            } else {
+                out.push(subject);
+            }
+        }
+        out
     }
 
     /// A message from another node: delivered to this node's subscribers once, in the order

@@ -141,6 +141,8 @@ metrics! {
     counter cluster_duplicates_total: "Second copies of a message from another node (overlapping NATS subscriptions), dropped.",
     /// Malformed cluster messages.
     counter cluster_malformed_total: "NATS messages on the cluster's subjects that could not be read (dropped).",
+    /// Topics and filters too long for a NATS subject.
+    counter cluster_subject_too_long_total: "Topics (delivered on their own node only) and filters (matched on their own node only) whose NATS subject would exceed 3 KiB.",
     /// NATS disconnects.
     counter cluster_disconnects_total: "Times the NATS connection was lost (the client reconnects).",
     /// NATS slow-consumer events.

@@ -250,6 +250,42 @@ async fn one_publishers_order_is_kept_across_nodes() {
     assert_eq!(got, want);
 }
 
+/// A topic too long for a NATS subject (nats-server would drop the node's connection) stays on
+/// its node; the cluster link is unharmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_too_long_for_nats_stays_on_its_node() {
+    let nats = nats();
+    let nodes = three_nodes(&nats, "cluster-long").await;
+    // 1,200 'é' escape to 7,200 bytes of subject.
+    let long = format!("l/{}", "é".repeat(1200));
+    let (mut here, _) = Client::connect(nodes[0].plain(), "here", true).await;
+    let (mut there, _) = Client::connect(nodes[1].plain(), "there", true).await;
+    here.subscribe(1, &[("l/#", QoS::AtLeastOnce)]).await;
+    there
+        .subscribe(1, &[("l/#", QoS::AtLeastOnce), (&long, QoS::AtLeastOnce)])
+        .await;
+    assert_eq!(nodes[1].metric("cluster_subject_too_long_total"), 1);
+    let (mut publ, _) = Client::connect(nodes[0].plain(), "pub", true).await;
+    publ.publish_acked(&long, 1, "long").await;
+    publ.publish_acked("l/short", 2, "short").await;
+    assert_eq!(
+        drain(&mut here, 4).await,
+        [
+            (long.clone(), "long".into()),
+            ("l/short".into(), "short".into())
+        ]
+    );
+    assert_eq!(
+        drain(&mut there, 4).await,
+        [("l/short".into(), "short".into())]
+    );
+    assert_eq!(nodes[0].metric("cluster_subject_too_long_total"), 1);
+    for node in &nodes {
+        assert_eq!(node.metric("cluster_connected"), 1);
+        assert_eq!(node.metric("cluster_disconnects_total"), 0);
+    }
+}
+
 /// NATS goes away and comes back: the nodes reconnect, resubscribe, and route again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_ride_out_a_nats_restart() {
