@@ -916,6 +916,26 @@ impl Broker {
         self.finish(work);
     }
 
+    /// Cluster mode: the cluster's retained message of a topic, as mirrored from NATS (stored
+    /// here for new subscriptions; no delivery, which the message's own routing does).
+    pub(crate) fn mirror_retained(&self, message: Message) {
+        let mut state = self.lock();
+        let topic = message.topic.as_str();
+        if state.retained.contains_key(topic) || state.retained.len() < self.limits.max_retained {
+            state.retained.insert(topic.to_owned(), message);
+        } else {
+            inc(&self.metrics.dropped_retained_limit_total);
+        }
+        set(&self.metrics.retained_current, state.retained.len());
+    }
+
+    /// Cluster mode: a topic's retained message cleared on some node.
+    pub(crate) fn mirror_retained_clear(&self, topic: &TopicName) {
+        let mut state = self.lock();
+        state.retained.remove(topic.as_str());
+        set(&self.metrics.retained_current, state.retained.len());
+    }
+
     /// Cluster mode: another node took `client_id` over at `at` (microseconds since the
     /// epoch); closes the connection here if it is older (its session then ends as any closed
     /// connection's does). Whether one was closed.

@@ -8,7 +8,10 @@
 //!   counted per (session, filter), so traffic goes only where it is wanted; the SUBACK waits
 //!   until the NATS server has the subscription, so nothing published after it is missed;
 //! - a CONNECT accepted by a node is announced, and every other node closes its connection
-//!   with that client id (a takeover across nodes, Will and all).
+//!   with that client id (a takeover across nodes, Will and all);
+//! - retained messages live in a JetStream key-value bucket (`<prefix>_retained`, one key per
+//!   topic): the accepting node puts or deletes, and every node mirrors the bucket into its
+//!   own retained store, from which it serves new subscriptions.
 //!
 //! The connection to NATS uses `no_echo`, so a node never receives its own messages back.
 //! A node with overlapping subscriptions receives a message once per matching NATS
@@ -60,6 +63,14 @@ impl std::fmt::Display for ClusterError {
     }
 }
 
+/// What the outbox task sends, in order.
+#[derive(Debug)]
+enum Out {
+    Publish(String, Bytes),
+    /// A retained message set (`Some`) or cleared, by key.
+    Retain(String, Option<Bytes>),
+}
+
 #[derive(Debug)]
 enum Interest {
     /// Subscribe to these subjects (once each, counting), then answer once the server has
@@ -104,7 +115,8 @@ pub(crate) struct Cluster {
     /// Cluster-wide commands (reload).
     control: String,
     seq: AtomicU64,
-    outbox: mpsc::UnboundedSender<(String, Bytes)>,
+    outbox: mpsc::UnboundedSender<Out>,
+    retained: async_nats::jetstream::kv::Store,
     outbox_len: Arc<AtomicU64>,
     room: Arc<Notify>,
     interest: mpsc::UnboundedSender<Interest>,
@@ -119,7 +131,7 @@ pub(crate) struct Cluster {
 /// The receivers the tasks take when they start.
 #[derive(Debug)]
 struct Pending {
-    outbox: mpsc::UnboundedReceiver<(String, Bytes)>,
+    outbox: mpsc::UnboundedReceiver<Out>,
     interest: mpsc::UnboundedReceiver<Interest>,
 }
 
@@ -176,6 +188,21 @@ impl Cluster {
                 ))
             })?;
         set(&metrics.cluster_connected, 1);
+        let bucket = format!("{}_retained", config.subject_prefix);
+        let retained = async_nats::jetstream::new(client.clone())
+            .create_or_update_key_value(async_nats::jetstream::kv::Config {
+                bucket: bucket.clone(),
+                description: "reference-broker retained messages, one key per topic".to_owned(),
+                history: 1,
+                storage: async_nats::jetstream::stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| {
+                ClusterError(format!(
+                    "cluster: no JetStream key-value bucket {bucket} ({e}); start nats-server with JetStream (-js)"
+                ))
+            })?;
         let (outbox, outbox_rx) = mpsc::unbounded_channel();
         let (interest, interest_rx) = mpsc::unbounded_channel();
         let (unwatch_tx, unwatch_rx) = mpsc::unbounded_channel();
@@ -188,6 +215,7 @@ impl Cluster {
             control: format!("{}.x", config.subject_prefix),
             seq: AtomicU64::new(0),
             outbox,
+            retained,
             outbox_len: Arc::new(AtomicU64::new(0)),
             room: Arc::new(Notify::new()),
             interest,
@@ -245,10 +273,17 @@ impl Cluster {
             .subscribe(format!("{}.reload", cluster.control))
             .await
             .map_err(|e| ClusterError(format!("cluster: cannot subscribe: {e}")))?;
+        let mirror = cluster
+            .retained
+            .watch_with_history(">")
+            .await
+            .map_err(|e| ClusterError(format!("cluster: cannot watch retained messages: {e}")))?;
         let weak = Arc::downgrade(shared);
         Ok(vec![
+            tokio::spawn(mirror_loop(weak.clone(), mirror)),
             tokio::spawn(outbox_loop(
                 cluster.client.clone(),
+                cluster.retained.clone(),
                 pending.outbox,
                 Arc::clone(&cluster.outbox_len),
                 Arc::clone(&cluster.room),
@@ -276,8 +311,24 @@ impl Cluster {
             inc(&self.metrics.cluster_subject_too_long_total);
             return;
         }
+        if message.retain {
+            // The key is the subject under another prefix, within the same length.
+            let key = topic_subject("t", message.topic.as_str());
+            let value = (!message.payload.is_empty()).then(|| {
+                let mut v = BytesMut::with_capacity(message.payload.len().saturating_add(2));
+                v.put_u8(ENVELOPE_V1);
+                v.put_u8(message.qos as u8);
+                v.put_slice(&message.payload);
+                v.freeze()
+            });
+            self.send_out(Out::Retain(key, value));
+        }
+        self.send_out(Out::Publish(subject, payload.freeze()));
+    }
+
+    fn send_out(&self, out: Out) {
         self.outbox_len.fetch_add(1, Ordering::AcqRel);
-        if self.outbox.send((subject, payload.freeze())).is_err() {
+        if self.outbox.send(out).is_err() {
             self.outbox_len.fetch_sub(1, Ordering::AcqRel);
         }
     }
@@ -292,21 +343,14 @@ impl Cluster {
         let mut payload = BytesMut::with_capacity(16);
         payload.put_u64(self.node_id);
         payload.put_u64(at);
-        let payload = payload.freeze();
-        self.outbox_len.fetch_add(1, Ordering::AcqRel);
-        if self.outbox.send((subject, payload)).is_err() {
-            self.outbox_len.fetch_sub(1, Ordering::AcqRel);
-        }
+        self.send_out(Out::Publish(subject, payload.freeze()));
     }
 
     /// Asks every other node to reload (after a reload here by SIGHUP or command).
     pub(crate) fn announce_reload(&self) {
         let subject = format!("{}.reload", self.control);
         let payload = Bytes::copy_from_slice(&self.node_id.to_be_bytes());
-        self.outbox_len.fetch_add(1, Ordering::AcqRel);
-        if self.outbox.send((subject, payload)).is_err() {
-            self.outbox_len.fetch_sub(1, Ordering::AcqRel);
-        }
+        self.send_out(Out::Publish(subject, payload));
     }
 
     /// Waits while the outbox is over its bound.
@@ -407,13 +451,31 @@ fn random_u64() -> Result<u64, ClusterError> {
 
 async fn outbox_loop(
     client: async_nats::Client,
-    mut rx: mpsc::UnboundedReceiver<(String, Bytes)>,
+    retained: async_nats::jetstream::kv::Store,
+    mut rx: mpsc::UnboundedReceiver<Out>,
     len: Arc<AtomicU64>,
     room: Arc<Notify>,
 ) {
-    while let Some((subject, payload)) = rx.recv().await {
+    while let Some(out) = rx.recv().await {
         // One at a time, in order: NATS keeps a publisher's order, so this keeps the node's.
-        let _ = client.publish(subject, payload).await;
+        match out {
+            Out::Publish(subject, payload) => {
+                let _ = client.publish(subject, payload).await;
+            }
+            Out::Retain(key, value) => {
+                let done = match value {
+                    Some(v) => retained
+                        .put(&key, v)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
+                    None => retained.delete(&key).await.map_err(|e| e.to_string()),
+                };
+                if let Err(e) = done {
+                    crate::log(&format!("cluster: retained message {key}: {e}"));
+                }
+            }
+        }
         len.fetch_sub(1, Ordering::AcqRel);
         room.notify_waiters();
     }
@@ -491,6 +553,38 @@ async fn unwatch_loop(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<Topi
         };
         if let Some(cluster) = &shared.cluster {
             cluster.unwatch(&[filter]);
+        }
+    }
+}
+
+/// Mirrors the cluster's retained messages into this node's retained store: every key's last
+/// value at start, then each change as it is made (by any node, this one included).
+async fn mirror_loop(shared: Weak<Shared>, mut watch: async_nats::jetstream::kv::Watch) {
+    use async_nats::jetstream::kv::Operation;
+    while let Some(entry) = watch.next().await {
+        let Ok(entry) = entry else { continue };
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let topic = subject_topic("t", &entry.key).and_then(|t| TopicName::new(&t).ok());
+        let Some(topic) = topic else {
+            inc(&shared.metrics.cluster_malformed_total);
+            continue;
+        };
+        match entry.operation {
+            Operation::Put => {
+                let qos = entry.value.get(1).copied().and_then(QoS::from_u8);
+                match (entry.value.first(), qos) {
+                    (Some(&ENVELOPE_V1), Some(qos)) => shared.broker.mirror_retained(Message {
+                        topic,
+                        payload: entry.value.slice(2..),
+                        qos,
+                        retain: true,
+                    }),
+                    _ => inc(&shared.metrics.cluster_malformed_total),
+                }
+            }
+            Operation::Delete | Operation::Purge => shared.broker.mirror_retained_clear(&topic),
         }
     }
 }

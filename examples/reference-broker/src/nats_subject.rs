@@ -1,10 +1,11 @@
 //! MQTT topics and filters as NATS subjects, injectively.
 //!
 //! A topic's levels become the subject's tokens, each written as `_` followed by the level
-//! with every byte outside `[A-Za-z0-9-]` escaped as `~` and two upper-case hex digits. The
+//! with every byte outside `[A-Za-z0-9-]` escaped as `=` and two upper-case hex digits. The
 //! leading `_` keeps an empty level a token (NATS has no empty tokens); the escaping keeps `.`
-//! (NATS's separator), `*` and `>` (its wildcards), `~` itself, whitespace and every non-ASCII
-//! byte out of the token, so two different topics never share a subject. A filter maps `+` to
+//! (NATS's separator), `*` and `>` (its wildcards), `=` itself, whitespace and every non-ASCII
+//! byte out of the token, so two different topics never share a subject. Every character of
+//! the result is also valid in a JetStream key-value key, so a topic's subject is its key too. A filter maps `+` to
 //! `*` and `#` to `>`, plus the parent level's own subject, since `sport/#` also matches
 //! `sport` [MQTT-4.7.1-2]. NATS matching is then a superset of MQTT's only where MQTT is
 //! stricter about `$` topics [MQTT-4.7.2-1], which the receiving node's trie applies.
@@ -17,7 +18,7 @@ fn push_level(out: &mut String, level: &str) {
         if b.is_ascii_alphanumeric() || b == b'-' {
             out.push(char::from(b));
         } else {
-            let _ = write!(out, "~{b:02X}");
+            let _ = write!(out, "={b:02X}");
         }
     }
 }
@@ -34,7 +35,7 @@ pub fn untoken(token: &str) -> Option<String> {
     let mut text = Vec::with_capacity(token.len());
     let mut bytes = token.strip_prefix('_')?.bytes();
     while let Some(b) = bytes.next() {
-        if b == b'~' {
+        if b == b'=' {
             let hex = [upper_hex(bytes.next()?)?, upper_hex(bytes.next()?)?];
             text.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
         } else if b.is_ascii_alphanumeric() || b == b'-' {

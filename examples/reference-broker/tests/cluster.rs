@@ -19,12 +19,15 @@ struct Nats {
     child: Child,
     url: String,
     port: u16,
+    /// JetStream's store, kept across a restart.
+    store: std::path::PathBuf,
 }
 
 impl Drop for Nats {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.store);
     }
 }
 
@@ -34,13 +37,14 @@ fn nats() -> Nats {
         .local_addr()
         .unwrap()
         .port();
-    nats_on(port)
+    nats_on(port, common::temp_dir("jetstream"))
 }
 
-fn nats_on(port: u16) -> Nats {
+fn nats_on(port: u16, store: std::path::PathBuf) -> Nats {
     let binary = std::env::var("NATS_SERVER").unwrap_or_else(|_| "nats-server".to_owned());
     let child = Command::new(&binary)
-        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(&store)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -60,6 +64,7 @@ fn nats_on(port: u16) -> Nats {
         child,
         url: format!("nats://127.0.0.1:{port}"),
         port,
+        store,
     }
 }
 
@@ -297,12 +302,13 @@ async fn nodes_ride_out_a_nats_restart() {
     publ.publish_acked("r/1", 1, "before").await;
     assert_eq!(drain(&mut sub, 2).await, [("r/1".into(), "before".into())]);
     let port = nats.port;
+    let store = std::mem::take(&mut nats.store); // the next server keeps using it
     let _ = nats.child.kill();
     let _ = nats.child.wait();
     for node in &nodes {
         node.wait_gauge("cluster_connected", 0).await;
     }
-    nats = nats_on(port);
+    nats = nats_on(port, store);
     for node in &nodes {
         node.wait_gauge("cluster_connected", 1).await;
     }
@@ -356,9 +362,9 @@ fn subjects_map_topics_injectively() {
         ("a", "p._a"),
         ("/a", "p._._a"),
         ("a//b", "p._a._._b"),
-        ("x.y/*/>", "p._x~2Ey._~2A._~3E"),
-        ("é/~", "p._~C3~A9._~7E"),
-        ("$SYS/x", "p._~24SYS._x"),
+        ("x.y/*/>", "p._x=2Ey._=2A._=3E"),
+        ("é/~", "p._=C3=A9._=7E"),
+        ("$SYS/x", "p._=24SYS._x"),
     ];
     let mut seen = BTreeMap::new();
     for (t, s) in cases {
@@ -371,9 +377,60 @@ fn subjects_map_topics_injectively() {
     assert_eq!(filter_subjects("p", "#"), ["p.>"]);
     assert_eq!(filter_subjects("p", "+/#"), ["p.*.>", "p.*"]);
     // Not made by topic_subject: refused.
-    for bad in ["p.a", "p._a.b", "p._~2e", "p._~2", "q._a", "p"] {
+    for bad in ["p.a", "p._a.b", "p._=2e", "p._=2", "q._a", "p"] {
         assert_eq!(subject_topic("p", bad), None, "{bad}");
     }
+}
+
+/// A retained message set on one node is served by every node, including one started later;
+/// cleared on another node, it is gone everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retained_messages_are_served_by_every_node() {
+    let nats = nats();
+    let nodes = three_nodes(&nats, "cluster-retained").await;
+    let (mut publ, _) = Client::connect(nodes[0].plain(), "pub", true).await;
+    publ.publish(
+        "k/1",
+        mqtt_wire::QosPid::AtLeastOnce(common::pid(1)),
+        "kept",
+        true,
+    )
+    .await;
+    assert_eq!(publ.recv().await, Packet::PubAck(common::pid(1)));
+    for node in &nodes {
+        node.wait_gauge("retained_current", 1).await;
+    }
+    let (mut late, _) = Client::connect(nodes[2].plain(), "late", true).await;
+    late.subscribe(1, &[("k/#", QoS::AtLeastOnce)]).await;
+    let p = late.recv_publish().await;
+    assert_eq!(
+        (p.topic.as_str(), &p.payload[..], p.retain, p.qos_pid.qos()),
+        ("k/1", &b"kept"[..], true, QoS::AtLeastOnce)
+    );
+    // A node that starts later loads it too.
+    let mut config = nodes[0].config.clone();
+    config.cluster.node_name = "n4".to_owned();
+    let fourth = reference_broker::start(config).await.unwrap();
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    while fourth
+        .metrics
+        .retained_current
+        .load(std::sync::atomic::Ordering::Relaxed)
+        != 1
+    {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Cleared on another node: gone everywhere.
+    let (mut clearer, _) = Client::connect(nodes[1].plain(), "clearer", true).await;
+    clearer
+        .publish("k/1", mqtt_wire::QosPid::AtMostOnce, "", true)
+        .await;
+    clearer.ping().await;
+    for node in &nodes {
+        node.wait_gauge("retained_current", 0).await;
+    }
+    fourth.shutdown();
 }
 
 /// A reload on one node (SIGHUP or the command) reaches every node.
