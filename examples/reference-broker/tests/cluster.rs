@@ -482,3 +482,30 @@ async fn nodes_on_one_host_may_share_a_port() {
         "{err}"
     );
 }
+
+/// A node killed with SIGKILL takes only its own connections: its clients reconnect to
+/// another node and carry on, and the other nodes never notice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_node_loses_only_its_own_connections() {
+    let nats = nats();
+    let survivor = start_with("cluster-kill", |c, _| cluster_config(c, &nats, "n1")).await;
+    let mut config = survivor.config.clone();
+    config.cluster.node_name = "doomed".to_owned();
+    let config_file = survivor.dir.join("doomed.toml");
+    std::fs::write(&config_file, config.to_toml()).unwrap();
+    let (mut doomed, doomed_addr) = common::spawn_broker_process(&config_file).await;
+    let (mut sub, _) = Client::connect(survivor.plain(), "sub", true).await;
+    sub.subscribe(1, &[("k/#", QoS::AtLeastOnce)]).await;
+    let (mut publ, _) = Client::connect(doomed_addr, "pub", true).await;
+    publ.publish_acked("k/1", 1, "before").await;
+    assert_eq!(drain(&mut sub, 2).await, [("k/1".into(), "before".into())]);
+    doomed.start_kill().unwrap(); // SIGKILL
+    doomed.wait().await.unwrap();
+    publ.expect_closed().await;
+    // The publisher comes back on the surviving node; the subscriber never left.
+    let (mut publ, _) = Client::connect(survivor.plain(), "pub", true).await;
+    publ.publish_acked("k/2", 2, "after").await;
+    assert_eq!(drain(&mut sub, 2).await, [("k/2".into(), "after".into())]);
+    assert_eq!(survivor.metric("cluster_connected"), 1);
+    assert_eq!(survivor.metric("cluster_disconnects_total"), 0);
+}

@@ -10,48 +10,16 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use common::{Client, connect_packet, pid, temp_dir, topic};
 use mqtt_wire::{Packet, PacketId, Publish, QoS, QosPid};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use tokio::time::{Instant, timeout};
 
 const CYCLES: usize = 8;
 const QOS1_PUBLISHERS: usize = 3;
-
-/// Starts the broker binary on `dir` and reads its plain listener's address from the banner.
-async fn spawn_broker(config: &Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_reference-broker"))
-        .arg("--config")
-        .arg(config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = timeout(common::WAIT, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.trim_start().starts_with("plain MQTT") {
-                let addr = line.rsplit(": ").next().unwrap();
-                return addr.trim().parse::<SocketAddr>().unwrap();
-            }
-        }
-        panic!("the broker exited before printing its addresses");
-    })
-    .await
-    .expect("the broker did not start in time");
-    // Keep draining the banner so the broker never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, addr)
-}
 
 /// What the subscriber saw: QoS 1 payloads with their delivery counts, QoS 2 payloads
 /// likewise (deduplicated by packet id as the protocol prescribes), and the QoS 2 packet ids
@@ -234,7 +202,7 @@ async fn nothing_acknowledged_is_lost_across_kill_9() {
     // Run times before each kill, spread so kills land at different points of the traffic.
     let runs_ms = [350u64, 520, 410, 630, 300, 470, 560, 380];
     for (cycle, run_ms) in runs_ms.iter().enumerate().take(CYCLES) {
-        let (mut child, addr) = spawn_broker(&config_file).await;
+        let (mut child, addr) = common::spawn_broker_process(&config_file).await;
         let sub = tokio::spawn(subscriber(addr, cycle == 0, Arc::clone(&seen)));
         // The subscription exists (SUBACK) before the first publish.
         if cycle == 0 {
@@ -273,7 +241,7 @@ async fn nothing_acknowledged_is_lost_across_kill_9() {
 
     // The last start: the subscriber collects what is still queued for it, the QoS 2
     // publisher finishes its exchange.
-    let (mut child, addr) = spawn_broker(&config_file).await;
+    let (mut child, addr) = common::spawn_broker_process(&config_file).await;
     let want1: BTreeSet<String> = acked.lock().unwrap().iter().cloned().collect();
     let want2: BTreeSet<String> = promised.lock().unwrap().iter().cloned().collect();
     assert!(

@@ -126,6 +126,36 @@ pub async fn start_with(
     }
 }
 
+/// Starts the broker binary (as its own process, to be killed) with `config` and reads its
+/// plain listener's address from the banner.
+pub async fn spawn_broker_process(config: &std::path::Path) -> (tokio::process::Child, SocketAddr) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_reference-broker"))
+        .arg("--config")
+        .arg(config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = tokio::time::timeout(WAIT, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.trim_start().starts_with("plain MQTT") {
+                let addr = line.rsplit(": ").next().unwrap();
+                return addr.trim().parse::<SocketAddr>().unwrap();
+            }
+        }
+        panic!("the broker exited before printing its addresses");
+    })
+    .await
+    .expect("the broker did not start in time");
+    // Keep draining the banner so the broker never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr)
+}
+
 pub async fn start(name: &str) -> TestBroker {
     start_with(name, |_, _| {}).await
 }
