@@ -176,11 +176,7 @@ pub(crate) async fn run(ctx: Arc<Context>) -> Result<ScenarioResult, RunError> {
                     .map(|a| a.epoch.load(Ordering::Acquire))
                     .unwrap_or(0);
                 let cause = classify_loss(job.subscribed_at_send, job.epoch_at_send, epoch_now);
-                let kind = match cause {
-                    LossCause::Reconnecting => ErrorKind::LostReconnecting,
-                    LossCause::Broker => ErrorKind::LostBroker,
-                };
-                ctx.timeline.add(job.sent_second, kind, 1);
+                ctx.timeline.add(job.sent_second, ErrorKind::Lost, 1);
                 let n = lost.entry(cause).or_default();
                 *n = n.saturating_add(1);
             }

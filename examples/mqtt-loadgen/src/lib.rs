@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod charts;
 mod connect;
 mod flood;
 mod jobs;
@@ -12,7 +13,6 @@ mod progress;
 pub mod report;
 pub mod rng;
 mod run;
-pub mod svg;
 pub mod system;
 pub mod transport;
 

@@ -41,44 +41,45 @@ pub fn classify_loss(subscribed_at_send: bool, epoch_at_send: u64, epoch_now: u6
 /// The kinds of error counted over time (the cumulative error chart has one line each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// A connection ended that the run did not end.
-    Disconnect,
-    /// A job lost while its agent was reconnecting.
-    LostReconnecting,
-    /// A job lost by the broker.
-    LostBroker,
+    /// A message sent and never received by the end of the drain. Lost jobs count at the
+    /// second they were sent; the rest of `sent - received` is only known at the end.
+    Lost,
     /// A message that arrived later than the timeout.
     Timeout,
-    /// A connection attempt that failed (TCP, TLS, or a refused CONNACK).
-    ConnectFailed,
     /// A job that reached its agent before an earlier job of the same agent.
     OutOfOrder,
+    /// A connection attempt that failed (TCP, TLS, or a refused CONNACK).
+    ConnectFailed,
+    /// A connection ended that the run did not end.
+    Disconnect,
 }
+
+/// How many kinds of error there are (the columns of the timeline).
+pub const ERROR_KINDS: usize = 5;
 
 impl ErrorKind {
     /// All kinds, in chart order.
-    pub const ALL: [ErrorKind; 6] = [
-        ErrorKind::Disconnect,
-        ErrorKind::LostReconnecting,
-        ErrorKind::LostBroker,
+    pub const ALL: [ErrorKind; ERROR_KINDS] = [
+        ErrorKind::Lost,
         ErrorKind::Timeout,
-        ErrorKind::ConnectFailed,
         ErrorKind::OutOfOrder,
+        ErrorKind::ConnectFailed,
+        ErrorKind::Disconnect,
     ];
 
     /// Its name in the JSON file and the chart legend.
     pub fn name(self) -> &'static str {
         match self {
-            ErrorKind::Disconnect => "disconnects",
-            ErrorKind::LostReconnecting => "lost_while_reconnecting",
-            ErrorKind::LostBroker => "lost_by_broker",
+            ErrorKind::Lost => "lost_messages",
             ErrorKind::Timeout => "timeouts",
-            ErrorKind::ConnectFailed => "connect_failures",
             ErrorKind::OutOfOrder => "out_of_order",
+            ErrorKind::ConnectFailed => "connect_failures",
+            ErrorKind::Disconnect => "disconnects",
         }
     }
 
-    fn slot(self) -> usize {
+    /// Its column in the timeline's rows.
+    pub fn slot(self) -> usize {
         self as usize
     }
 }
@@ -86,14 +87,14 @@ impl ErrorKind {
 /// Errors per second of the run, by kind; seconds past the end are counted in the last one.
 #[derive(Debug)]
 pub struct Timeline {
-    seconds: Mutex<Vec<[u64; 6]>>,
+    seconds: Mutex<Vec<[u64; ERROR_KINDS]>>,
 }
 
 impl Timeline {
     /// A timeline of `seconds` one-second buckets (at least one).
     pub fn new(seconds: usize) -> Timeline {
         Timeline {
-            seconds: Mutex::new(vec![[0; 6]; seconds.max(1)]),
+            seconds: Mutex::new(vec![[0; ERROR_KINDS]; seconds.max(1)]),
         }
     }
 
@@ -110,9 +111,9 @@ impl Timeline {
     }
 
     /// The running totals per second, by kind (one row per second).
-    pub fn cumulative(&self) -> Vec<[u64; 6]> {
+    pub fn cumulative(&self) -> Vec<[u64; ERROR_KINDS]> {
         let buckets = self.seconds.lock().unwrap_or_else(|p| p.into_inner());
-        let mut total = [0u64; 6];
+        let mut total = [0u64; ERROR_KINDS];
         buckets
             .iter()
             .map(|b| {
@@ -122,6 +123,21 @@ impl Timeline {
                 total
             })
             .collect()
+    }
+}
+
+/// Makes the lost-message column of cumulative `rows` end at exactly `lost` (`sent -
+/// received`): what the timeline attributed to a second (lost jobs, at the second they were
+/// sent) is kept up to `lost`, and the remainder — messages known lost only when the drain
+/// ends — is added at row `end_row` (clamped to the last row).
+pub fn settle_lost(rows: &mut [[u64; ERROR_KINDS]], lost: u64, end_row: usize) {
+    let slot = ErrorKind::Lost.slot();
+    let last = rows.len().saturating_sub(1);
+    let end_row = end_row.min(last);
+    for (i, row) in rows.iter_mut().enumerate() {
+        if let Some(v) = row.get_mut(slot) {
+            *v = if i >= end_row { lost } else { (*v).min(lost) };
+        }
     }
 }
 

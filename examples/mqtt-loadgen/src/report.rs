@@ -6,7 +6,7 @@ use std::path::Path;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::measure::{Counters, ErrorKind, LossCause};
+use crate::measure::{Counters, ERROR_KINDS, ErrorKind, LossCause, settle_lost};
 use crate::options::Scenario;
 use crate::run::{Context, ScenarioResult};
 
@@ -92,9 +92,14 @@ pub struct Report {
     pub connect_failures: u64,
     /// Payloads that were not the generator's.
     pub foreign_payloads: u64,
-    /// (lost messages + timeouts + out of order) / sent, in percent; for `connect`, failed /
-    /// attempted connections.
+    /// (lost messages + timeouts + out of order) / sent, in percent; for `flood`, (lost
+    /// messages + timeouts) / sent; for `connect`, failed / attempted connections.
     pub error_percent: f64,
+    /// The numerator of `error_percent`: the sum of the `error_kinds_counted` columns.
+    pub error_count: u64,
+    /// The kinds (names of `error_kinds`) whose totals make `error_count`; the others are
+    /// charted beside them but not counted in `error_percent`.
+    pub error_kinds_counted: Vec<&'static str>,
     /// Message latency in microseconds.
     pub latency_us: Latency,
     /// Connect latency (TCP + TLS + CONNECT → CONNACK) in microseconds.
@@ -113,9 +118,32 @@ pub struct Report {
     /// The open-file limit in force.
     pub nofile_limit: Option<u64>,
     /// Cumulative errors per second of the run, by kind (`error_kinds` names the columns).
-    pub errors_over_time: Vec<[u64; 6]>,
+    /// The lost-message column ends at `lost_messages`: lost jobs count at the second they
+    /// were sent, every other lost message at the second the drain ended.
+    pub errors_over_time: Vec<[u64; ERROR_KINDS]>,
     /// The column names of `errors_over_time`.
     pub error_kinds: Vec<&'static str>,
+}
+
+/// The kinds of error that `error_percent` counts in a scenario (its numerator is their sum).
+pub fn counted_kinds(scenario: Scenario) -> &'static [ErrorKind] {
+    match scenario {
+        Scenario::Connect => &[ErrorKind::ConnectFailed],
+        Scenario::Flood => &[ErrorKind::Lost, ErrorKind::Timeout],
+        Scenario::Peak | Scenario::Stability => {
+            &[ErrorKind::Lost, ErrorKind::Timeout, ErrorKind::OutOfOrder]
+        }
+    }
+}
+
+/// The sum of the counted kinds' columns in the last row of cumulative `rows` (0 if none).
+pub fn counted_total(scenario: Scenario, rows: &[[u64; ERROR_KINDS]]) -> u64 {
+    rows.last().map_or(0, |row| {
+        counted_kinds(scenario)
+            .iter()
+            .filter_map(|k| row.get(k.slot()))
+            .fold(0u64, |a, v| a.saturating_add(*v))
+    })
 }
 
 fn percent(part: u64, whole: u64) -> f64 {
@@ -153,22 +181,36 @@ impl Report {
                 .unwrap_or(0)
         };
         let secs = o.duration.as_secs_f64().max(f64::MIN_POSITIVE);
+        let total_of = |kind: ErrorKind| match kind {
+            ErrorKind::Lost => lost,
+            ErrorKind::Timeout => timeouts,
+            ErrorKind::OutOfOrder => out_of_order,
+            ErrorKind::ConnectFailed => connect_failures,
+            ErrorKind::Disconnect => Counters::get(&c.disconnects),
+        };
+        let error_count = counted_kinds(o.scenario)
+            .iter()
+            .fold(0u64, |a, k| a.saturating_add(total_of(*k)));
+        let mut errors_over_time = ctx.timeline.cumulative();
+        let drain_end_second = ctx.end.saturating_duration_since(ctx.start).as_secs();
+        settle_lost(
+            &mut errors_over_time,
+            lost,
+            usize::try_from(drain_end_second).unwrap_or(usize::MAX),
+        );
         let (error_percent, throughput, connect_rate) = match o.scenario {
             Scenario::Connect => (
-                percent(connect_failures, connects.saturating_add(connect_failures)),
+                percent(error_count, connects.saturating_add(connect_failures)),
                 0.0,
                 Some(connects as f64 / secs),
             ),
             Scenario::Flood => (
-                percent(lost.saturating_add(timeouts), sent),
+                percent(error_count, sent),
                 scenario.jobs_completed as f64 / secs,
                 None,
             ),
             Scenario::Peak | Scenario::Stability => (
-                percent(
-                    lost.saturating_add(timeouts).saturating_add(out_of_order),
-                    sent,
-                ),
+                percent(error_count, sent),
                 received as f64 / secs,
                 Some(connects as f64 / o.ramp_up.as_secs_f64().max(1.0)),
             ),
@@ -197,6 +239,8 @@ impl Report {
             connect_failures,
             foreign_payloads: Counters::get(&c.foreign),
             error_percent,
+            error_count,
+            error_kinds_counted: counted_kinds(o.scenario).iter().map(|k| k.name()).collect(),
             latency_us: latency,
             connect_latency_us: connect_latency,
             throughput_msg_per_s: throughput,
@@ -205,7 +249,7 @@ impl Report {
             rss_bytes: rss,
             rss_per_agent_bytes: rss.and_then(|r| r.checked_div(u64::from(o.agents))),
             nofile_limit: nofile,
-            errors_over_time: ctx.timeline.cumulative(),
+            errors_over_time,
             error_kinds: ErrorKind::ALL.iter().map(|k| k.name()).collect(),
         }
     }
@@ -349,10 +393,25 @@ pub fn write_files(
     let json = serde_json::to_string_pretty(report).unwrap_or_default();
     write("results.json", &format!("{json}\n"))?;
     write("latency.hgrm", &percentile_distribution(histogram))?;
-    write("latency.svg", &crate::svg::latency_histogram(histogram))?;
-    write(
+    let chart = |name: &str, svg: Result<String, crate::charts::ChartError>| {
+        let svg = svg.map_err(|e| WriteError {
+            path: dir.join(name),
+            error: std::io::Error::other(e.to_string()),
+        })?;
+        write(name, &svg)
+    };
+    let what = if report.scenario == Scenario::Connect {
+        "Connect latency (TCP + TLS + CONNECT → CONNACK)"
+    } else {
+        "Message latency"
+    };
+    chart(
+        "latency.svg",
+        crate::charts::latency_histogram(histogram, what),
+    )?;
+    chart(
         "errors.svg",
-        &crate::svg::cumulative_errors(&report.errors_over_time, &report.error_kinds),
+        crate::charts::cumulative_errors(report.scenario, &report.errors_over_time),
     )?;
     Ok(())
 }

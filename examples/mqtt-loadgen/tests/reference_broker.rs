@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use mqtt_loadgen::{Options, Scenario, TlsFiles};
+use mqtt_loadgen::report::counted_total;
+use mqtt_loadgen::{ErrorKind, Options, Scenario, TlsFiles};
 use mqtt_wire::QoS;
 use reference_broker::{Config, RunningBroker};
 
@@ -71,6 +72,31 @@ async fn flood_and_peak_over_plain_tcp() {
     assert!((1_800..=2_010).contains(&r.sent), "{r:?}");
     assert_eq!(r.received, r.sent, "{r:?}");
     assert_eq!(r.error_percent, 0.0);
+    assert_eq!(r.error_count, 0);
+
+    // QoS 0 with no drain: whatever is in flight when the run ends is lost. Every error that
+    // the error % counts is on the error chart: its counted lines sum to the numerator.
+    let mut o = options(Scenario::Flood, addr);
+    o.agents = 2;
+    o.rate = Some(20_000.0);
+    o.drain = Duration::ZERO;
+    let r = mqtt_loadgen::run(o).await.unwrap().report;
+    assert_eq!(r.lost_messages, r.sent - r.received, "{r:?}");
+    assert_eq!(r.error_count, r.lost_messages + r.timeouts, "{r:?}");
+    assert_eq!(
+        counted_total(Scenario::Flood, &r.errors_over_time),
+        r.error_count
+    );
+    assert_eq!(
+        r.errors_over_time.last().unwrap()[ErrorKind::Lost.slot()],
+        r.lost_messages
+    );
+    let percent = r.error_count as f64 * 100.0 / r.sent as f64;
+    assert!((r.error_percent - percent).abs() < 1e-9, "{r:?}");
+    eprintln!(
+        "flood without drain: {} of {} lost",
+        r.lost_messages, r.sent
+    );
 
     let mut o = options(Scenario::Peak, addr);
     o.agents = 30;
@@ -85,6 +111,10 @@ async fn flood_and_peak_over_plain_tcp() {
         (0, 0, 0)
     );
     assert_eq!(r.connected_at_end, 30);
+    assert_eq!(
+        counted_total(Scenario::Peak, &r.errors_over_time),
+        r.error_count
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,16 +2,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
+use mqtt_loadgen::charts::{cumulative_errors, latency_buckets, latency_histogram};
 use mqtt_loadgen::measure::{
     ErrorKind, LossCause, Timeline, classify_loss, is_out_of_order, latency_micros, new_histogram,
-    parse_vm_rss,
+    parse_vm_rss, settle_lost,
 };
 use mqtt_loadgen::options::{Options, Scenario, UsageError};
 use mqtt_loadgen::payload::{HEADER_LEN, PayloadError, Stamp};
 use mqtt_loadgen::profile::{Profile, Rate, describe, seed_average, seed_peak};
-use mqtt_loadgen::report::percentile_distribution;
+use mqtt_loadgen::report::{counted_kinds, counted_total, percentile_distribution};
 use mqtt_loadgen::rng::Rng;
-use mqtt_loadgen::svg::{cumulative_errors, latency_buckets, latency_histogram};
 use mqtt_wire::QoS;
 
 #[test]
@@ -165,19 +165,69 @@ fn histogram_percentiles_and_distribution() {
 fn timeline_is_cumulative_and_clamps_late_seconds() {
     let t = Timeline::new(3);
     t.add(0, ErrorKind::Disconnect, 2);
-    t.add(1, ErrorKind::LostBroker, 1);
+    t.add(1, ErrorKind::Lost, 1);
     t.add(99, ErrorKind::Timeout, 5); // past the end: counted in the last second
     let rows = t.cumulative();
     assert_eq!(
         rows,
-        vec![[2, 0, 0, 0, 0, 0], [2, 0, 1, 0, 0, 0], [2, 0, 1, 5, 0, 0]]
+        vec![[0, 0, 0, 0, 2], [1, 0, 0, 0, 2], [1, 5, 0, 0, 2]]
     );
-    let svg = cumulative_errors(&rows, &ErrorKind::ALL.map(|k| k.name()));
-    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
-    assert!(svg.contains(">timeouts (5)</text>"));
-    assert!(svg.contains(">lost_by_broker (1)</text>"));
-    assert_eq!(svg.matches("<polyline").count(), 6);
+    let svg = cumulative_errors(Scenario::Peak, &rows).unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    assert!(svg.contains("timeouts: 5"));
+    assert!(svg.contains("lost_messages: 1"));
+    assert!(svg.contains("disconnects: 2 (not in error %)"));
+    assert!(svg.contains(
+        "Cumulative errors: 6 counted in error % (lost_messages + timeouts + out_of_order)"
+    ));
+    // Both axes have a unit.
+    assert!(svg.contains("time since the start of the run (s)"), "{svg}");
+    assert!(svg.contains("errors so far (count)"));
     assert!(svg.trim_end().ends_with("</svg>"));
+}
+
+/// A flood step that lost 14 QoS 0 messages out of 10,000 (0.14 %), none of them
+/// attributable to a second before the drain ended, plus 3 timeouts and disconnects that
+/// the error % does not count: the chart's counted lines sum to the numerator, 17.
+#[test]
+fn error_chart_sums_to_the_error_numerator_with_lost_messages() {
+    let t = Timeline::new(12);
+    t.add(4, ErrorKind::Timeout, 2);
+    t.add(6, ErrorKind::Timeout, 1);
+    t.add(5, ErrorKind::Disconnect, 4);
+    let mut rows = t.cumulative();
+    let (sent, received) = (10_000u64, 9_986u64);
+    let lost = sent - received;
+    // The drain ended in second 10 of 12 rows.
+    settle_lost(&mut rows, lost, 10);
+    let lost_column: Vec<u64> = rows.iter().map(|r| r[ErrorKind::Lost.slot()]).collect();
+    assert_eq!(lost_column, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 14, 14]);
+    let numerator = lost + 3;
+    assert_eq!(counted_total(Scenario::Flood, &rows), numerator);
+    assert_eq!(
+        counted_kinds(Scenario::Flood),
+        [ErrorKind::Lost, ErrorKind::Timeout]
+    );
+    let svg = cumulative_errors(Scenario::Flood, &rows).unwrap();
+    assert!(svg.contains("Cumulative errors: 17 counted in error % (lost_messages + timeouts)"));
+    assert!(svg.contains("lost_messages: 14"));
+    assert!(svg.contains("out_of_order: 0 (not in error %)"));
+
+    // Lost jobs attributed to the second they were sent are kept, up to the lost total; the
+    // rest appears when the drain ends. More attributed than lost (duplicates at QoS 1) is
+    // clamped, so the column always ends at `sent - received`.
+    let t = Timeline::new(5);
+    t.add(1, ErrorKind::Lost, 2);
+    t.add(2, ErrorKind::Lost, 3);
+    let mut rows = t.cumulative();
+    settle_lost(&mut rows, 7, 3);
+    let column: Vec<u64> = rows.iter().map(|r| r[0]).collect();
+    assert_eq!(column, [0, 2, 5, 7, 7]);
+    let mut rows = t.cumulative();
+    settle_lost(&mut rows, 4, 99);
+    let column: Vec<u64> = rows.iter().map(|r| r[0]).collect();
+    assert_eq!(column, [0, 2, 4, 4, 4]);
+    assert_eq!(counted_total(Scenario::Connect, &rows), 0);
 }
 
 #[test]
@@ -188,10 +238,18 @@ fn latency_chart_has_one_bar_per_bucket() {
     h.record(1500).unwrap();
     let buckets = latency_buckets(&h);
     assert_eq!(buckets.iter().map(|b| b.1).sum::<u64>(), 3);
-    let svg = latency_histogram(&h);
-    assert_eq!(svg.matches("<rect x=").count(), buckets.len());
-    assert!(svg.contains("(3 messages, log2 buckets)"));
+    let svg = latency_histogram(&h, "Message latency").unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    assert!(svg.contains("Message latency: 3 values"));
+    assert!(svg.contains("latency (ms, logarithmic"));
+    assert!(svg.contains("values in the bucket (count)"));
+    // Ticks on the latency axis, in milliseconds.
+    for label in ["\n0.01\n", "\n0.1\n", "\n1\n"] {
+        assert!(svg.contains(label), "{label:?} in {svg}");
+    }
     assert!(latency_buckets(&new_histogram().unwrap()).is_empty());
+    let empty = latency_histogram(&new_histogram().unwrap(), "Connect latency").unwrap();
+    assert!(empty.contains("Connect latency: 0 values"));
 }
 
 #[test]
