@@ -45,7 +45,7 @@ pub(crate) async fn run(ctx: Arc<Context>) -> Result<ScenarioResult, RunError> {
 async fn once(ctx: &Context, n: u64) -> Result<u64, ConnError> {
     let o = &ctx.options;
     let started = Instant::now();
-    let io = ctx.connector.open(o.source_addr(n)).await?;
+    let io = ctx.connector.open(n, o.source_addr(n)).await?;
     let (_reader, mut writer) = handshake(io, &o.client_id(n), o.keep_alive).await?;
     let micros = latency_micros(
         0,

@@ -25,12 +25,12 @@ async fn connect(ctx: &Context, n: u64, persistent: bool) -> Result<Halves, Conn
     let o = &ctx.options;
     if persistent {
         // A clean connect first ends any session an earlier run left under this client id.
-        let io = ctx.connector.open(o.source_addr(n)).await?;
+        let io = ctx.connector.open(n, o.source_addr(n)).await?;
         let (_reader, mut writer) = handshake(io, &o.client_id(n), o.keep_alive).await?;
         writer.send(Packet::Disconnect).await?;
     }
     let started = Instant::now();
-    let io = ctx.connector.open(o.source_addr(n)).await?;
+    let io = ctx.connector.open(n, o.source_addr(n)).await?;
     let halves = handshake_session(io, &o.client_id(n), o.keep_alive, !persistent).await?;
     ctx.record_connect(latency_micros(
         0,

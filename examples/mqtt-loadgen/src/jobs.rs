@@ -205,7 +205,7 @@ async fn connect_and_subscribe(
 ) -> Result<Halves, ConnError> {
     let o = &ctx.options;
     let started = Instant::now();
-    let io = ctx.connector.open(o.source_addr(n)).await?;
+    let io = ctx.connector.open(n, o.source_addr(n)).await?;
     let mut halves = handshake(io, client_id, o.keep_alive).await?;
     ctx.record_connect(latency_micros(0, elapsed_nanos(started)));
     subscribe(&mut halves, filter, o.qos).await?;

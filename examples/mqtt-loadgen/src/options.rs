@@ -17,7 +17,9 @@ Scenarios (SCENARIOS.md §7):
   connect     connection rate: TCP (+ mTLS handshake) + CONNECT → CONNACK, then DISCONNECT
 
 Options:
-  --broker HOST:PORT      broker address (default 127.0.0.1:1883, or :8883 with TLS)
+  --broker HOST:PORT[,HOST:PORT...]  broker address (default 127.0.0.1:1883, or :8883 with
+                          TLS); with several, connection n (agent i is n = i, service s is
+                          n = agents + s, flood subscriber s likewise) goes to broker n mod count
   --broker-data DIR       TLS with DIR/ca.pem, DIR/devices/button-1.pem and .key
   --ca FILE --cert FILE --key FILE   TLS with these PEM files (client certificate = mTLS)
   --server-name NAME      TLS server name (default localhost)
@@ -86,8 +88,10 @@ pub struct TlsFiles {
 pub struct Options {
     /// The scenario.
     pub scenario: Scenario,
-    /// The broker.
+    /// The broker (the first of `--broker A,B,C`).
     pub broker: SocketAddr,
+    /// The brokers after the first of `--broker A,B,C` (empty: one broker).
+    pub more_brokers: Vec<SocketAddr>,
     /// TLS files, or plain TCP.
     pub tls: Option<TlsFiles>,
     /// Agents, publishers or connect workers.
@@ -145,6 +149,7 @@ impl Options {
         Options {
             scenario,
             broker: SocketAddr::from((Ipv4Addr::LOCALHOST, 1883)),
+            more_brokers: Vec::new(),
             tls: None,
             agents: 100,
             services: 4,
@@ -171,6 +176,13 @@ impl Options {
         self.client_id.replace("{n}", &n.to_string())
     }
 
+    /// Every broker, `broker` first; connection `n` goes to the one at `n mod count`.
+    pub fn brokers(&self) -> Vec<SocketAddr> {
+        std::iter::once(self.broker)
+            .chain(self.more_brokers.iter().copied())
+            .collect()
+    }
+
     /// The source address of connection `n`: 127.0.0.(1 + n mod N).
     pub fn source_addr(&self, n: u64) -> Ipv4Addr {
         let count = u64::from(self.source_addrs.max(1));
@@ -192,6 +204,7 @@ impl Options {
         };
         let mut o = Options::new(scenario);
         let mut broker: Option<SocketAddr> = None;
+        let mut more_brokers: Vec<SocketAddr> = Vec::new();
         let (mut ca, mut cert, mut key, mut data) = (None, None, None, None);
         let mut server_name = "localhost".to_owned();
         while let Some(arg) = args.next() {
@@ -236,11 +249,20 @@ impl Options {
             };
             match name.as_str() {
                 "--broker" => {
-                    broker = Some(
-                        value
-                            .parse()
-                            .map_err(|_| bad("not an address like 127.0.0.1:1883"))?,
-                    )
+                    let mut list = Vec::new();
+                    for a in value.split(',') {
+                        list.push(
+                            a.trim()
+                                .parse::<SocketAddr>()
+                                .map_err(|_| bad("not an address like 127.0.0.1:1883"))?,
+                        );
+                    }
+                    if list.len() > usize::from(limits::MAX_CLIENTS) {
+                        return Err(bad(&format!("at most {} brokers", limits::MAX_CLIENTS)));
+                    }
+                    let mut list = list.into_iter();
+                    broker = list.next();
+                    more_brokers = list.collect();
                 }
                 "--broker-data" => data = Some(PathBuf::from(&value)),
                 "--ca" => ca = Some(PathBuf::from(&value)),
@@ -341,6 +363,7 @@ impl Options {
             let port = if o.tls.is_some() { 8883 } else { 1883 };
             SocketAddr::from((Ipv4Addr::LOCALHOST, port))
         });
+        o.more_brokers = more_brokers;
         Ok(Some(o))
     }
 }

@@ -52,7 +52,7 @@ impl Latency {
 pub struct Report {
     /// The scenario.
     pub scenario: Scenario,
-    /// The broker address.
+    /// The broker address (several joined by ',').
     pub broker: String,
     /// Whether the connections used mutual TLS.
     pub tls: bool,
@@ -218,7 +218,12 @@ impl Report {
         let jobs = matches!(o.scenario, Scenario::Peak | Scenario::Stability);
         Report {
             scenario: o.scenario,
-            broker: o.broker.to_string(),
+            broker: o
+                .brokers()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
             tls: o.tls.is_some(),
             qos: o.qos as u8,
             agents: o.agents,

@@ -136,7 +136,7 @@ pub struct Outcome {
 pub async fn run(options: Options) -> Result<Outcome, RunError> {
     let nofile = crate::system::raise_nofile_limit();
     let connector =
-        Connector::new(options.broker, options.tls.as_ref()).map_err(RunError::Connector)?;
+        Connector::new(options.brokers(), options.tls.as_ref()).map_err(RunError::Connector)?;
     let histogram = || new_histogram().map_err(|e| RunError::Histogram(e.to_string()));
     let start = Instant::now();
     // The connect scenario measures from the first moment; the others first ramp up.

@@ -72,41 +72,56 @@ impl From<CodecError> for ConnError {
 /// How to reach the broker.
 #[derive(Clone)]
 pub struct Connector {
-    broker: SocketAddr,
+    brokers: Vec<SocketAddr>,
     tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
 }
 
 impl fmt::Debug for Connector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connector")
-            .field("broker", &self.broker)
+            .field("brokers", &self.brokers)
             .field("tls", &self.tls.is_some())
             .finish()
     }
 }
 
 impl Connector {
-    /// A connector to `broker`, with mutual TLS if `tls` names the files.
-    pub fn new(broker: SocketAddr, tls: Option<&TlsFiles>) -> Result<Connector, ConnError> {
+    /// A connector to `brokers` (connection `n` to the one at `n mod count`), with mutual TLS
+    /// if `tls` names the files.
+    pub fn new(brokers: Vec<SocketAddr>, tls: Option<&TlsFiles>) -> Result<Connector, ConnError> {
         let tls = match tls {
             None => None,
             Some(files) => Some(tls_connector(files)?),
         };
-        Ok(Connector { broker, tls })
+        if brokers.is_empty() {
+            return Err(ConnError::Unexpected("no broker address"));
+        }
+        Ok(Connector { brokers, tls })
     }
 
-    /// Opens a byte stream from `source` (port chosen by the kernel): TCP, then the TLS
-    /// handshake if configured.
-    pub async fn open(&self, source: Ipv4Addr) -> Result<Box<dyn Io>, ConnError> {
+    /// The broker of connection `n`: the one at `n mod count`.
+    pub fn broker(&self, n: u64) -> SocketAddr {
+        let count = u64::try_from(self.brokers.len()).unwrap_or(1).max(1);
+        let i = usize::try_from(n.checked_rem(count).unwrap_or(0)).unwrap_or(0);
+        self.brokers
+            .get(i)
+            .copied()
+            .unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 1883)))
+    }
+
+    /// Opens connection `n`'s byte stream from `source` (port chosen by the kernel) to its
+    /// broker: TCP, then the TLS handshake if configured.
+    pub async fn open(&self, n: u64, source: Ipv4Addr) -> Result<Box<dyn Io>, ConnError> {
+        let broker = self.broker(n);
         let socket = TcpSocket::new_v4().map_err(ConnError::Tcp)?;
         // Binding the source address before connect is what lets one machine open more than
         // 64k connections to one broker port: each 127.0.0.x has its own ephemeral ports.
-        if !source.is_unspecified() && self.broker.ip().is_loopback() {
+        if !source.is_unspecified() && broker.ip().is_loopback() {
             socket
                 .bind(SocketAddr::from((source, 0)))
                 .map_err(ConnError::Tcp)?;
         }
-        let tcp = socket.connect(self.broker).await.map_err(ConnError::Tcp)?;
+        let tcp = socket.connect(broker).await.map_err(ConnError::Tcp)?;
         let _ = tcp.set_nodelay(true);
         match &self.tls {
             None => Ok(Box::new(tcp)),

@@ -160,3 +160,31 @@ async fn idle_agents_keep_their_connections_alive() {
     assert_eq!(r.connected_at_end, 5);
     assert_eq!(r.connects, 6);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_list_alternates_connections() {
+    let b = broker("list").await;
+    let live = b.running.plain_addr.unwrap();
+    // A port nobody listens on: every odd connection fails there.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut o = options(Scenario::Connect, live);
+    o.agents = 2;
+    o.more_brokers = vec![dead];
+    let r = mqtt_loadgen::run(o).await.unwrap().report;
+    assert!(r.connects > 5 && r.connect_failures > 5, "{r:?}");
+    assert_eq!(r.broker, format!("{live},{dead}"));
+
+    // The same broker twice: agents and services alternate over the list, jobs complete.
+    let mut o = options(Scenario::Peak, live);
+    o.agents = 10;
+    o.services = 2;
+    o.rate = Some(200.0);
+    o.more_brokers = vec![live];
+    let r = mqtt_loadgen::run(o).await.unwrap().report;
+    assert!(r.jobs_sent > 50, "{r:?}");
+    assert_eq!(r.jobs_completed, r.jobs_sent, "{r:?}");
+    assert_eq!(r.connected_at_end, 10);
+}

@@ -373,3 +373,35 @@ fn options_errors() {
         "TLS needs either --broker-data DIR alone, or all of --ca, --cert and --key"
     );
 }
+
+#[test]
+fn a_broker_list_spreads_connections_by_number() {
+    let o = parse(&[
+        "peak",
+        "--broker",
+        "127.0.0.1:1884, 10.0.0.2:1883,[::1]:8883",
+    ])
+    .unwrap()
+    .unwrap();
+    let all: Vec<std::net::SocketAddr> = vec![
+        "127.0.0.1:1884".parse().unwrap(),
+        "10.0.0.2:1883".parse().unwrap(),
+        "[::1]:8883".parse().unwrap(),
+    ];
+    assert_eq!(o.broker, all[0]);
+    assert_eq!(o.more_brokers, all[1..]);
+    assert_eq!(o.brokers(), all);
+    let c = mqtt_loadgen::transport::Connector::new(o.brokers(), None).unwrap();
+    // Agent i is connection i; service s of 100 agents is connection 100 + s.
+    assert_eq!(
+        [c.broker(0), c.broker(1), c.broker(2), c.broker(3)],
+        [all[0], all[1], all[2], all[0]]
+    );
+    assert_eq!(c.broker(100), all[1]);
+    // One broker: every connection goes to it, and the default is unchanged.
+    let o = parse(&["peak"]).unwrap().unwrap();
+    assert_eq!(o.brokers(), vec![o.broker]);
+    assert!(o.more_brokers.is_empty());
+    assert!(parse(&["peak", "--broker", "127.0.0.1:1,nowhere"]).is_err());
+    assert!(parse(&["peak", "--broker", ""]).is_err());
+}
