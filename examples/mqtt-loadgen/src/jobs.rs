@@ -109,6 +109,12 @@ pub(crate) async fn run(ctx: Arc<Context>) -> Result<ScenarioResult, RunError> {
         Scenario::Stability => seed_average(u64::from(agents)).per_second(),
         _ => seed_peak(u64::from(agents)).per_second(),
     });
+    // In a child process: its slice of the agents, its share of the rate, and service
+    // numbers of its own (process k has services k × services ..).
+    let range = o.agent_range();
+    let slice_len = range.end.saturating_sub(range.start);
+    let rate = rate * f64::from(slice_len) / f64::from(agents.max(1));
+    let service_base = o.slice.map_or(0, |(k, _)| k.saturating_mul(o.services));
     let states: Arc<Vec<AgentState>> =
         Arc::new((0..agents).map(|_| AgentState::default()).collect());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -117,10 +123,10 @@ pub(crate) async fn run(ctx: Arc<Context>) -> Result<ScenarioResult, RunError> {
     let mut services = Vec::new();
     let service_count = o
         .services
-        .min(u16::try_from(agents).unwrap_or(u16::MAX))
+        .min(u16::try_from(slice_len).unwrap_or(u16::MAX))
         .max(1);
     let mut first_error = None;
-    for s in 0..service_count {
+    for s in (0..service_count).map(|s| service_base.saturating_add(s)) {
         let n = u64::from(agents).saturating_add(u64::from(s));
         // Services have ids of their own even when agents share one (takeover tests).
         let id = format!("{}-svc{s}", o.client_id(n));
@@ -138,8 +144,8 @@ pub(crate) async fn run(ctx: Arc<Context>) -> Result<ScenarioResult, RunError> {
             first_error.unwrap_or(ConnError::Closed),
         ));
     }
-    let mut agent_tasks = Vec::with_capacity(usize::try_from(agents).unwrap_or(0));
-    for i in 0..agents {
+    let mut agent_tasks = Vec::with_capacity(usize::try_from(slice_len).unwrap_or(0));
+    for i in range.clone() {
         agent_tasks.push(tokio::spawn(agent(
             Arc::clone(&ctx),
             Arc::clone(&states),
@@ -155,8 +161,8 @@ pub(crate) async fn run(ctx: Arc<Context>) -> Result<ScenarioResult, RunError> {
             Arc::clone(&ctx),
             Arc::clone(&states),
             s,
-            u16::try_from(k).unwrap_or(0),
-            live,
+            range.clone(),
+            (u16::try_from(k).unwrap_or(0), live),
             halves,
             per_service_jobs,
         )));
@@ -356,15 +362,15 @@ struct ServiceOutcome {
     outstanding: Vec<Outstanding>,
 }
 
-/// One service client: sends jobs to its share of the agents (agent i belongs to service
-/// i mod services, so each agent's jobs travel one connection and keep their order) at
-/// `jobs_per_second`, and collects completions.
+/// One service client: sends jobs to its share of `agents` (agent `agents.start + i` belongs
+/// to the service in slot i mod services, so each agent's jobs travel one connection and keep
+/// their order) at `jobs_per_second`, and collects completions.
 async fn service(
     ctx: Arc<Context>,
     states: Arc<Vec<AgentState>>,
     service: u16,
-    slot: u16,
-    services: u16,
+    agents: std::ops::Range<u32>,
+    (slot, services): (u16, u16),
     halves: Halves,
     jobs_per_second: f64,
 ) -> ServiceOutcome {
@@ -425,10 +431,11 @@ async fn service(
         })
     };
 
-    // This service's agents: slot, slot + services, slot + 2 × services, ...
+    // This service's agents: first + slot, first + slot + services, ...
     let o = &ctx.options;
-    let own = o
-        .agents
+    let own = agents
+        .end
+        .saturating_sub(agents.start)
         .saturating_sub(u32::from(slot))
         .div_ceil(u32::from(services.max(1)));
     let profile = Profile::seed();
@@ -460,7 +467,8 @@ async fn service(
             let local = pick_agent(&profile, &weights, &mut rng, own);
             let agent = local
                 .saturating_mul(u32::from(services))
-                .saturating_add(u32::from(slot));
+                .saturating_add(u32::from(slot))
+                .saturating_add(agents.start);
             let Some(state) = states.get(usize::try_from(agent).unwrap_or(usize::MAX)) else {
                 continue;
             };

@@ -8,6 +8,7 @@ mod jobs;
 pub mod measure;
 pub mod options;
 pub mod payload;
+mod processes;
 pub mod profile;
 mod progress;
 pub mod report;

@@ -42,6 +42,8 @@ Options:
   --persistent-subscribers  flood subscribers hold persistent sessions (clean session 0,
                           started empty), so a durable broker stores what it queues for them
   --no-progress           no progress line on stderr
+  --processes N           peak/stability: run the agents in N child processes of this program
+                          (agents split into N index ranges), merged into one report (default 1)
 ";
 
 /// What to run.
@@ -129,6 +131,13 @@ pub struct Options {
     /// Flood subscribers connect with clean session 0 (after a clean connect that empties any
     /// session left by an earlier run).
     pub persistent_subscribers: bool,
+    /// Child processes for peak/stability (1: everything in this process).
+    pub processes: u16,
+    /// In a child process: (its index, the number of processes); it runs the agents
+    /// `agents × index / processes .. agents × (index + 1) / processes` (`--slice K/N`).
+    pub slice: Option<(u16, u16)>,
+    /// The program the children run (`None`: this process's executable).
+    pub program: Option<PathBuf>,
 }
 
 /// Limits that keep a mistyped option from exhausting the machine.
@@ -141,6 +150,8 @@ pub mod limits {
     pub const MAX_PAYLOAD: usize = 128 * 1024;
     /// The most service clients or subscribers.
     pub const MAX_CLIENTS: u16 = 1024;
+    /// The most child processes (times `MAX_CLIENTS` service ids, within a u16).
+    pub const MAX_PROCESSES: u16 = 32;
 }
 
 impl Options {
@@ -168,7 +179,75 @@ impl Options {
             out: Some(PathBuf::from("loadgen-out")),
             progress: true,
             persistent_subscribers: false,
+            processes: 1,
+            slice: None,
+            program: None,
         }
+    }
+
+    /// The agents this process runs: all, or its slice's index range.
+    pub fn agent_range(&self) -> std::ops::Range<u32> {
+        match self.slice {
+            None => 0..self.agents,
+            Some((k, n)) => {
+                let at = |k: u16| {
+                    let v = u64::from(self.agents)
+                        .saturating_mul(u64::from(k))
+                        .checked_div(u64::from(n.max(1)))
+                        .unwrap_or(0);
+                    u32::try_from(v).unwrap_or(self.agents)
+                };
+                at(k)..at(k.saturating_add(1).min(n))
+            }
+        }
+    }
+
+    /// The command line that parses back to these options (durations in whole seconds; the
+    /// child-only `--slice` included, `program` not).
+    pub fn to_args(&self) -> Vec<String> {
+        let mut a = vec![self.scenario.name().to_owned()];
+        let mut opt = |name: &str, value: String| {
+            a.push(name.to_owned());
+            a.push(value);
+        };
+        let brokers: Vec<String> = self.brokers().iter().map(ToString::to_string).collect();
+        opt("--broker", brokers.join(","));
+        if let Some(t) = &self.tls {
+            opt("--ca", t.ca.display().to_string());
+            opt("--cert", t.cert.display().to_string());
+            opt("--key", t.key.display().to_string());
+            opt("--server-name", t.server_name.clone());
+        }
+        opt("--agents", self.agents.to_string());
+        opt("--services", self.services.to_string());
+        opt("--subscribers", self.subscribers.to_string());
+        opt("--duration", self.duration.as_secs().to_string());
+        opt("--ramp-up", self.ramp_up.as_secs().to_string());
+        opt("--drain", self.drain.as_secs().to_string());
+        opt("--timeout", self.timeout.as_secs().to_string());
+        opt("--qos", (self.qos as u8).to_string());
+        if let Some(r) = self.rate {
+            opt("--rate", r.to_string());
+        }
+        opt("--inflight", self.inflight.to_string());
+        opt("--payload", self.payload.to_string());
+        opt("--source-addrs", self.source_addrs.to_string());
+        opt("--client-id", self.client_id.clone());
+        opt("--keep-alive", self.keep_alive.to_string());
+        if let Some(out) = &self.out {
+            opt("--out", out.display().to_string());
+        }
+        opt("--processes", self.processes.to_string());
+        if let Some((k, n)) = self.slice {
+            opt("--slice", format!("{k}/{n}"));
+        }
+        if !self.progress {
+            a.push("--no-progress".to_owned());
+        }
+        if self.persistent_subscribers {
+            a.push("--persistent-subscribers".to_owned());
+        }
+        a
     }
 
     /// The client id of connection `n`.
@@ -340,6 +419,28 @@ impl Options {
                     o.keep_alive = value.parse().map_err(|_| bad("between 0 and 65535"))?
                 }
                 "--out" => o.out = Some(PathBuf::from(&value)),
+                "--processes" => {
+                    o.processes = match value.parse::<u16>() {
+                        Ok(n) if (1..=limits::MAX_PROCESSES).contains(&n) => n,
+                        _ => {
+                            return Err(bad(&format!("between 1 and {}", limits::MAX_PROCESSES)));
+                        }
+                    };
+                    if o.processes > 1
+                        && !matches!(o.scenario, Scenario::Peak | Scenario::Stability)
+                    {
+                        return Err(bad("only peak and stability run in several processes"));
+                    }
+                }
+                "--slice" => {
+                    let parsed = value
+                        .split_once('/')
+                        .and_then(|(k, n)| Some((k.parse::<u16>().ok()?, n.parse::<u16>().ok()?)));
+                    o.slice = match parsed {
+                        Some((k, n)) if k < n && n <= limits::MAX_PROCESSES => Some((k, n)),
+                        _ => return Err(bad("K/N with K < N")),
+                    };
+                }
                 _ => return Err(UsageError::UnknownOption(arg)),
             }
         }

@@ -22,6 +22,8 @@ pub enum RunError {
     Histogram(String),
     /// Not one connection could be made before the measured phase.
     NoConnection(ConnError),
+    /// `--processes`: a child could not be started, failed, or left no results.
+    Processes(String),
 }
 
 impl fmt::Display for RunError {
@@ -30,6 +32,7 @@ impl fmt::Display for RunError {
             RunError::Connector(e) => write!(f, "cannot set up connections: {e}"),
             RunError::Histogram(e) => write!(f, "cannot create the latency histogram: {e}"),
             RunError::NoConnection(e) => write!(f, "cannot connect to the broker: {e}"),
+            RunError::Processes(e) => write!(f, "child process: {e}"),
         }
     }
 }
@@ -167,6 +170,24 @@ pub async fn run(options: Options) -> Result<Outcome, RunError> {
         stop: AtomicBool::new(false),
         options,
     });
+    if ctx.options.processes > 1
+        && ctx.options.slice.is_none()
+        && matches!(ctx.options.scenario, Scenario::Peak | Scenario::Stability)
+    {
+        let merged = crate::processes::run_children(&ctx).await?;
+        let report = Report::new(
+            &ctx,
+            merged.result,
+            Latency::of(&merged.messages),
+            Latency::of(&merged.connects),
+            merged.rss,
+            nofile,
+        );
+        return Ok(Outcome {
+            report,
+            histogram: merged.messages,
+        });
+    }
     let progress = if ctx.options.progress {
         Some(tokio::spawn(crate::progress::run(Arc::clone(&ctx))))
     } else {
@@ -194,6 +215,11 @@ pub async fn run(options: Options) -> Result<Outcome, RunError> {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
+    if ctx.options.slice.is_some()
+        && let Some(dir) = &ctx.options.out
+    {
+        crate::processes::write_shard(dir, &ctx, &scenario, rss, &messages, &connects)?;
+    }
     let report = Report::new(
         &ctx,
         scenario,

@@ -188,3 +188,38 @@ async fn a_broker_list_alternates_connections() {
     assert_eq!(r.jobs_completed, r.jobs_sent, "{r:?}");
     assert_eq!(r.connected_at_end, 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peak_in_two_processes_merges_into_one_report() {
+    let b = broker("processes").await;
+    let out = std::env::temp_dir().join(format!("mqtt-loadgen-processes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let mut o = options(Scenario::Peak, b.running.plain_addr.unwrap());
+    o.agents = 11;
+    o.services = 2;
+    o.rate = Some(300.0);
+    o.ramp_up = Duration::from_secs(1);
+    o.processes = 2;
+    o.out = Some(out.clone());
+    o.program = Some(env!("CARGO_BIN_EXE_mqtt-loadgen").into());
+    let outcome = mqtt_loadgen::run(o).await.unwrap();
+    let r = outcome.report;
+    // Each child ran its slice (agents 0..5 and 5..11) with services of its own, at its
+    // share of the rate: 150 jobs in 1 s together.
+    assert!(r.jobs_sent > 120, "{r:?}");
+    assert_eq!(r.jobs_completed, r.jobs_sent, "{r:?}");
+    assert_eq!(r.received, 2 * r.jobs_sent, "{r:?}");
+    assert_eq!(r.connected_at_end, 11, "{r:?}");
+    assert_eq!(r.connects, 11 + 4, "{r:?}");
+    assert_eq!(r.target_rate, Some(300.0));
+    assert_eq!(r.latency_us.count, r.received);
+    assert_eq!(outcome.histogram.len(), r.received);
+    assert_eq!((r.error_count, r.out_of_order, r.disconnects), (0, 0, 0));
+    for k in 0..2 {
+        let child = out.join(format!("process-{k}"));
+        for f in ["shard.json", "latency.hdr", "connect.hdr", "results.json"] {
+            assert!(child.join(f).exists(), "{k}/{f}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}

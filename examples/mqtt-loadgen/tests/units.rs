@@ -405,3 +405,49 @@ fn a_broker_list_spreads_connections_by_number() {
     assert!(parse(&["peak", "--broker", "127.0.0.1:1,nowhere"]).is_err());
     assert!(parse(&["peak", "--broker", ""]).is_err());
 }
+
+#[test]
+fn processes_split_the_agents_and_children_parse_their_command_line() {
+    let mut o = parse(&[
+        "stability",
+        "--agents",
+        "10",
+        "--processes",
+        "3",
+        "--broker",
+        "127.0.0.1:1,127.0.0.1:2",
+        "--rate",
+        "2.5",
+        "--qos",
+        "0",
+        "--no-progress",
+        "--ramp-up",
+        "2",
+    ])
+    .unwrap()
+    .unwrap();
+    assert_eq!(o.processes, 3);
+    assert_eq!(o.agent_range(), 0..10);
+    let ranges: Vec<_> = (0..3)
+        .map(|k| {
+            o.slice = Some((k, 3));
+            o.agent_range()
+        })
+        .collect();
+    assert_eq!(ranges, [0..3, 3..6, 6..10]);
+    // A child's command line parses back to the same options.
+    o.slice = Some((2, 3));
+    let back = Options::parse(o.to_args()).unwrap().unwrap();
+    assert_eq!(back, o);
+    assert!(parse(&["flood", "--processes", "2"]).is_err());
+    assert!(parse(&["peak", "--processes", "0"]).is_err());
+    assert!(parse(&["peak", "--processes", "33"]).is_err());
+    assert!(parse(&["peak", "--slice", "3/3"]).is_err());
+    assert_eq!(
+        parse(&["connect", "--processes", "1"])
+            .unwrap()
+            .unwrap()
+            .processes,
+        1
+    );
+}
