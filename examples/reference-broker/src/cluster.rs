@@ -607,8 +607,12 @@ async fn takeover_loop(shared: Weak<Shared>, mut sub: async_nats::Subscriber) {
         let Some(cluster) = &shared.cluster else {
             return;
         };
-        let prefix = format!("{}.", cluster.clients);
-        let Some(token) = msg.subject.as_str().strip_prefix(&prefix) else {
+        let token = msg
+            .subject
+            .as_str()
+            .strip_prefix(cluster.clients.as_str())
+            .and_then(|rest| rest.strip_prefix('.'));
+        let Some(token) = token else {
             continue;
         };
         let at = msg

@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::broker::Outbound;
-use crate::metrics::{Metrics, inc};
+use crate::metrics::{Metrics, inc, set};
 use crate::store::{Change, Store};
 
 /// The most items one transaction takes; more wait for the next.
@@ -299,14 +299,13 @@ fn write_loop(mut store: Store, rx: &Receiver<Item>, progress: &Progress, metric
                 }
             }
         }
-        set_u64(&metrics.persist_backlog, progress.backlog());
+        set(
+            &metrics.persist_backlog,
+            usize::try_from(progress.backlog()).unwrap_or(usize::MAX),
+        );
         progress.room.notify_waiters();
     }
-    set_u64(&metrics.persist_backlog, 0);
-}
-
-fn set_u64(gauge: &AtomicU64, value: u64) {
-    gauge.store(value, Ordering::Relaxed);
+    set(&metrics.persist_backlog, 0);
 }
 
 /// Sends a packet whose promise is now kept; when the commit failed, closes its connection
