@@ -513,46 +513,108 @@ impl Broker {
                 work.change(Change::SessionDelete(key));
                 continue;
             };
-            let mut session = Session::new(Arc::clone(&key), false, Arc::new(p));
-            session.incoming_qos2 = s.incoming_qos2.iter().copied().collect();
-            for (filter, qos) in s.subscriptions {
-                state.trie.insert(&filter, Arc::clone(&key), qos);
-                session.subscriptions.insert(filter, qos);
-            }
-            for m in s.messages {
-                session.next_seq = session.next_seq.max(m.seq.saturating_add(1));
-                let in_window = session.inflight.len() < self.limits.max_inflight;
-                match m.packet_id {
-                    Some(pid) if in_window && !session.inflight.contains_key(&pid) => {
-                        let state = if m.released {
-                            OutState::Released
-                        } else {
-                            OutState::Published
-                        };
-                        let out = Outgoing {
-                            seq: m.seq,
-                            message: m.message,
-                            state,
-                        };
-                        session.inflight.insert(pid, out);
-                    }
-                    _ if session.pending.len() < self.limits.max_queued => {
-                        session.pending.push_back(Queued {
-                            seq: m.seq,
-                            message: m.message,
-                        })
-                    }
-                    _ => work.change(Change::MessageDelete {
-                        client_id: Arc::clone(&key),
-                        seq: m.seq,
-                    }),
-                }
-            }
+            let session = self.install(state, &mut work, s, Arc::new(p));
             state.sessions.insert(key, session);
         }
         set(&self.metrics.sessions_current, state.sessions.len());
         set(&self.metrics.retained_current, state.retained.len());
         self.finish(work);
+    }
+
+    /// A stored session rebuilt: its subscriptions enter the trie, its in-flight window and
+    /// queue are refilled in order (beyond the limits, messages are dropped from the store).
+    fn install(
+        &self,
+        state: &mut State,
+        work: &mut Work<'_>,
+        s: SessionSnapshot,
+        principal: Arc<Principal>,
+    ) -> Session {
+        let key: Arc<str> = Arc::from(s.client_id.as_str());
+        let mut session = Session::new(Arc::clone(&key), false, principal);
+        session.incoming_qos2 = s.incoming_qos2.iter().copied().collect();
+        for (filter, qos) in s.subscriptions {
+            state.trie.insert(&filter, Arc::clone(&key), qos);
+            session.subscriptions.insert(filter, qos);
+        }
+        for m in s.messages {
+            session.next_seq = session.next_seq.max(m.seq.saturating_add(1));
+            let in_window = session.inflight.len() < self.limits.max_inflight;
+            match m.packet_id {
+                Some(pid) if in_window && !session.inflight.contains_key(&pid) => {
+                    let state = if m.released {
+                        OutState::Released
+                    } else {
+                        OutState::Published
+                    };
+                    let out = Outgoing {
+                        seq: m.seq,
+                        message: m.message,
+                        state,
+                    };
+                    session.inflight.insert(pid, out);
+                }
+                _ if session.pending.len() < self.limits.max_queued => {
+                    session.pending.push_back(Queued {
+                        seq: m.seq,
+                        message: m.message,
+                    })
+                }
+                _ => work.change(Change::MessageDelete {
+                    client_id: Arc::clone(&key),
+                    seq: m.seq,
+                }),
+            }
+        }
+        session
+    }
+
+    /// Cluster mode: whether this node holds `client_id`'s session.
+    pub(crate) fn holds(&self, client_id: &str) -> bool {
+        self.lock().sessions.contains_key(client_id)
+    }
+
+    /// Cluster mode: takes in a session read back from the cluster's store (another node
+    /// held it). `false` when `limits.max_sessions` is reached; a session already here (a
+    /// concurrent CONNECT) is kept as it is.
+    pub(crate) fn adopt(&self, snapshot: SessionSnapshot, principal: Arc<Principal>) -> bool {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        if state.sessions.contains_key(snapshot.client_id.as_str()) {
+            return true;
+        }
+        if state.sessions.len() >= self.limits.max_sessions {
+            return false;
+        }
+        let mut work = self.work();
+        let key: Arc<str> = Arc::from(snapshot.client_id.as_str());
+        let session = self.install(state, &mut work, snapshot, principal);
+        state.sessions.insert(key, session);
+        set(&self.metrics.sessions_current, state.sessions.len());
+        self.finish(work);
+        true
+    }
+
+    /// Cluster mode: another node takes `client_id`'s session over. Its connection here is
+    /// closed and the session forgotten here, but not deleted from the store: the other
+    /// node reads it back once this node's pending writes are committed.
+    pub(crate) fn release(&self, client_id: &str) -> bool {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let Some(old) = state.sessions.remove(client_id) else {
+            return false;
+        };
+        if let Some(link) = &old.link {
+            link.kill.notify_one();
+            inc(&self.metrics.takeovers_total);
+        }
+        let work = self.work();
+        for filter in old.subscriptions.keys() {
+            state.trie.remove(filter, client_id);
+            work.unwatch(filter);
+        }
+        set(&self.metrics.sessions_current, state.sessions.len());
+        true
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

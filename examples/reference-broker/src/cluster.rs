@@ -10,8 +10,12 @@
 //! - a CONNECT accepted by a node is announced, and every other node closes its connection
 //!   with that client id (a takeover across nodes, Will and all);
 //! - retained messages live in a JetStream key-value bucket (`<prefix>_retained`, one key per
-//!   topic): the accepting node puts or deletes, and every node mirrors the bucket into its
-//!   own retained store, from which it serves new subscriptions.
+//!   topic): the accepting node puts or deletes (before its PUBACK), and every node mirrors
+//!   the bucket into its own retained store, from which it serves new subscriptions;
+//! - persistent sessions live in JetStream (`jetstream_store.rs`), written by the node that
+//!   holds the session before it confirms anything; a CONNECT on another node first asks the
+//!   holder to let go (it closes the connection, commits what it has pending and forgets the
+//!   session), then reads the session back.
 //!
 //! The connection to NATS uses `no_echo`, so a node never receives its own messages back.
 //! A node with overlapping subscriptions receives a message once per matching NATS
@@ -29,8 +33,10 @@ use mqtt_wire::{QoS, TopicFilter, TopicName};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::auth::Principal;
 use crate::broker::Message;
 use crate::config::ClusterConfig;
+use crate::jetstream_store::{JetStreamCommit, JetStreamStore, MAX_SUBJECT, retained_message};
 use crate::metrics::{Metrics, dec, inc, set};
 use crate::nats_subject::{filter_subjects, subject_topic, token, topic_subject, untoken};
 use crate::server::Shared;
@@ -38,12 +44,8 @@ use crate::server::Shared;
 /// Messages waiting to be handed to the NATS client beyond which publishing connections wait.
 const MAX_OUTBOX: u64 = 64 * 1024;
 
-/// The longest subject a node sends. nats-server closes a connection whose protocol line is
-/// longer than its `max_control_line` (4 KiB by default), and a PUB or SUB line is the subject
-/// plus a few dozen bytes: one hostile topic must not cut a node off the cluster. A topic
-/// whose subject would be longer is delivered on the accepting node only (counted), and a
-/// filter whose subject would be longer is matched on its node only.
-const MAX_SUBJECT: usize = 3 * 1024;
+/// How long the node holding a session may take to let it go.
+const RELEASE_WAIT: Duration = Duration::from_secs(5);
 
 /// Message ids remembered to drop the second copy of a message.
 const SEEN: usize = 64 * 1024;
@@ -63,13 +65,8 @@ impl std::fmt::Display for ClusterError {
     }
 }
 
-/// What the outbox task sends, in order.
-#[derive(Debug)]
-enum Out {
-    Publish(String, Bytes),
-    /// A retained message set (`Some`) or cleared, by key.
-    Retain(String, Option<Bytes>),
-}
+/// What the outbox task publishes, in order: subject and payload.
+type Out = (String, Bytes);
 
 #[derive(Debug)]
 enum Interest {
@@ -114,6 +111,11 @@ pub(crate) struct Cluster {
     clients: String,
     /// Cluster-wide commands (reload).
     control: String,
+    /// This node's own subject (session release requests).
+    release: String,
+    /// The prefix of every node's own subject.
+    nodes: String,
+    store: Arc<JetStreamStore>,
     seq: AtomicU64,
     outbox: mpsc::UnboundedSender<Out>,
     retained: async_nats::jetstream::kv::Store,
@@ -203,6 +205,19 @@ impl Cluster {
                     "cluster: no JetStream key-value bucket {bucket} ({e}); start nats-server with JetStream (-js)"
                 ))
             })?;
+        let store = JetStreamStore::open(
+            client.clone(),
+            &config.subject_prefix,
+            retained.clone(),
+            node_id,
+        )
+        .await
+        .map_err(|e| {
+            ClusterError(format!(
+                "cluster: {e}; start nats-server with JetStream (-js)"
+            ))
+        })?;
+        let nodes = format!("{}.n", config.subject_prefix);
         let (outbox, outbox_rx) = mpsc::unbounded_channel();
         let (interest, interest_rx) = mpsc::unbounded_channel();
         let (unwatch_tx, unwatch_rx) = mpsc::unbounded_channel();
@@ -213,6 +228,9 @@ impl Cluster {
             messages: format!("{}.m", config.subject_prefix),
             clients: format!("{}.c", config.subject_prefix),
             control: format!("{}.x", config.subject_prefix),
+            release: format!("{nodes}.{node_id:016x}.release"),
+            nodes,
+            store: Arc::new(store),
             seq: AtomicU64::new(0),
             outbox,
             retained,
@@ -273,6 +291,11 @@ impl Cluster {
             .subscribe(format!("{}.reload", cluster.control))
             .await
             .map_err(|e| ClusterError(format!("cluster: cannot subscribe: {e}")))?;
+        let releases = cluster
+            .client
+            .subscribe(cluster.release.clone())
+            .await
+            .map_err(|e| ClusterError(format!("cluster: cannot subscribe: {e}")))?;
         let mirror = cluster
             .retained
             .watch_with_history(">")
@@ -281,9 +304,9 @@ impl Cluster {
         let weak = Arc::downgrade(shared);
         Ok(vec![
             tokio::spawn(mirror_loop(weak.clone(), mirror)),
+            tokio::spawn(release_loop(weak.clone(), releases)),
             tokio::spawn(outbox_loop(
                 cluster.client.clone(),
-                cluster.retained.clone(),
                 pending.outbox,
                 Arc::clone(&cluster.outbox_len),
                 Arc::clone(&cluster.room),
@@ -311,19 +334,7 @@ impl Cluster {
             inc(&self.metrics.cluster_subject_too_long_total);
             return;
         }
-        if message.retain {
-            // The key is the subject under another prefix, within the same length.
-            let key = topic_subject("t", message.topic.as_str());
-            let value = (!message.payload.is_empty()).then(|| {
-                let mut v = BytesMut::with_capacity(message.payload.len().saturating_add(2));
-                v.put_u8(ENVELOPE_V1);
-                v.put_u8(message.qos as u8);
-                v.put_slice(&message.payload);
-                v.freeze()
-            });
-            self.send_out(Out::Retain(key, value));
-        }
-        self.send_out(Out::Publish(subject, payload.freeze()));
+        self.send_out((subject, payload.freeze()));
     }
 
     fn send_out(&self, out: Out) {
@@ -343,14 +354,87 @@ impl Cluster {
         let mut payload = BytesMut::with_capacity(16);
         payload.put_u64(self.node_id);
         payload.put_u64(at);
-        self.send_out(Out::Publish(subject, payload.freeze()));
+        self.send_out((subject, payload.freeze()));
     }
 
     /// Asks every other node to reload (after a reload here by SIGHUP or command).
     pub(crate) fn announce_reload(&self) {
         let subject = format!("{}.reload", self.control);
         let payload = Bytes::copy_from_slice(&self.node_id.to_be_bytes());
-        self.send_out(Out::Publish(subject, payload));
+        self.send_out((subject, payload));
+    }
+
+    /// The persister's writer for this node: sessions and retained messages in JetStream.
+    pub(crate) fn committer(&self) -> JetStreamCommit {
+        JetStreamCommit {
+            store: Arc::clone(&self.store),
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
+    /// Makes this node the holder of `client_id`'s session before its CONNECT is answered.
+    /// A session stored by another node is let go there first (see `release_loop`); then a
+    /// clean CONNECT deletes it [MQTT-3.1.2-6] and any other reads it back here, subscribed
+    /// on NATS for its filters before it is resumed.
+    pub(crate) async fn claim(
+        &self,
+        shared: &Shared,
+        client_id: &str,
+        clean: bool,
+        principal: &Arc<Principal>,
+    ) -> Result<(), ClusterError> {
+        if shared.broker.holds(client_id) {
+            return Ok(());
+        }
+        let fail =
+            |e: crate::jetstream_store::JetStreamError| ClusterError(format!("cluster: {e}"));
+        let Some(header) = self.store.header(client_id).await.map_err(fail)? else {
+            return Ok(());
+        };
+        if header.owner != self.node_id {
+            self.release_on(header.owner, client_id).await?;
+        }
+        if clean {
+            return self.store.delete(client_id).await.map_err(fail);
+        }
+        let Some(snapshot) = self.store.load(client_id).await.map_err(fail)? else {
+            return Ok(());
+        };
+        inc(&self.metrics.cluster_sessions_moved_total);
+        let filters: Vec<TopicFilter> = snapshot
+            .subscriptions
+            .iter()
+            .map(|(f, _)| f.clone())
+            .collect();
+        self.watch(&filters).await;
+        if shared.broker.adopt(snapshot, Arc::clone(principal)) {
+            Ok(())
+        } else {
+            self.unwatch(&filters);
+            Err(ClusterError(
+                "cluster: limits.max_sessions reached".to_owned(),
+            ))
+        }
+    }
+
+    /// Asks node `owner` to let `client_id`'s session go; a node that is gone (no responder
+    /// on its subject) has nothing to let go.
+    async fn release_on(&self, owner: u64, client_id: &str) -> Result<(), ClusterError> {
+        use async_nats::RequestErrorKind;
+        let subject = format!("{}.{owner:016x}.release", self.nodes);
+        let request = self
+            .client
+            .request(subject, Bytes::copy_from_slice(client_id.as_bytes()));
+        match tokio::time::timeout(RELEASE_WAIT, request).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) if e.kind() == RequestErrorKind::NoResponders => Ok(()),
+            Ok(Err(e)) => Err(ClusterError(format!(
+                "cluster: node {owner:016x} did not let {client_id:?} go: {e}"
+            ))),
+            Err(_) => Err(ClusterError(format!(
+                "cluster: node {owner:016x} did not let {client_id:?} go in {RELEASE_WAIT:?}"
+            ))),
+        }
     }
 
     /// Waits while the outbox is over its bound.
@@ -451,31 +535,13 @@ fn random_u64() -> Result<u64, ClusterError> {
 
 async fn outbox_loop(
     client: async_nats::Client,
-    retained: async_nats::jetstream::kv::Store,
     mut rx: mpsc::UnboundedReceiver<Out>,
     len: Arc<AtomicU64>,
     room: Arc<Notify>,
 ) {
-    while let Some(out) = rx.recv().await {
+    while let Some((subject, payload)) = rx.recv().await {
         // One at a time, in order: NATS keeps a publisher's order, so this keeps the node's.
-        match out {
-            Out::Publish(subject, payload) => {
-                let _ = client.publish(subject, payload).await;
-            }
-            Out::Retain(key, value) => {
-                let done = match value {
-                    Some(v) => retained
-                        .put(&key, v)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| e.to_string()),
-                    None => retained.delete(&key).await.map_err(|e| e.to_string()),
-                };
-                if let Err(e) = done {
-                    crate::log(&format!("cluster: retained message {key}: {e}"));
-                }
-            }
-        }
+        let _ = client.publish(subject, payload).await;
         len.fetch_sub(1, Ordering::AcqRel);
         room.notify_waiters();
     }
@@ -572,20 +638,37 @@ async fn mirror_loop(shared: Weak<Shared>, mut watch: async_nats::jetstream::kv:
             continue;
         };
         match entry.operation {
-            Operation::Put => {
-                let qos = entry.value.get(1).copied().and_then(QoS::from_u8);
-                match (entry.value.first(), qos) {
-                    (Some(&ENVELOPE_V1), Some(qos)) => shared.broker.mirror_retained(Message {
-                        topic,
-                        payload: entry.value.slice(2..),
-                        qos,
-                        retain: true,
-                    }),
-                    _ => inc(&shared.metrics.cluster_malformed_total),
-                }
-            }
+            Operation::Put => match retained_message(&entry.key, &entry.value) {
+                Some(message) => shared.broker.mirror_retained(message),
+                None => inc(&shared.metrics.cluster_malformed_total),
+            },
             Operation::Delete | Operation::Purge => shared.broker.mirror_retained_clear(&topic),
         }
+    }
+}
+
+/// Lets sessions go that another node claims: forgets each here, commits what this node has
+/// pending (its changes of that session among them), then answers.
+async fn release_loop(shared: Weak<Shared>, mut sub: async_nats::Subscriber) {
+    while let Some(msg) = sub.next().await {
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let (Some(reply), Ok(client_id)) = (msg.reply, std::str::from_utf8(&msg.payload)) else {
+            continue;
+        };
+        strong.broker.release(client_id);
+        tokio::spawn(async move {
+            let committed = match strong.broker.persister() {
+                Some(persist) => persist.flush().await,
+                None => true,
+            };
+            if let Some(cluster) = &strong.cluster {
+                if committed {
+                    let _ = cluster.client.publish(reply, Bytes::new()).await;
+                }
+            }
+        });
     }
 }
 

@@ -154,6 +154,17 @@ pub(crate) async fn serve<S>(
     let current = Arc::new(RwLock::new(Arc::clone(&principal)));
     let link = Link::new(link_id, tx, Arc::clone(&kill), Arc::clone(&current));
     let connected_at = link.connected_at;
+    if let Some(cluster) = &shared.cluster {
+        if let Err(e) = cluster
+            .claim(&shared, &client_id, connect.clean_session, &principal)
+            .await
+        {
+            crate::log(&format!("client {client_id:?}: refused: {e}"));
+            inc(&shared.metrics.connects_refused_total);
+            refuse(&mut wr, ConnectReturnCode::ServerUnavailable, &shared).await;
+            return;
+        }
+    }
     match shared.broker.connect(
         &client_id,
         connect.clean_session,

@@ -10,6 +10,7 @@ pub mod config;
 mod connection;
 mod http;
 mod identity;
+mod jetstream_store;
 mod metrics;
 pub mod nats_subject;
 mod persist;

@@ -126,9 +126,9 @@ metrics! {
     /// Changes written to broker.db.
     counter persist_changes_total: "Changes of retained messages and persistent sessions written to broker.db.",
     /// Transactions that failed.
-    counter persist_failures_total: "Transactions to broker.db that failed (the connections waiting for them were closed).",
+    counter persist_failures_total: "Transactions (to broker.db, or to JetStream in cluster mode) that failed (the connections waiting for them were closed).",
     /// Operations waiting for their commit.
-    gauge persist_backlog: "Operations whose changes wait for their commit to broker.db.",
+    gauge persist_backlog: "Operations whose changes wait for their commit (to broker.db, or to JetStream in cluster mode).",
     /// Whether the NATS link is up.
     gauge cluster_connected: "1 while this node is connected to NATS (cluster mode), else 0.",
     /// NATS subjects subscribed for local subscriptions.
@@ -145,6 +145,8 @@ metrics! {
     counter cluster_subject_too_long_total: "Topics (delivered on their own node only) and filters (matched on their own node only) whose NATS subject would exceed 3 KiB.",
     /// NATS disconnects.
     counter cluster_disconnects_total: "Times the NATS connection was lost (the client reconnects).",
+    /// Sessions read back from JetStream.
+    counter cluster_sessions_moved_total: "Persistent sessions read back from JetStream on a CONNECT here (held by another node or by none before).",
     /// NATS slow-consumer events.
     counter cluster_slow_consumer_total: "NATS slow-consumer events (messages from other nodes dropped by the client).",
     /// Sigfox callbacks refused.

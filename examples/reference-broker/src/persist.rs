@@ -17,6 +17,27 @@ use crate::broker::Outbound;
 use crate::metrics::{Metrics, inc, set};
 use crate::store::{Change, Store};
 
+/// Where the writer commits: SQLite (`store.rs`), or JetStream in cluster mode
+/// (`jetstream_store.rs`).
+pub(crate) trait Commit: Send + std::fmt::Debug + 'static {
+    /// Writes `changes` in order; `Err` when not all of them are durable.
+    fn commit(&mut self, changes: &[&Change]) -> Result<(), String>;
+
+    /// What it writes to, for logs.
+    fn describe(&self) -> &'static str;
+}
+
+impl Commit for Store {
+    fn commit(&mut self, changes: &[&Change]) -> Result<(), String> {
+        self.apply(changes.iter().copied())
+            .map_err(|e| e.to_string())
+    }
+
+    fn describe(&self) -> &'static str {
+        crate::store::DB_FILE
+    }
+}
+
 /// The most items one transaction takes; more wait for the next.
 const MAX_BATCH: usize = 16 * 1024;
 
@@ -85,7 +106,10 @@ pub(crate) struct Persister {
 
 impl Persister {
     /// Starts the writer on an open store.
-    pub(crate) fn start(store: Store, metrics: Arc<Metrics>) -> std::io::Result<Persister> {
+    pub(crate) fn start(
+        store: Box<dyn Commit>,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<Persister> {
         let (tx, rx) = channel();
         let progress = Arc::new(Progress::default());
         let thread = std::thread::Builder::new()
@@ -230,7 +254,12 @@ impl Batch {
     }
 }
 
-fn write_loop(mut store: Store, rx: &Receiver<Item>, progress: &Progress, metrics: &Metrics) {
+fn write_loop(
+    mut store: Box<dyn Commit>,
+    rx: &Receiver<Item>,
+    progress: &Progress,
+    metrics: &Metrics,
+) {
     let mut changes = Batch::default();
     let mut after: Vec<Item> = Vec::new();
     while let Ok(first) = rx.recv() {
@@ -264,11 +293,11 @@ fn write_loop(mut store: Store, rx: &Receiver<Item>, progress: &Progress, metric
         let ok = if changes.is_empty() || progress.closed.load(Ordering::Acquire) {
             true
         } else {
-            match store.apply(changes.changes.iter().flatten()) {
+            let batch: Vec<&Change> = changes.changes.iter().flatten().collect();
+            match store.commit(&batch) {
                 Ok(()) => {
                     inc(&metrics.persist_commits_total);
-                    let written = changes.changes.iter().flatten().count();
-                    let n = u64::try_from(written).unwrap_or(u64::MAX);
+                    let n = u64::try_from(batch.len()).unwrap_or(u64::MAX);
                     metrics
                         .persist_changes_total
                         .fetch_add(n, Ordering::Relaxed);
@@ -278,8 +307,8 @@ fn write_loop(mut store: Store, rx: &Receiver<Item>, progress: &Progress, metric
                     inc(&metrics.persist_failures_total);
                     crate::log(&format!(
                         "writing {} changes to {} failed: {e}; the connections waiting for them are closed",
-                        changes.changes.len(),
-                        crate::store::DB_FILE
+                        batch.len(),
+                        store.describe()
                     ));
                     false
                 }

@@ -356,10 +356,10 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
             .await
             .map_err(|e| StartError::Cluster(e.0))?;
         if config.persistence.enabled {
-            // Nodes keep no shared state in a local file; sessions and retained messages in
-            // JetStream are the next step.
+            // Nodes keep no shared state in a local file: sessions and retained messages are
+            // in JetStream.
             crate::log(
-                "cluster mode: broker.db is not used (persistence is per node only without a cluster)",
+                "cluster mode: sessions and retained messages are kept in JetStream, not broker.db",
             );
             config.persistence.enabled = false;
         }
@@ -375,11 +375,17 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
             .map_err(StartError::Store)?;
         let stored = store.load().map_err(StartError::Store)?;
         let persister =
-            Persister::start(store, Arc::clone(&metrics)).map_err(|error| StartError::Read {
-                path: dir.join(crate::store::DB_FILE),
-                error,
+            Persister::start(Box::new(store), Arc::clone(&metrics)).map_err(|error| {
+                StartError::Read {
+                    path: dir.join(crate::store::DB_FILE),
+                    error,
+                }
             })?;
         (Some(persister), Some(stored))
+    } else if let Some(cluster) = &cluster {
+        let persister = Persister::start(Box::new(cluster.committer()), Arc::clone(&metrics))
+            .map_err(|e| StartError::Cluster(format!("cluster: cannot start the writer: {e}")))?;
+        (Some(persister), None)
     } else {
         (None, None)
     };

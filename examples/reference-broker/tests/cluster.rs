@@ -509,3 +509,117 @@ async fn a_killed_node_loses_only_its_own_connections() {
     assert_eq!(survivor.metric("cluster_connected"), 1);
     assert_eq!(survivor.metric("cluster_disconnects_total"), 0);
 }
+
+/// A persistent session moves with its client: subscribed on node 1, away while messages are
+/// accepted on node 2, back on node 3 with `session present`, its subscription and the
+/// queued QoS 1 messages in order; a message in flight (sent, not acknowledged) on node 3
+/// comes again with DUP on node 1. A clean CONNECT on yet another node ends the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persistent_session_resumes_on_another_node() {
+    let nats = nats();
+    let nodes = three_nodes(&nats, "cluster-resume").await;
+    let (mut sub, present) = Client::connect(nodes[0].plain(), "roamer", false).await;
+    assert!(!present);
+    sub.subscribe(1, &[("r/#", QoS::AtLeastOnce)]).await;
+    drop(sub);
+    nodes[0].wait_gauge("connections_current", 0).await;
+    let (mut publ, _) = Client::connect(nodes[1].plain(), "pub", true).await;
+    for i in 1..=3u16 {
+        publ.publish_acked(&format!("r/{i}"), i, &format!("m{i}"))
+            .await;
+    }
+    // Queued on node 1, which holds the session.
+    nodes[0].wait_metric("persist_changes_total", 5).await;
+
+    let (mut sub, present) = Client::connect(nodes[2].plain(), "roamer", false).await;
+    assert!(present, "session present on another node");
+    let mut received = Vec::new();
+    for _ in 0..3 {
+        let p = sub.recv_publish().await;
+        received.push((p.topic.as_str().to_owned(), p.payload.clone(), p.dup));
+        // Not acknowledged: they stay in flight.
+    }
+    assert_eq!(
+        received,
+        [
+            ("r/1".to_owned(), bytes::Bytes::from("m1"), false),
+            ("r/2".to_owned(), bytes::Bytes::from("m2"), false),
+            ("r/3".to_owned(), bytes::Bytes::from("m3"), false),
+        ]
+    );
+    assert_eq!(nodes[2].metric("cluster_sessions_moved_total"), 1);
+    // Its subscription moved too: a message accepted on node 1 now reaches node 3.
+    publ.publish_acked("r/4", 4, "m4").await;
+    let p = sub.recv_publish().await;
+    assert_eq!((p.topic.as_str(), &p.payload[..]), ("r/4", &b"m4"[..]));
+
+    // Back to node 1: node 3 lets go (closing its connection), the four unacknowledged
+    // messages come again, with DUP set, in order.
+    let (mut back, present) = Client::connect(nodes[0].plain(), "roamer", false).await;
+    assert!(present);
+    sub.expect_closed().await;
+    let mut again = Vec::new();
+    for _ in 0..4 {
+        let p = back.recv_publish().await;
+        assert!(p.dup, "{p:?}");
+        again.push(p.topic.as_str().to_owned());
+        if let Some(id) = p.qos_pid.packet_id() {
+            back.send(&Packet::PubAck(id)).await;
+        }
+    }
+    assert_eq!(again, ["r/1", "r/2", "r/3", "r/4"]);
+    back.ping().await;
+    drop(back);
+
+    // A clean CONNECT elsewhere ends it: the next persistent CONNECT starts afresh.
+    let (clean, present) = Client::connect(nodes[1].plain(), "roamer", true).await;
+    assert!(!present);
+    drop(clean);
+    let (_fresh, present) = Client::connect(nodes[2].plain(), "roamer", false).await;
+    assert!(!present, "the clean CONNECT deleted the stored session");
+}
+
+/// What a node acknowledged is in JetStream before the PUBACK: a node killed with SIGKILL
+/// right after acknowledging QoS 1 messages for an offline persistent session (and a retained
+/// message) loses none of them; the client finds them on another node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_messages_outlive_a_killed_node() {
+    let nats = nats();
+    let survivor = start_with("cluster-kill-acked", |c, _| cluster_config(c, &nats, "n1")).await;
+    let mut config = survivor.config.clone();
+    config.cluster.node_name = "doomed".to_owned();
+    let config_file = survivor.dir.join("doomed.toml");
+    std::fs::write(&config_file, config.to_toml()).unwrap();
+    let (mut doomed, doomed_addr) = common::spawn_broker_process(&config_file).await;
+    let (mut sub, _) = Client::connect(doomed_addr, "keeper", false).await;
+    sub.subscribe(1, &[("d/#", QoS::AtLeastOnce)]).await;
+    drop(sub);
+    let (mut publ, _) = Client::connect(doomed_addr, "pub", true).await;
+    for i in 1..=20u16 {
+        publ.publish_acked(&format!("d/{i}"), i, &format!("v{i}"))
+            .await;
+    }
+    publ.publish(
+        "d/state",
+        mqtt_wire::QosPid::AtLeastOnce(common::pid(21)),
+        "on",
+        true,
+    )
+    .await;
+    assert_eq!(publ.recv().await, Packet::PubAck(common::pid(21)));
+    doomed.start_kill().unwrap(); // SIGKILL, right after the last PUBACK
+    doomed.wait().await.unwrap();
+
+    let (mut sub, present) = Client::connect(survivor.plain(), "keeper", false).await;
+    assert!(present);
+    let got = drain(&mut sub, 30).await;
+    let want: Vec<(String, String)> = (1..=20)
+        .map(|i| (format!("d/{i}"), format!("v{i}")))
+        .chain([("d/state".to_owned(), "on".to_owned())])
+        .collect();
+    assert_eq!(got, want);
+    let (mut late, _) = Client::connect(survivor.plain(), "late", true).await;
+    late.subscribe(1, &[("d/state", QoS::AtLeastOnce)]).await;
+    let p = late.recv_publish().await;
+    assert_eq!((&p.payload[..], p.retain), (&b"on"[..], true));
+}
