@@ -447,7 +447,23 @@ async fn service(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_ping = Instant::now();
     let ping = ping_interval(o.keep_alive);
-    tokio::time::sleep_until(ctx.measure_start.into()).await;
+    // Idle until the measured phase, but alive: a long ramp-up outlasts the keep-alive, after
+    // which the broker would close a service that sent nothing.
+    while Instant::now() < ctx.measure_start {
+        let wake = ping.map_or(ctx.measure_start, |p| {
+            last_ping
+                .checked_add(p)
+                .map_or(ctx.measure_start, |t| t.min(ctx.measure_start))
+        });
+        tokio::time::sleep_until(wake.into()).await;
+        if ping.is_some_and(|p| last_ping.elapsed() >= p) {
+            let mut w = writer.lock().await;
+            if w.queue(Packet::PingReq).is_err() || w.flush().await.is_err() {
+                break;
+            }
+            last_ping = Instant::now();
+        }
+    }
     let job_base = u64::from(service) << 48;
     'send: while !ctx.stopped() && own > 0 {
         tick.tick().await;

@@ -161,6 +161,25 @@ async fn idle_agents_keep_their_connections_alive() {
     assert_eq!(r.connects, 6);
 }
 
+/// Services connect before the agents' ramp-up and send nothing until the measured phase: a
+/// ramp-up longer than one and a half keep-alives closed them (every job then lost) until
+/// they pinged while waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_outlive_a_ramp_up_longer_than_their_keep_alive() {
+    let b = broker("long-ramp").await;
+    let mut o = options(Scenario::Peak, b.running.plain_addr.unwrap());
+    o.agents = 4;
+    o.services = 2;
+    o.keep_alive = 1;
+    o.ramp_up = Duration::from_secs(3);
+    o.rate = Some(20.0);
+    o.duration = Duration::from_secs(2);
+    let r = mqtt_loadgen::run(o).await.unwrap().report;
+    assert_eq!((r.disconnects, r.reconnects), (0, 0), "{r:?}");
+    assert!(r.sent >= 20, "{r:?}");
+    assert_eq!(r.received, r.sent, "{r:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_list_alternates_connections() {
     let b = broker("list").await;

