@@ -11,7 +11,7 @@ use mqtt_wire::{
     ConnAck, Connect, ConnectReturnCode, DecodeErrorKind, DecodeOptions, Encode, Packet, QoS,
     QosPid, decode,
 };
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, timeout, timeout_at};
 
@@ -92,9 +92,28 @@ enum Flow {
 }
 
 /// Serves one connection until it ends. `deadline` bounds the wait for CONNECT.
-pub(crate) async fn serve<S>(
+///
+/// The stream is split before the connection's future is made, so that the future (which
+/// lives as long as the connection) holds two handles rather than room for the stream, a
+/// TLS stream being over a KiB.
+pub(crate) fn serve<S>(
     shared: Arc<Shared>,
     stream: S,
+    peer: SocketAddr,
+    transport: Transport,
+    deadline: Instant,
+) -> impl Future<Output = ()> + Send
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (rd, wr) = tokio::io::split(stream);
+    serve_halves(shared, rd, wr, peer, transport, deadline)
+}
+
+async fn serve_halves<S>(
+    shared: Arc<Shared>,
+    rd: ReadHalf<S>,
+    mut wr: WriteHalf<S>,
     peer: SocketAddr,
     transport: Transport,
     deadline: Instant,
@@ -102,7 +121,6 @@ pub(crate) async fn serve<S>(
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let limits = &shared.config.limits;
-    let (rd, mut wr) = tokio::io::split(stream);
     let mut reader = PacketReader {
         rd,
         buf: BytesMut::new(),
@@ -137,8 +155,10 @@ pub(crate) async fn serve<S>(
         Ok(Ok(None) | Err(ReadError::Io)) => return,
     };
     let link_id = shared.broker.next_link_id();
+    // The one-off phases below are boxed: their futures are large (JetStream requests, policy
+    // evaluation) and an inline future's room stays in the task for the connection's life.
     let Some((client_id, principal)) =
-        admit(&shared, &connect, peer, transport, link_id, &mut wr).await
+        Box::pin(admit(&shared, &connect, peer, transport, link_id, &mut wr)).await
     else {
         return;
     };
@@ -155,9 +175,8 @@ pub(crate) async fn serve<S>(
     let link = Link::new(link_id, tx, Arc::clone(&kill), Arc::clone(&current));
     let connected_at = link.connected_at;
     if let Some(cluster) = &shared.cluster {
-        if let Err(e) = cluster
-            .claim(&shared, &client_id, connect.clean_session, &principal)
-            .await
+        if let Err(e) =
+            Box::pin(cluster.claim(&shared, &client_id, connect.clean_session, &principal)).await
         {
             crate::log(&format!("client {client_id:?}: refused: {e}"));
             inc(&shared.metrics.connects_refused_total);
