@@ -23,6 +23,9 @@ SCENARIO=${SCENARIO:-peak}
 DURATION=${DURATION:-120}
 RAMP=${RAMP:-$((AGENTS / 1000 > 10 ? AGENTS / 1000 : 10))}
 NATS=${NATS_SERVER:-nats-server}
+# A connection bound to a source address before connect() takes a port of its own from the
+# bind() half of the ephemeral range (~14,000 of 32768-60999 here): one address per 12,000.
+SOURCES=$((AGENTS / 12000 + 2))
 command -v "$NATS" >/dev/null || { echo "needs a current nats-server (set NATS_SERVER)" >&2; exit 1; }
 
 (cd "$ROOT" && cargo build --release --locked -p reference-broker -p mqtt-loadgen)
@@ -92,7 +95,7 @@ BROKER_LIST=$(IFS=,; echo "${BROKERS[*]}")
 START=$(date +%s)
 "$BIN/mqtt-loadgen" "$SCENARIO" --agents "$AGENTS" --processes "$PROCESSES" \
   --broker "$BROKER_LIST" --broker-data broker-data --duration "$DURATION" --ramp-up "$RAMP" \
-  --source-addrs 8 --out run --no-progress >loadgen.txt 2>&1 || true
+  --source-addrs "$SOURCES" --out run --no-progress >loadgen.txt 2>&1 || true
 END=$(date +%s)
 # The sample with the most connections.
 read -r _ PEAK_KIB CONNS _ < <(sort -k3 -n rss.log | tail -1)
