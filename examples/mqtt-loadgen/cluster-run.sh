@@ -31,6 +31,8 @@ command -v "$NATS" >/dev/null || { echo "needs a current nats-server (set NATS_S
 
 (cd "$ROOT" && cargo build --release --locked -p reference-broker -p mqtt-loadgen)
 BIN=$ROOT/target/release
+# shellcheck source=load-test-data.sh
+source "$ROOT/examples/mqtt-loadgen/load-test-data.sh"
 ulimit -n "$(ulimit -Hn)"
 
 rm -rf "$WORK"
@@ -42,31 +44,9 @@ PIDS=($!)
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
 sleep 1
 
-# First start: the data directory with its development CA, server and device certificates.
-timeout 5 "$BIN/reference-broker" --data-dir broker-data --mqtt-listen 127.0.0.1:0 \
-  --plain-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >first-start.log 2>&1 || true
-# The limits side-by-side.sh sets: no per-client publish rate (AWS's 100/s default would cap
-# each service client), room for every agent, 32 in flight and 1,000 queued per client.
-sed -i -e 's/^max_connections = .*/max_connections = 600000/' \
-  -e 's/^max_sessions = .*/max_sessions = 600000/' \
-  -e 's/^publish_rate = .*/publish_rate = 1000000/' \
-  -e 's/^publish_burst = .*/publish_burst = 1000000/' \
-  -e 's/^max_inflight = .*/max_inflight = 32/' \
-  -e 's/^max_queued = .*/max_queued = 1000/' \
-  -e 's/^outbound_queue = .*/outbound_queue = 1000/' broker-data/broker.toml
-cat >broker-data/policies/button.json <<'EOF'
-{
-  "Version": "2012-10-17",
-  "Statement": [
-    {"Effect": "Allow", "Action": "iot:Connect",
-     "Resource": "arn:aws:iot:us-east-1:123456789012:client/lg-*"},
-    {"Effect": "Allow", "Action": ["iot:Publish", "iot:Receive"],
-     "Resource": "arn:aws:iot:us-east-1:123456789012:topic/loadgen/*"},
-    {"Effect": "Allow", "Action": "iot:Subscribe",
-     "Resource": "arn:aws:iot:us-east-1:123456789012:topicfilter/loadgen/*"}
-  ]
-}
-EOF
+# The data directory with a load test's limits (load-test-data.sh); persistence stays on, in
+# JetStream.
+load_test_data "$BIN" --data-dir broker-data --mqtt-listen 127.0.0.1:0 --plain-listen 127.0.0.1:0 --http-listen 127.0.0.1:0
 
 BROKERS=()
 NODE_PIDS=()
@@ -106,7 +86,7 @@ START=$(date +%s)
   --source-addrs "$SOURCES" ${RATE:+--rate "$RATE"} --out run --no-progress >loadgen.txt 2>&1 || true
 END=$(date +%s)
 # The sample with the most connections.
-read -r _ PEAK_KIB CONNS _ < <(sort -k3 -n rss.log | tail -1)
+read -r _ PEAK_KIB CONNS _ < <(sort -k3 -n rss.log | tail -1) || true # none in a run under 10 s
 {
   echo "# $SCENARIO, $AGENTS mTLS agents, $NODES cluster nodes, $PROCESSES loadgen processes"
   echo

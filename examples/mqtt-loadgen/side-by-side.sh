@@ -29,6 +29,8 @@ read -ra RATES <<<"${RATES:-10000 20000 30000 40000 50000 60000 80000 100000 125
 command -v mosquitto >/dev/null || { echo "needs mosquitto (apt-get install mosquitto)" >&2; exit 1; }
 (cd "$ROOT" && cargo build --release --locked -p reference-broker -p mqtt-loadgen)
 BIN=$ROOT/target/release
+# shellcheck source=load-test-data.sh
+source "$ROOT/examples/mqtt-loadgen/load-test-data.sh"
 LG=$BIN/mqtt-loadgen
 
 ulimit -n "$(ulimit -Hn)"
@@ -43,32 +45,10 @@ cd "$WORK"
 
 REF_ARGS=(--data-dir broker-data --mqtt-listen 127.0.0.1:18883 --plain-listen 127.0.0.1:11883
   --http-listen 127.0.0.1:18080)
-# First start: the development CA, certificates, policies and broker.toml.
-timeout 5 "$BIN/reference-broker" "${REF_ARGS[@]}" >first-start.log 2>&1 || true
-# Limits for a load test, aligned with mosquitto's below: no per-client publish rate, room for
-# every agent, 32 in flight and 1,000 queued per client, no persistence (mosquitto's default).
-sed -i -e 's/^max_connections = .*/max_connections = 600000/' \
-  -e 's/^max_sessions = .*/max_sessions = 600000/' \
-  -e 's/^publish_rate = .*/publish_rate = 1000000/' \
-  -e 's/^publish_burst = .*/publish_burst = 1000000/' \
-  -e 's/^max_inflight = .*/max_inflight = 32/' \
-  -e 's/^max_queued = .*/max_queued = 1000/' \
-  -e 's/^outbound_queue = .*/outbound_queue = 1000/' broker-data/broker.toml
+# The data directory with a load test's limits (load-test-data.sh), and no persistence
+# (mosquitto's default), so both brokers do the same work.
+load_test_data "$BIN" "${REF_ARGS[@]}"
 sed -i -e '/^\[persistence\]/,/^enabled/ s/^enabled = true/enabled = false/' broker-data/broker.toml
-# The device certificate's policy, widened to the generator's client ids and topics.
-cat >broker-data/policies/button.json <<'EOF'
-{
-  "Version": "2012-10-17",
-  "Statement": [
-    {"Effect": "Allow", "Action": "iot:Connect",
-     "Resource": "arn:aws:iot:us-east-1:123456789012:client/lg-*"},
-    {"Effect": "Allow", "Action": ["iot:Publish", "iot:Receive"],
-     "Resource": "arn:aws:iot:us-east-1:123456789012:topic/loadgen/*"},
-    {"Effect": "Allow", "Action": "iot:Subscribe",
-     "Resource": "arn:aws:iot:us-east-1:123456789012:topicfilter/loadgen/*"}
-  ]
-}
-EOF
 cat >mosquitto.conf <<EOF
 per_listener_settings false
 allow_anonymous true
