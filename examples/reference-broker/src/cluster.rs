@@ -31,7 +31,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
 use mqtt_wire::{QoS, TopicFilter, TopicName};
 use tokio::sync::{Notify, mpsc, oneshot};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::auth::Principal;
 use crate::broker::Message;
@@ -302,6 +302,7 @@ impl Cluster {
             .await
             .map_err(|e| ClusterError(format!("cluster: cannot watch retained messages: {e}")))?;
         let weak = Arc::downgrade(shared);
+        let (readers, readers_rx) = mpsc::unbounded_channel();
         Ok(vec![
             tokio::spawn(mirror_loop(weak.clone(), mirror)),
             tokio::spawn(release_loop(weak.clone(), releases)),
@@ -311,7 +312,8 @@ impl Cluster {
                 Arc::clone(&cluster.outbox_len),
                 Arc::clone(&cluster.room),
             )),
-            tokio::spawn(interest_loop(weak.clone(), pending.interest)),
+            tokio::spawn(interest_loop(weak.clone(), pending.interest, readers)),
+            tokio::spawn(reader_loop(weak.clone(), readers_rx)),
             tokio::spawn(unwatch_loop(weak.clone(), unwatch)),
             tokio::spawn(takeover_loop(weak.clone(), announcements)),
             tokio::spawn(reload_loop(weak, reloads)),
@@ -547,9 +549,16 @@ async fn outbox_loop(
     }
 }
 
-async fn interest_loop(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<Interest>) {
-    let mut held: HashMap<String, (usize, tokio::task::AbortHandle)> = HashMap::new();
-    let mut readers = JoinSet::new();
+/// A NATS subscription of this node's filters, ended (and so unsubscribed) through its abort
+/// handle once no session here holds the filter.
+type Subscription = futures_util::stream::Abortable<async_nats::Subscriber>;
+
+async fn interest_loop(
+    shared: Weak<Shared>,
+    mut rx: mpsc::UnboundedReceiver<Interest>,
+    readers: mpsc::UnboundedSender<Subscription>,
+) {
+    let mut held: HashMap<String, (usize, futures_util::stream::AbortHandle)> = HashMap::new();
     while let Some(interest) = rx.recv().await {
         let Some(strong) = shared.upgrade() else {
             return;
@@ -566,7 +575,10 @@ async fn interest_loop(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<Int
                     }
                     match cluster.client.subscribe(subject.clone()).await {
                         Ok(sub) => {
-                            let abort = readers.spawn(reader(shared.clone(), sub));
+                            let (sub, abort) = futures_util::stream::abortable(sub);
+                            if readers.send(sub).is_err() {
+                                return;
+                            }
                             held.insert(subject, (1, abort));
                             inc(&cluster.metrics.cluster_subjects_current);
                         }
@@ -588,7 +600,7 @@ async fn interest_loop(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<Int
                     };
                     if gone {
                         if let Some((_, abort)) = held.remove(&subject) {
-                            // Dropping the subscriber unsubscribes it.
+                            // The reader drops the ended subscriber, which unsubscribes it.
                             abort.abort();
                             dec(&cluster.metrics.cluster_subjects_current);
                         }
@@ -596,18 +608,28 @@ async fn interest_loop(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<Int
                 }
             }
         }
-        // Reap readers that ended.
-        while readers.try_join_next().is_some() {}
     }
 }
 
-async fn reader(shared: Weak<Shared>, mut sub: async_nats::Subscriber) {
-    while let Some(msg) = sub.next().await {
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        if let Some(cluster) = &shared.cluster {
-            cluster.receive(&shared, &msg);
+/// Reads every subscription of this node's filters in one task: a task per subscription
+/// cost ~1 KB each, and a node holds one per distinct filter of its clients (~17,000 here).
+/// Each subscription's messages stay in their order.
+async fn reader_loop(shared: Weak<Shared>, mut added: mpsc::UnboundedReceiver<Subscription>) {
+    let mut subscriptions = futures_util::stream::SelectAll::new();
+    loop {
+        tokio::select! {
+            sub = added.recv() => match sub {
+                Some(sub) => subscriptions.push(sub),
+                None => return,
+            },
+            Some(msg) = subscriptions.next(), if !subscriptions.is_empty() => {
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
+                if let Some(cluster) = &shared.cluster {
+                    cluster.receive(&shared, &msg);
+                }
+            }
         }
     }
 }
