@@ -7,7 +7,9 @@
 #   examples/mqtt-loadgen/cluster-run.sh [WORKDIR]
 #
 # Environment: AGENTS (100000), NODES and PROCESSES (default: agents / 17,000, rounded up),
-# SCENARIO (peak | stability; default peak), RATE (msg/s; default the seed's rate for AGENTS),
+# SCENARIO (peak | stability | flood; default peak; flood takes RATES, STEP_SECS and QOS, and
+# runs its steps against one node without --cluster first), RATE (msg/s; default the seed's
+# rate for AGENTS),
 # DURATION (secs, default 120), RAMP (secs, default
 # agents / 1,000), KEEP_ALIVE (the agents' MQTT keep-alive, secs; default the generator's 60),
 # NATS_SERVER (a current nats-server, default from the PATH; `python3 -m venv v
@@ -81,21 +83,48 @@ cpu_secs() {
 }
 IDLE_KIB=$(rss_total "${NODE_PIDS[@]}")
 # Every 10 s: time, the nodes' RSS (KiB), their open MQTT connections, the load average, and
-# the CPU seconds used so far by the nodes, nats-server and the generator's processes.
+# the CPU seconds used so far by the nodes, nats-server and the generator's processes, and the
+# machine's MemAvailable (KiB).
 (
   while sleep 10; do
     # shellcheck disable=SC2046 # one pid per word
     echo "$(date +%s) $(rss_total "${NODE_PIDS[@]}") $(conns_total) $(cut -d' ' -f1 /proc/loadavg)" \
-      "$(cpu_secs "${NODE_PIDS[@]}") $(cpu_secs "${PIDS[0]}") $(cpu_secs $(pgrep -f "^$BIN/mqtt-loadgen"))"
+      "$(cpu_secs "${NODE_PIDS[@]}") $(cpu_secs "${PIDS[0]}") $(cpu_secs $(pgrep -f "^$BIN/mqtt-loadgen"))" \
+      "$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)"
   done
 ) >rss.log 2>/dev/null &
 PIDS+=($!)
 
 BROKER_LIST=$(IFS=,; echo "${BROKERS[*]}")
 START=$(date +%s)
-"$BIN/mqtt-loadgen" "$SCENARIO" --agents "$AGENTS" --processes "$PROCESSES" \
-  --broker "$BROKER_LIST" --broker-data broker-data --duration "$DURATION" --ramp-up "$RAMP" \
-  --source-addrs "$SOURCES" ${RATE:+--rate "$RATE"} ${KEEP_ALIVE:+--keep-alive "$KEEP_ALIVE"} --out run --no-progress >loadgen.txt 2>&1 || true
+if [ "$SCENARIO" = flood ]; then
+  # side-by-side.sh's flood steps (QoS 0 by default, plain TCP, 8 s each) over the nodes'
+  # plain ports, after the same steps against one node without --cluster on the same data
+  # (port 21000). 9 publishers and 4 subscribers: publisher p is on node p mod NODES and its
+  # subscriber (p mod 4) on node (9 + p mod 4) mod NODES, so with 2 nodes every message
+  # crosses from one node to the other through NATS.
+  "$BIN/reference-broker" --data-dir broker-data --plain-listen 127.0.0.1:21000 \
+    --mqtt-listen 127.0.0.1:20000 --http-listen 127.0.0.1:22000 >single.log 2>&1 &
+  SINGLE=$!
+  PIDS+=("$SINGLE")
+  sleep 2
+  PLAIN_LIST=$(for n in $(seq 1 "$NODES"); do printf '127.0.0.1:%s,' $((21000 + n)); done)
+  for target in single cluster; do
+    list=127.0.0.1:21000
+    [ "$target" = cluster ] && list=${PLAIN_LIST%,}
+    for rate in ${RATES:-50000 100000 150000 200000 250000 300000 400000}; do
+      "$BIN/mqtt-loadgen" flood --agents 9 --subscribers 4 --qos "${QOS:-0}" --rate "$rate" \
+        --duration "${STEP_SECS:-8}" --ramp-up 1 --drain 2 --broker "$list" \
+        --out "flood-$target-$rate" --no-progress >"flood-$target-$rate.txt" 2>&1 || true
+      echo "$target: $(grep -m1 -E '^\| flood ' "flood-$target-$rate.txt" || echo "$rate: no result")" >>loadgen.txt
+    done
+    [ "$target" = single ] && kill "$SINGLE" && wait "$SINGLE" 2>/dev/null
+  done
+else
+  "$BIN/mqtt-loadgen" "$SCENARIO" --agents "$AGENTS" --processes "$PROCESSES" \
+    --broker "$BROKER_LIST" --broker-data broker-data --duration "$DURATION" --ramp-up "$RAMP" \
+    --source-addrs "$SOURCES" ${RATE:+--rate "$RATE"} ${KEEP_ALIVE:+--keep-alive "$KEEP_ALIVE"} --out run --no-progress >loadgen.txt 2>&1 || true
+fi
 END=$(date +%s)
 # The sample with the most connections.
 read -r _ PEAK_KIB CONNS _ < <(sort -k3 -n rss.log | tail -1) || true # none in a run under 10 s
@@ -104,7 +133,13 @@ read -r _ PEAK_KIB CONNS _ < <(sort -k3 -n rss.log | tail -1) || true # none in 
   echo
   echo "$(date -u +%FT%TZ), $(nproc) cores, open-file limit $(ulimit -n), $("$NATS" --version)"
   echo
-  grep -E '^\|' loadgen.txt || tail -20 loadgen.txt
+  if [ "$SCENARIO" = flood ]; then
+    echo '| broker | scenario | agents | sent | received | error % | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | throughput msg/s | connect/s |'
+    echo '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+    sed -n 's/^\(single\|cluster\): | /| \1 | /p' loadgen.txt
+  else
+    grep -E '^\|' loadgen.txt || tail -20 loadgen.txt
+  fi
   echo
   echo "- wall time $((END - START)) s; broker nodes' RSS: idle $((IDLE_KIB / 1024)) MiB, $((${PEAK_KIB:-0} / 1024)) MiB at the most connections"
   echo "- most connections open at once (sum of the nodes' connections_current): ${CONNS:-0}"

@@ -136,6 +136,12 @@ pub struct Options {
     /// In a child process: (its index, the number of processes); it runs the agents
     /// `agents × index / processes .. agents × (index + 1) / processes` (`--slice K/N`).
     pub slice: Option<(u16, u16)>,
+    /// In a child process: when the run starts, in milliseconds since the Unix epoch
+    /// (`--start-at`), the same for every child, so that their ramps, measured phases and
+    /// teardowns line up (children started one after another would otherwise end seconds
+    /// apart, and the first to tear down its connections loads the brokers while the last
+    /// are still measuring).
+    pub start_at: Option<u64>,
     /// The program the children run (`None`: this process's executable).
     pub program: Option<PathBuf>,
 }
@@ -181,6 +187,7 @@ impl Options {
             persistent_subscribers: false,
             processes: 1,
             slice: None,
+            start_at: None,
             program: None,
         }
     }
@@ -240,6 +247,9 @@ impl Options {
         opt("--processes", self.processes.to_string());
         if let Some((k, n)) = self.slice {
             opt("--slice", format!("{k}/{n}"));
+        }
+        if let Some(at) = self.start_at {
+            opt("--start-at", at.to_string());
         }
         if !self.progress {
             a.push("--no-progress".to_owned());
@@ -440,6 +450,9 @@ impl Options {
                         Some((k, n)) if k < n && n <= limits::MAX_PROCESSES => Some((k, n)),
                         _ => return Err(bad("K/N with K < N")),
                     };
+                }
+                "--start-at" => {
+                    o.start_at = Some(value.parse().map_err(|_| bad("milliseconds since 1970"))?)
                 }
                 _ => return Err(UsageError::UnknownOption(arg)),
             }

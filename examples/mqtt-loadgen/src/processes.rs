@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
@@ -137,12 +138,21 @@ pub(crate) async fn run_children(ctx: &Context) -> Result<Merged, RunError> {
         None => std::env::current_exe().map_err(|e| RunError::Processes(e.to_string()))?,
     };
     let n = o.processes;
+    // One start for every child, late enough for the last one to be up (a child loads its
+    // keys and certificates first).
+    let spawn_margin = Duration::from_millis(2_000)
+        .saturating_add(Duration::from_millis(250).saturating_mul(u32::from(n)));
+    let start_at = SystemTime::now()
+        .checked_add(spawn_margin)
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let mut children = Vec::new();
     let mut dirs = Vec::new();
     for k in 0..n {
         let mut child: Options = o.clone();
         child.processes = 1;
         child.slice = Some((k, n));
+        child.start_at = start_at;
         child.progress = false;
         let child_dir = dir.join(format!("process-{k}"));
         child.out = Some(child_dir.clone());

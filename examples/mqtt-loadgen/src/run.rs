@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
 
@@ -134,6 +134,16 @@ pub struct Outcome {
     pub histogram: Histogram<u64>,
 }
 
+/// The run's start: now, or the instant a parent gave as milliseconds since the Unix epoch
+/// (now if that is already past).
+fn shared_start(start_at: Option<u64>) -> Instant {
+    let now = Instant::now();
+    let Some(at) = start_at else { return now };
+    let at = UNIX_EPOCH.checked_add(Duration::from_millis(at));
+    let wait = at.and_then(|at| at.duration_since(SystemTime::now()).ok());
+    wait.and_then(|w| now.checked_add(w)).unwrap_or(now)
+}
+
 /// Runs the scenario described by `options` to its end: ramp-up, measured phase, drain.
 /// Every run stops by itself at `ramp_up + duration + drain` at the latest.
 pub async fn run(options: Options) -> Result<Outcome, RunError> {
@@ -141,7 +151,7 @@ pub async fn run(options: Options) -> Result<Outcome, RunError> {
     let connector =
         Connector::new(options.brokers(), options.tls.as_ref()).map_err(RunError::Connector)?;
     let histogram = || new_histogram().map_err(|e| RunError::Histogram(e.to_string()));
-    let start = Instant::now();
+    let start = shared_start(options.start_at);
     // The connect scenario measures from the first moment; the others first ramp up.
     let ramp = match options.scenario {
         Scenario::Connect => Duration::ZERO,
@@ -234,4 +244,28 @@ pub async fn run(options: Options) -> Result<Outcome, RunError> {
         messages
     };
     Ok(Outcome { report, histogram })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::arithmetic_side_effects)] // Test code.
+mod tests {
+    use super::*;
+
+    fn epoch_millis(t: SystemTime) -> u64 {
+        u64::try_from(t.duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap()
+    }
+
+    #[test]
+    fn children_start_at_the_instant_their_parent_gave() {
+        let now = Instant::now();
+        let later = shared_start(Some(epoch_millis(SystemTime::now()) + 3_000));
+        let waited = later.duration_since(now);
+        assert!(
+            waited > Duration::from_millis(2_500) && waited < Duration::from_millis(3_500),
+            "{waited:?}"
+        );
+        // Past or absent: at once.
+        assert!(shared_start(Some(0)).duration_since(now) < Duration::from_millis(500));
+        assert!(shared_start(None).duration_since(now) < Duration::from_millis(500));
+    }
 }

@@ -437,8 +437,10 @@ fn processes_split_the_agents_and_children_parse_their_command_line() {
     assert_eq!(ranges, [0..3, 3..6, 6..10]);
     // A child's command line parses back to the same options.
     o.slice = Some((2, 3));
+    o.start_at = Some(1_796_356_000_123);
     let back = Options::parse(o.to_args()).unwrap().unwrap();
     assert_eq!(back, o);
+    assert!(parse(&["peak", "--start-at", "soon"]).is_err());
     assert!(parse(&["flood", "--processes", "2"]).is_err());
     assert!(parse(&["peak", "--processes", "0"]).is_err());
     assert!(parse(&["peak", "--processes", "33"]).is_err());
