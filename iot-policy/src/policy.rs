@@ -451,6 +451,12 @@ impl Parser {
                             )
                         })?;
                         let texts = p.scalar_list(&key_member.value)?;
+                        // An empty value set is valid IAM (AWS's connect-policy examples use
+                        // `"iot:ConnectAttributes": []`): no value matches it. `Null` tests
+                        // presence and needs its true or false.
+                        if texts.is_empty() && matches!(spec.family, Family::Null) {
+                            return Err(p.err(PolicyErrorKind::EmptyList, key_member.value.offset));
+                        }
                         let operator = op_member.key.as_str();
                         let substitute =
                             variables && matches!(spec.family, Family::String { .. } | Family::Arn);
@@ -492,7 +498,8 @@ impl Parser {
         Ok(out)
     }
 
-    /// Condition values: a scalar or a non-empty array of scalars (strings, numbers, booleans).
+    /// Condition values: a scalar or an array of scalars (strings, numbers, booleans), which
+    /// may be empty.
     fn scalar_list(&mut self, node: &Node) -> Result<Vec<(String, usize, String)>, PolicyError> {
         let scalar = |p: &Self, node: &Node| -> Result<String, PolicyError> {
             match &node.value {
@@ -509,9 +516,6 @@ impl Parser {
         };
         match &node.value {
             Value::Array(items) => {
-                if items.is_empty() {
-                    return Err(self.err(PolicyErrorKind::EmptyList, node.offset));
-                }
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
                     out.push(self.with(PathSeg::Index(i), |p| {

@@ -527,3 +527,84 @@ fn is_attached_and_certificate_keys() {
     };
     assert_eq!(ip.evaluate(Action::Connect, RESOURCE, &from), Allowed);
 }
+
+/// An empty value list, as in the connect-policy examples of
+/// <https://docs.aws.amazon.com/iot/latest/developerguide/connect-policy.html>
+/// (`"iot:ConnectAttributes": []`): no request value matches it, so with IAM's set
+/// semantics `ForAllValues` holds only for a request with no attributes (a clean connect
+/// without a Will), `ForAnyValue` never holds, and a negated operator holds for every value.
+#[test]
+fn empty_value_lists_follow_iam_set_semantics() {
+    let none: &[&str] = &[];
+    let persistent: &[&str] = &["PersistentConnect"];
+    let both: &[&str] = &["PersistentConnect", "LastWill"];
+    let key = "iot:ConnectAttributes";
+    run(&[
+        (
+            r#"{"ForAllValues:StringEquals":{"iot:ConnectAttributes":[]}}"#,
+            key,
+            Some(none),
+            Allowed,
+        ),
+        (
+            r#"{"ForAllValues:StringEquals":{"iot:ConnectAttributes":[]}}"#,
+            key,
+            None,
+            Allowed,
+        ),
+        (
+            r#"{"ForAllValues:StringEquals":{"iot:ConnectAttributes":[]}}"#,
+            key,
+            Some(persistent),
+            ImplicitDeny,
+        ),
+        (
+            r#"{"ForAllValues:StringEquals":{"iot:ConnectAttributes":[]}}"#,
+            key,
+            Some(both),
+            ImplicitDeny,
+        ),
+        (
+            r#"{"ForAnyValue:StringEquals":{"iot:ConnectAttributes":[]}}"#,
+            key,
+            Some(both),
+            ImplicitDeny,
+        ),
+        (
+            r#"{"ForAnyValue:StringEquals":{"iot:ConnectAttributes":[]}}"#,
+            key,
+            Some(none),
+            ImplicitDeny,
+        ),
+        (
+            r#"{"ForAllValues:StringNotEquals":{"iot:ConnectAttributes":[]}}"#,
+            key,
+            Some(both),
+            Allowed,
+        ),
+        (
+            r#"{"StringEquals":{"iot:ConnectAttributes":[]}}"#,
+            key,
+            Some(persistent),
+            ImplicitDeny,
+        ),
+        (
+            r#"{"StringNotEquals":{"iot:ConnectAttributes":[]}}"#,
+            key,
+            Some(persistent),
+            Allowed,
+        ),
+        (
+            r#"{"NumericLessThan":{"k":[]}}"#,
+            "k",
+            Some(&["1"]),
+            ImplicitDeny,
+        ),
+        (
+            r#"{"IpAddress":{"k":[]}}"#,
+            "k",
+            Some(&["10.0.0.1"]),
+            ImplicitDeny,
+        ),
+    ]);
+}

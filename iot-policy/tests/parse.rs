@@ -214,9 +214,9 @@ fn rejection_table() {
             "Statement[0].Condition.Bool.aws:SecureTransport",
         ),
         (
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"k":[]}}}]}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Null":{"k":[]}}}]}"#,
             "EmptyList",
-            "Statement[0].Condition.StringEquals.k",
+            "Statement[0].Condition.Null.k",
         ),
         (
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"k":{"a":1}}}}]}"#,

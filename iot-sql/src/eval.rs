@@ -603,6 +603,11 @@ impl<'a> Env<'a> {
         scope: &Scope<'s>,
     ) -> Result<Cow<'s, Value>, EvalError> {
         let v = self.eval(operand, scope)?;
+        // "If v is Undefined, the result of the case statement is Undefined", ELSE or not
+        // (https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-case.html).
+        if v.is_undefined() {
+            return Ok(Cow::Borrowed(&UNDEFINED));
+        }
         for (w, t) in whens {
             if v.sql_eq(self.eval(w, scope)?.as_ref()) == Some(true) {
                 return self.eval(t, scope);

@@ -463,8 +463,10 @@ impl<'a> Parser<'a> {
     }
 
     /// `a.b.c` after AS, at most `max_alias_segments` segments (each one level of the output).
+    /// A segment may be a keyword (`AS value`, as AWS's documentation writes): after AS only
+    /// a name can come.
     fn parse_alias(&mut self) -> PResult<Vec<String>> {
-        let mut path = vec![self.parse_name("an alias")?];
+        let mut path = vec![self.parse_alias_segment("an alias")?];
         while self.eat_punct(".")? {
             if path.len() >= self.max_alias_segments {
                 let fallback = self.last_end;
@@ -476,14 +478,14 @@ impl<'a> Parser<'a> {
                     offset,
                 ));
             }
-            path.push(self.parse_name("an alias segment")?);
+            path.push(self.parse_alias_segment("an alias segment")?);
         }
         Ok(path)
     }
 
-    fn parse_name(&mut self, expected: &'static str) -> PResult<String> {
+    fn parse_alias_segment(&mut self, expected: &'static str) -> PResult<String> {
         match &self.peek()?.tok {
-            Tok::Ident(name) if !is_keyword(name) => {
+            Tok::Ident(name) => {
                 let name = name.clone();
                 self.bump()?;
                 Ok(name)

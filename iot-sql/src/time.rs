@@ -1,13 +1,13 @@
 //! `parse_time` (Joda-Time patterns) and `time_to_epoch` (java.time patterns).
 //!
-//! Time zones: `UTC`, `GMT`, `Z`, fixed offsets (`+01:00`, `-0500`, `+01`) and `UTC+01:00` /
-//! `GMT-5` style ids. IANA region ids (`America/Belize`) need the tz database, which this crate
-//! does not carry (no small, well-kept crate provides it without a large compiled table): they
-//! give `Undefined`.
+//! Time zones: `UTC`, `GMT`, `Z`, fixed offsets (`+01:00`, `-0500`, `+01`), `UTC+01:00` /
+//! `GMT-5` style ids, and IANA region ids (`America/Los_Angeles`) from the tz database of
+//! `chrono-tz`, with their daylight-saving rules and abbreviations (`PST`, `PDT`).
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, Timelike, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, TimeZone, Timelike, Utc};
+use chrono_tz::{OffsetName, Tz};
 
 use crate::decimal::Rounding;
 use crate::functions::given;
@@ -37,10 +37,61 @@ const DAYS: [&str; 7] = [
     "Sunday",
 ];
 
-/// A zone: its offset and the name Joda's `z` prints for it.
+/// A zone at one instant: its offset, the name Joda's `z` prints (`PST`, `+01:00`, `UTC`) and
+/// the id its `ZZZ` prints (`America/Los_Angeles`).
 struct Zone {
     offset: FixedOffset,
     name: String,
+    id: String,
+}
+
+/// A zone as named: a fixed offset, or a region whose offset depends on the instant.
+enum ZoneRule {
+    Fixed(Zone),
+    Region(Tz),
+}
+
+impl ZoneRule {
+    /// The zone in force at `utc`.
+    fn at(&self, utc: &DateTime<Utc>) -> Zone {
+        match self {
+            ZoneRule::Fixed(zone) => Zone {
+                offset: zone.offset,
+                name: zone.name.clone(),
+                id: zone.id.clone(),
+            },
+            ZoneRule::Region(tz) => {
+                let offset = tz.offset_from_utc_datetime(&utc.naive_utc());
+                let fixed = offset.fix();
+                Zone {
+                    offset: fixed,
+                    name: offset
+                        .abbreviation()
+                        .map_or_else(|| offset_text(fixed.local_minus_utc(), true), str::to_owned),
+                    id: tz.name().to_owned(),
+                }
+            }
+        }
+    }
+
+    /// The offset to read local time `local` with, as java.time resolves it: in an overlap
+    /// (clocks set back) the earlier offset; in a gap (clocks set forward) the offset before
+    /// the gap, which moves the time later by the gap's length.
+    fn offset_of_local(&self, local: &chrono::NaiveDateTime) -> Option<i32> {
+        let tz = match self {
+            ZoneRule::Fixed(zone) => return Some(zone.offset.local_minus_utc()),
+            ZoneRule::Region(tz) => tz,
+        };
+        let offset = match tz.offset_from_local_datetime(local).earliest() {
+            Some(offset) => offset,
+            // A day earlier is before the gap and after any earlier change (changes are
+            // months apart).
+            None => {
+                tz.offset_from_utc_datetime(&local.checked_sub_signed(chrono::TimeDelta::days(1))?)
+            }
+        };
+        Some(offset.fix().local_minus_utc())
+    }
 }
 
 fn offset_text(seconds: i32, colon: bool) -> String {
@@ -82,16 +133,17 @@ fn parse_offset(s: &str) -> Option<i32> {
     Some(sign.saturating_mul(h.saturating_mul(3600).saturating_add(m.saturating_mul(60))))
 }
 
-fn parse_zone(id: &str) -> Option<Zone> {
-    let utc = |name: &str| {
-        Some(Zone {
-            offset: Utc.fix(),
+fn parse_zone(id: &str) -> Option<ZoneRule> {
+    let fixed = |offset: FixedOffset, name: &str| {
+        Some(ZoneRule::Fixed(Zone {
+            offset,
             name: name.to_owned(),
-        })
+            id: name.to_owned(),
+        }))
     };
     match id {
-        "UTC" | "Etc/UTC" | "Z" | "UCT" | "Zulu" | "Etc/Zulu" => return utc("UTC"),
-        "GMT" | "Etc/GMT" => return utc("GMT"),
+        "UTC" | "Etc/UTC" | "Z" | "UCT" | "Zulu" | "Etc/Zulu" => return fixed(Utc.fix(), "UTC"),
+        "GMT" | "Etc/GMT" => return fixed(Utc.fix(), "GMT"),
         _ => {}
     }
     let rest = id
@@ -99,16 +151,26 @@ fn parse_zone(id: &str) -> Option<Zone> {
         .or_else(|| id.strip_prefix("GMT"))
         .or_else(|| id.strip_prefix("UT"))
         .unwrap_or(id);
-    let seconds = parse_offset(rest)?;
+    if let Some(seconds) = parse_offset(rest) {
+        return offset_zone(seconds);
+    }
+    // A region id, spelled as the tz database spells it.
+    id.parse::<Tz>().ok().map(ZoneRule::Region)
+}
+
+/// The zone of a fixed offset east of UTC, in seconds.
+fn offset_zone(seconds: i32) -> Option<ZoneRule> {
     let offset = FixedOffset::east_opt(seconds)?;
-    Some(Zone {
+    let name = if seconds == 0 {
+        "UTC".to_owned()
+    } else {
+        offset_text(seconds, true)
+    };
+    Some(ZoneRule::Fixed(Zone {
         offset,
-        name: if seconds == 0 {
-            "UTC".to_owned()
-        } else {
-            offset_text(seconds, true)
-        },
-    })
+        id: name.clone(),
+        name,
+    }))
 }
 
 /// Splits a pattern into runs of the same letter and quoted or other literal text.
@@ -220,7 +282,7 @@ fn format_joda(pattern: &str, t: &DateTime<FixedOffset>, zone: &Zone) -> Option<
                 match n {
                     1 => offset_text(secs, false),
                     2 => offset_text(secs, true),
-                    _ => zone.name.clone(),
+                    _ => zone.id.clone(),
                 }
             }
             _ => return None,
@@ -246,12 +308,13 @@ pub(crate) fn parse_time(args: &[Cow<'_, Value>]) -> Value {
         Some(_) => return Value::Undefined,
         None => "UTC",
     };
-    let Some(zone) = parse_zone(zone_id) else {
+    let Some(rule) = parse_zone(zone_id) else {
         return Value::Undefined;
     };
     let Some(utc) = DateTime::<Utc>::from_timestamp_millis(millis) else {
         return Value::Undefined;
     };
+    let zone = rule.at(&utc);
     let local = utc.with_timezone(&zone.offset);
     format_joda(pattern, &local, &zone).map_or(Value::Undefined, Value::String)
 }
@@ -299,7 +362,7 @@ impl<'a> Input<'a> {
         None
     }
 
-    fn zone_id(&mut self) -> Option<Zone> {
+    fn zone_id(&mut self) -> Option<ZoneRule> {
         let len = self
             .s
             .find(|c: char| !(c.is_ascii_alphanumeric() || "/_+-:".contains(c)))
@@ -326,7 +389,7 @@ fn epoch_millis(text: &str, pattern: &str) -> Option<i64> {
     let (mut year, mut month, mut day) = (1970i64, 1i64, 1i64);
     let (mut hour, mut minute, mut second, mut nanos) = (0i64, 0i64, 0i64, 0i64);
     let mut pm: Option<bool> = None;
-    let mut offset = 0i32;
+    let mut zone: Option<ZoneRule> = None;
     for piece in pieces(pattern)? {
         let (c, n) = match piece {
             Piece::Literal(l) => {
@@ -359,9 +422,9 @@ fn epoch_millis(text: &str, pattern: &str) -> Option<i64> {
             'E' => {
                 input.name(&DAYS, n)?;
             }
-            'V' | 'z' | 'O' => offset = input.zone_id()?.offset.local_minus_utc(),
+            'V' | 'z' | 'O' => zone = Some(input.zone_id()?),
             'Z' | 'X' | 'x' => {
-                offset = if c == 'X' && input.s.starts_with('Z') {
+                let seconds = if c == 'X' && input.s.starts_with('Z') {
                     input.literal("Z")?;
                     0
                 } else {
@@ -372,7 +435,8 @@ fn epoch_millis(text: &str, pattern: &str) -> Option<i64> {
                     let (o, rest) = input.s.split_at(len);
                     input.s = rest;
                     parse_offset(o)?
-                }
+                };
+                zone = Some(offset_zone(seconds)?);
             }
             _ => return None,
         }
@@ -394,6 +458,10 @@ fn epoch_millis(text: &str, pattern: &str) -> Option<i64> {
         u32::try_from(second).ok()?,
         u32::try_from(nanos).ok()?,
     )?;
+    let offset = match &zone {
+        Some(rule) => rule.offset_of_local(&time)?,
+        None => 0,
+    };
     let utc_millis = time.and_utc().timestamp_millis();
     utc_millis.checked_sub(i64::from(offset).checked_mul(1000)?)
 }

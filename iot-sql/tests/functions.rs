@@ -223,17 +223,27 @@ fn encode_decode() {
 
 #[test]
 fn time_functions() {
-    // Reference: parse_time("yyyy.MM.dd G 'at' HH:mm:ss z", 100000000, "America/Belize") is
-    // "1970.01.01 AD at 21:46:40 CST". IANA zones are not supported (no tz database): the same
-    // offset written as a fixed offset gives the same wall time, and the region id is Undefined.
+    // The functions reference (https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-functions.html):
+    // parse_time("yyyy.MM.dd G 'at' HH:mm:ss z", 100000000, "America/Belize") is
+    // "1970.01.01 AD at 21:46:40 CST".
+    assert_eq!(
+        v2("parse_time(\"yyyy.MM.dd G 'at' HH:mm:ss z\", 100000000, \"America/Belize\")"),
+        "\"1970.01.01 AD at 21:46:40 CST\""
+    );
     assert_eq!(
         v2("parse_time(\"yyyy.MM.dd G 'at' HH:mm:ss z\", 100000000, \"-06:00\")"),
         "\"1970.01.01 AD at 21:46:40 -06:00\""
     );
+    // A region's offset and abbreviation follow its daylight-saving rules; ZZZ is the id.
     assert_eq!(
-        v2("parse_time(\"yyyy.MM.dd G 'at' HH:mm:ss z\", 100000000, \"America/Belize\")"),
-        "undefined"
+        v2("parse_time(\"yyyy-MM-dd HH:mm z Z ZZZ\", 1704067200000, \"America/Los_Angeles\")"),
+        "\"2023-12-31 16:00 PST -0800 America/Los_Angeles\""
     );
+    assert_eq!(
+        v2("parse_time(\"yyyy-MM-dd HH:mm z Z\", 1719792000000, \"America/Los_Angeles\")"),
+        "\"2024-06-30 17:00 PDT -0700\""
+    );
+    assert_eq!(v2("parse_time(\"HH:mm\", 0, \"Not/A_Zone\")"), "undefined");
     assert_eq!(
         v2("parse_time(\"yyyy.MM.dd G 'at' HH:mm:ss z\", 1497028786000)"),
         "\"2017.06.09 AD at 17:19:46 UTC\""
@@ -251,12 +261,23 @@ fn time_functions() {
         v2("time_to_epoch(\"18 December 2015\", \"dd MMMM yyyy\")"),
         "1450396800000"
     );
-    // Reference: ... "America/Los_Angeles" ... = 1196705730592; region ids are Undefined here.
+    // Same page: time_to_epoch("2007-12-03 10:15:30.592 America/Los_Angeles",
+    // "yyyy-MM-dd HH:mm:ss.SSS z") = 1196705730592.
     assert_eq!(
         v2(
             "time_to_epoch(\"2007-12-03 10:15:30.592 America/Los_Angeles\", \"yyyy-MM-dd HH:mm:ss.SSS z\")"
         ),
-        "undefined"
+        "1196705730592"
+    );
+    // In summer the same zone is 7 hours behind. A local time skipped by the spring change
+    // moves later by the gap, as java.time resolves it (02:30 is read as 03:30 PDT).
+    assert_eq!(
+        v2("time_to_epoch(\"2024-06-30 17:00 America/Los_Angeles\", \"yyyy-MM-dd HH:mm VV\")"),
+        "1719792000000"
+    );
+    assert_eq!(
+        v2("time_to_epoch(\"2024-03-10 02:30 America/Los_Angeles\", \"yyyy-MM-dd HH:mm VV\")"),
+        "1710066600000"
     );
     assert_eq!(
         v2("time_to_epoch(\"2007-12-03 10:15:30.592 -08:00\", \"yyyy-MM-dd HH:mm:ss.SSS z\")"),

@@ -297,3 +297,49 @@ proptest! {
         }
     }
 }
+
+/// A payload's numbers come back as sent: serde_json's default float parsing can be off by
+/// one unit in the last place, which turned `-25.263283700000002` into `-25.2632837`
+/// (issue 14); the `float_roundtrip` feature makes it correctly rounded.
+#[test]
+fn payload_numbers_keep_their_last_digit() {
+    for text in [
+        "-25.263283700000002",
+        "0.30000000000000004",
+        "1.7976931348623157e308",
+        "5e-324",
+    ] {
+        let doc = format!("{{\"n\":{text}}}");
+        let value = iot_sql::Value::from_json_slice(doc.as_bytes()).unwrap();
+        let out = value.to_json_string();
+        let back: f64 = out
+            .trim_start_matches("{\"n\":")
+            .trim_end_matches('}')
+            .parse()
+            .unwrap();
+        assert_eq!(
+            back,
+            text.parse::<f64>().unwrap(),
+            "{text} came back as {out}"
+        );
+    }
+    let value = iot_sql::Value::from_json_slice(b"{\"n\":-25.263283700000002}").unwrap();
+    assert_eq!(value.to_json_string(), "{\"n\":-25.263283700000002}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+    /// Every finite double survives payload → `Value` → JSON text unchanged.
+    #[test]
+    fn every_double_survives_a_payload(bits in any::<u64>()) {
+        let x = f64::from_bits(bits);
+        prop_assume!(x.is_finite());
+        let doc = format!("[{x:e}]");
+        let value = iot_sql::Value::from_json_slice(doc.as_bytes()).unwrap();
+        let out = value.to_json_string();
+        let back: f64 = out.trim_start_matches('[').trim_end_matches(']').parse().unwrap();
+        // Compared as numbers: -0 and 0 are one JSON number.
+        prop_assert_eq!(back, x, "{} came back as {}", doc, out);
+    }
+}

@@ -152,6 +152,38 @@ fn select_items_and_aliases() {
         run(V2, "select D, d from 't' wHeRe TRUE", "t", p),
         r#"{"d":2}"#
     );
+    // Any word can be an alias or an alias segment, keywords included (`AS value` is in
+    // AWS's documentation): only a name can follow AS. Member names after `.` may be
+    // keywords as well.
+    assert_eq!(
+        run(
+            V2,
+            "SELECT d AS value, s AS from, 1 AS x.end FROM 't'",
+            "t",
+            p
+        ),
+        r#"{"from":"x","value":2,"x":{"end":1}}"#
+    );
+    assert_eq!(
+        run(
+            V2,
+            "SELECT v.value AS select FROM 't'",
+            "t",
+            r#"{"v":{"value":3}}"#
+        ),
+        r#"{"select":3}"#
+    );
+    let e = Rule::parse("SELECT d AS 'x' FROM 't'", V2).unwrap_err();
+    assert_eq!(
+        (e.kind, e.column),
+        (
+            ParseErrorKind::Unexpected {
+                found: "string \"x\"".to_owned(),
+                expected: "an alias"
+            },
+            13
+        )
+    );
 }
 
 #[test]
@@ -261,6 +293,15 @@ fn case_statements() {
     }
     assert_eq!(v2("CASE 1 WHEN 2 THEN 'x' END"), "undefined");
     assert_eq!(v2("case 1.0 when 1 then 'one' end"), "\"one\"");
+    // "If v is Undefined, the result of the case statement is Undefined" (same page): a
+    // payload without `color` gets no `instructions`, though the CASE has an ELSE.
+    assert_eq!(run(V1, sql, "topic/subtopic", r#"{"shade":"green"}"#), "{}");
+    assert_eq!(
+        v2("CASE nothing.here WHEN 1 THEN 'x' ELSE 'else' END"),
+        "undefined"
+    );
+    // Null is a value, not Undefined: it takes the ELSE.
+    assert_eq!(v2("CASE NULL WHEN 1 THEN 'x' ELSE 'else' END"), "\"else\"");
 }
 
 #[test]

@@ -3,14 +3,16 @@
 //! ```text
 //! cargo run -q -p sigfox-frame --example sigfox-decode -- --format 'GRAMMAR' --data HEX
 //! cargo run -q -p sigfox-frame --example sigfox-decode -- --callback FILE|- [--kind KIND]
-//!     [--format 'GRAMMAR'] [--topic TEMPLATE] [--content-type TYPE]
+//!     [--format 'GRAMMAR'] [--topic TEMPLATE] [--content-type TYPE] [--rename KEY=NAME ...]
 //! cargo run -q -p sigfox-frame --example sigfox-decode -- --frame HEX [--key HEX]
 //! ```
 //!
 //! - `--format --data`: the fields by name (keys sorted), `null` for a field outside the payload.
 //! - `--callback`: `{"topic": ..., "message": {...}}`, the normalized message a broker publishes;
 //!   KIND is `uplink` (default), `bidir`, `advanced`, `status`, `ack`, `repeater`, `error` or
-//!   `geoloc`; with `--format` the payload is decoded under `decoded`.
+//!   `geoloc`; with `--format` the payload is decoded under `decoded`. `--rename device=id`
+//!   reads a field from the body key a user-templated callback gives it (repeatable; KEY is
+//!   Sigfox's variable name, e.g. `device`, `seqNumber`, `data`).
 //! - `--frame`: the decoded uplink frame with `crc_ok`, and `mac_ok` (null without `--key`).
 //!
 //! A rejected input prints `{"error":"<Variant>","message":"..."}` and exits with 1. Exit 64
@@ -21,12 +23,13 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 use sigfox_frame::{
-    Callback, CallbackKind, CallbackOptions, PayloadFormat, TopicTemplate, UplinkFrame,
+    Callback, CallbackKind, CallbackOptions, Key, PayloadFormat, TopicTemplate, UplinkFrame,
 };
 
 const USAGE: &str = "usage: sigfox-decode --format 'GRAMMAR' --data HEX
        sigfox-decode --callback FILE|- [--kind uplink|bidir|advanced|status|ack|repeater|error|geoloc]
                      [--format 'GRAMMAR'] [--topic TEMPLATE] [--content-type TYPE]
+                     [--rename KEY=NAME ...]
        sigfox-decode --frame HEX [--key HEX]";
 
 enum Outcome {
@@ -74,11 +77,17 @@ struct Args {
     content_type: Option<String>,
     frame: Option<String>,
     key: Option<String>,
+    renames: Vec<String>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut a = Args::default();
     while let Some(flag) = args.next() {
+        if flag == "--rename" {
+            let value = args.next().ok_or("--rename needs a value")?;
+            a.renames.push(value);
+            continue;
+        }
         let slot = match flag.as_str() {
             "--format" => &mut a.format,
             "--data" => &mut a.data,
@@ -133,12 +142,20 @@ fn run(a: Args) -> Outcome {
             Ok(t) => t.unwrap_or_default(),
             Err(e) => return Outcome::Rejected("TopicTemplate", e.to_string()),
         };
-        return match Callback::parse(
-            kind,
-            &body,
-            a.content_type.as_deref(),
-            &CallbackOptions::new(),
-        ) {
+        let mut options = CallbackOptions::new();
+        for rename in &a.renames {
+            let Some((from, to)) = rename.split_once('=') else {
+                return Outcome::Usage(format!("--rename {rename:?}: expected KEY=NAME"));
+            };
+            let Some(key) = Key::ALL.iter().find(|k| k.default_name() == from) else {
+                return Outcome::Usage(format!("--rename {rename:?}: unknown field {from:?}"));
+            };
+            if to.is_empty() {
+                return Outcome::Usage(format!("--rename {rename:?}: empty name"));
+            }
+            options = options.rename(*key, to);
+        }
+        return match Callback::parse(kind, &body, a.content_type.as_deref(), &options) {
             Ok(cb) => {
                 let m = cb.to_message(format.as_ref(), &topic);
                 Outcome::Ok(json!({"topic": m.topic, "message": m.payload}))

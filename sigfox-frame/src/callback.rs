@@ -405,20 +405,94 @@ impl fmt::Display for CallbackError {
 
 impl std::error::Error for CallbackError {}
 
-/// A Sigfox device id: up to 8 hex digits, printed upper-case without zero padding (`B92A4`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DeviceId(pub u32);
+/// A Sigfox device id: 1 to 8 hex digits, kept as the backend sent them (`0CB3` stays `0CB3`:
+/// an id is an identifier, and a reply or a topic must name the device the way it was named).
+/// Two ids are equal when they are the same 32-bit number, whatever their spelling; ids made
+/// from a number ([`DeviceId::from_value`]) print upper-case without leading zeros (`B92A4`).
+#[derive(Clone, Copy)]
+pub struct DeviceId {
+    value: u32,
+    text: [u8; 8],
+    len: u8,
+}
 
 impl DeviceId {
-    /// Parses 1 to 8 hex digits, either case. Leading zeros are accepted and dropped.
+    /// Parses 1 to 8 hex digits, either case, and keeps them as written.
     pub fn parse(s: &str) -> Result<Self, Reason> {
-        parse_hex_u32(s).map(DeviceId)
+        let value = parse_hex_u32(s)?;
+        let mut text = [0u8; 8];
+        let len = s.len().min(text.len());
+        if let (Some(to), Some(from)) = (text.get_mut(..len), s.as_bytes().get(..len)) {
+            to.copy_from_slice(from);
+        }
+        Ok(DeviceId {
+            value,
+            text,
+            // `parse_hex_u32` accepted at most 8 digits.
+            len: u8::try_from(len).unwrap_or(8),
+        })
+    }
+
+    /// The id of device number `value`, spelled upper-case without leading zeros.
+    pub fn from_value(value: u32) -> Self {
+        let mut text = [0u8; 8];
+        let mut len = 0u8;
+        let digits = format!("{value:X}");
+        for (slot, b) in text.iter_mut().zip(digits.bytes()) {
+            *slot = b;
+            len = len.saturating_add(1);
+        }
+        DeviceId { value, text, len }
+    }
+
+    /// The id as a number.
+    pub fn value(&self) -> u32 {
+        self.value
+    }
+
+    /// The id as sent: hex digits, case and leading zeros kept.
+    pub fn as_str(&self) -> &str {
+        let digits = self.text.get(..usize::from(self.len)).unwrap_or_default();
+        // Only ASCII hex digits are ever stored.
+        std::str::from_utf8(digits).unwrap_or_default()
+    }
+}
+
+impl PartialEq for DeviceId {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl Eq for DeviceId {}
+
+impl std::hash::Hash for DeviceId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.value.hash(state);
+    }
+}
+
+impl PartialOrd for DeviceId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for DeviceId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.value.cmp(&other.value)
+    }
+}
+
+impl fmt::Debug for DeviceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DeviceId({:?})", self.as_str())
     }
 }
 
 impl fmt::Display for DeviceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:X}", self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -777,7 +851,7 @@ impl Callback {
         let pairs = body::split(body, encoding, limits)?;
         let mut cb = Callback {
             kind,
-            device: DeviceId(0),
+            device: DeviceId::from_value(0),
             device_type_id: None,
             time: None,
             data: None,

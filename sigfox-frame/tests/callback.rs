@@ -39,7 +39,7 @@ const SCENARIO_3: &str = r#"{"device":"B92A4","data":"0123456789abcdef01234567",
 #[test]
 fn scenario_3_strings_become_typed_values() {
     let cb = parse(SCENARIO_3).unwrap();
-    assert_eq!(cb.device, DeviceId(0xB92A4));
+    assert_eq!(cb.device, DeviceId::from_value(0xB92A4));
     assert_eq!(cb.time, Some(1476980426));
     assert_eq!(
         cb.data,
@@ -219,18 +219,33 @@ fn field_rules() {
     for (body, expected) in cases {
         assert_eq!(&parse(body), expected, "{body}");
     }
-    // Device ids: not zero-padded, either case; leading zeros tolerated and dropped.
+    // Device ids ("{device}: device identifier, in hexadecimal, up to 8 characters",
+    // https://support.sigfox.com/docs/callbacks-documentation): either case, leading zeros
+    // kept as sent; equal by their number.
     for (id, expected) in [
         ("B92A4", 0xB92A4),
         ("b92a4", 0xB92A4),
+        ("0CB3", 0xCB3),
         ("004D33DB", 0x4D33DB),
         ("FFFFFFFF", u32::MAX),
     ] {
         let cb = parse(&format!(r#"{{"device":"{id}"}}"#)).unwrap();
-        assert_eq!(cb.device, DeviceId(expected));
+        assert_eq!(cb.device, DeviceId::from_value(expected));
+        assert_eq!(cb.device.to_string(), id);
+        assert_eq!(cb.device.as_str(), id);
+        assert_eq!(cb.device.value(), expected);
     }
-    assert_eq!(DeviceId(0xB92A4).to_string(), "B92A4");
-    assert_eq!(DeviceId(0x4D33DB).to_string(), "4D33DB");
+    let padded = DeviceId::parse("0CB3").unwrap();
+    assert_eq!(format!("{padded:?}"), r#"DeviceId("0CB3")"#);
+    assert_eq!(
+        sigfox_frame::BidirReply::new()
+            .no_data(padded)
+            .to_http()
+            .body,
+        r#"{"0CB3":{"noData":true}}"#
+    );
+    assert_eq!(DeviceId::from_value(0xB92A4).to_string(), "B92A4");
+    assert_eq!(DeviceId::from_value(0x4D33DB).to_string(), "4D33DB");
     // Boundaries accepted.
     let cb =
         parse(r#"{"device":"1","seqNumber":4095,"infoCode":"8","ack":"true","lat":-90,"lng":180}"#)
@@ -279,7 +294,7 @@ fn renamed_keys() {
         &options,
     )
     .unwrap();
-    assert_eq!(cb.device, DeviceId(0xB92A4));
+    assert_eq!(cb.device, DeviceId::from_value(0xB92A4));
     assert_eq!(cb.seq_number, Some(7));
     // `device` is no longer a known key: it is kept as an extra.
     assert_eq!(cb.extra, vec![("device".to_owned(), json!("other"))]);

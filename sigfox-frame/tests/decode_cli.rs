@@ -122,6 +122,54 @@ fn callback_from_stdin() {
     );
 }
 
+/// A user-templated callback names its fields freely (`{"id":"{device}", ...}`): `--rename`
+/// reads each from its key, as `CallbackOptions::rename` does. The device id keeps its
+/// leading zero.
+#[test]
+fn renamed_callback_fields() {
+    let body = r#"{"id":"0CB3","n":7,"payload":"c0"}"#;
+    assert_eq!(
+        run(
+            &["--callback", "-", "--rename", "device=id", "--rename", "seqNumber=n", "--rename", "data=payload", "--topic", "sigfox/{device}"],
+            body
+        ),
+        (
+            r#"{"message":{"data":"c0","device":"0CB3","kind":"DATA_UPLINK","seqNumber":7},"topic":"sigfox/0CB3"}"#.to_owned() + "\n",
+            0
+        )
+    );
+    assert_eq!(
+        run(&["--callback", "-"], body),
+        (
+            r#"{"error":"Missing","message":"callback field `device` is required but absent (null, \"N/A\" and \"\" count as absent)"}"#.to_owned() + "\n",
+            1
+        )
+    );
+    for (bad, message) in [
+        ("device", "--rename \"device\": expected KEY=NAME"),
+        (
+            "serial=id",
+            "--rename \"serial=id\": unknown field \"serial\"",
+        ),
+        ("device=", "--rename \"device=\": empty name"),
+    ] {
+        let out = Command::new(binary())
+            .args(["--callback", "/dev/null", "--rename", bad])
+            .output()
+            .unwrap();
+        assert_eq!(
+            (out.stdout.is_empty(), out.status.code()),
+            (true, Some(64)),
+            "{bad}"
+        );
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(
+            stderr.lines().next(),
+            Some(format!("sigfox-decode: {message}").as_str())
+        );
+    }
+}
+
 #[test]
 fn radio_frames() {
     assert_eq!(

@@ -69,7 +69,14 @@ fn typed_fields_of_the_first_vector() {
     let f = UplinkFrame::from_hex("aaaaa35f01a0db334d00abad1deadc32758a").unwrap();
     assert_eq!(
         (f.replica, f.class, f.frame_type, f.flags, f.seq, f.device),
-        (0, FrameClass::C, 0x35F, 0, 416, DeviceId(0x004D_33DB))
+        (
+            0,
+            FrameClass::C,
+            0x35F,
+            0,
+            416,
+            DeviceId::from_value(0x004D_33DB)
+        )
     );
     assert_eq!(
         (f.payload.as_slice(), f.mac.as_slice()),

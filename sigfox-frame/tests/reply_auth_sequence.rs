@@ -50,7 +50,7 @@ fn downlink_data_is_exactly_16_hex_digits() {
 #[test]
 fn bidir_replies() {
     let data = DownlinkData::from_hex("0102030405060708").unwrap();
-    let one = BidirReply::new().downlink(DeviceId(0xB92A4), data);
+    let one = BidirReply::new().downlink(DeviceId::from_value(0xB92A4), data);
     assert_eq!(
         one.to_json(),
         Some(json!({"B92A4":{"downlinkData":"0102030405060708"}}))
@@ -64,10 +64,10 @@ fn bidir_replies() {
         }
     );
     let several = BidirReply::new()
-        .downlink(DeviceId(1), data)
-        .no_data(DeviceId(2))
-        .downlink(DeviceId(3), DownlinkData([0xff; 8]))
-        .no_data(DeviceId(3));
+        .downlink(DeviceId::from_value(1), data)
+        .no_data(DeviceId::from_value(2))
+        .downlink(DeviceId::from_value(3), DownlinkData([0xff; 8]))
+        .no_data(DeviceId::from_value(3));
     assert_eq!(
         several.to_json(),
         Some(
@@ -163,7 +163,7 @@ fn cidr_allow_list() {
 fn sequence_window() {
     use SeqClass::*;
     let mut t = SequenceTracker::new(SequenceOptions::default()).unwrap();
-    let d = DeviceId(0xB92A4);
+    let d = DeviceId::from_value(0xB92A4);
     // (seq, expected): retries and other stations' reports are duplicates; the counter wraps.
     let steps: &[(u16, SeqClass)] = &[
         (10, New),
@@ -249,9 +249,9 @@ fn sequence_window() {
         ..Default::default()
     })
     .unwrap();
-    assert_eq!(t.classify(DeviceId(1), 0), Ok(New));
+    assert_eq!(t.classify(DeviceId::from_value(1), 0), Ok(New));
     assert_eq!(
-        t.classify(DeviceId(2), 0),
+        t.classify(DeviceId::from_value(2), 0),
         Err(SequenceError::TooManyDevices(1))
     );
 }
@@ -261,8 +261,8 @@ proptest! {
     fn a_repeat_is_never_new(seqs in proptest::collection::vec(0u16..4096, 1..50)) {
         let mut t = SequenceTracker::new(SequenceOptions::default()).unwrap();
         for s in &seqs {
-            let first = t.classify(DeviceId(1), *s).unwrap();
-            let again = t.classify(DeviceId(1), *s).unwrap();
+            let first = t.classify(DeviceId::from_value(1), *s).unwrap();
+            let again = t.classify(DeviceId::from_value(1), *s).unwrap();
             prop_assert_ne!(again, SeqClass::New, "first {:?}", first);
         }
     }

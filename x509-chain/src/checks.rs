@@ -173,8 +173,16 @@ fn check_key(cert: &Cert) -> Result<(), Check> {
 }
 
 /// The leaf's own rules.
-pub(crate) fn check_leaf(cert: &Cert, usage: Usage, time: u64) -> Result<(), Check> {
+pub(crate) fn check_leaf(
+    cert: &Cert,
+    usage: Usage,
+    time: u64,
+    allow_ca: bool,
+) -> Result<(), Check> {
     check_common(cert, Role::Leaf, time)?;
+    if cert.is_ca() && !allow_ca {
+        return Err(Check::CaAsLeaf);
+    }
     let ext = &cert.ext;
     // RFC 5280 §4.2.1.10: name constraints "MUST be used only in a CA certificate".
     if ext.name_constraints.is_some() && !cert.is_ca() {

@@ -89,6 +89,11 @@ pub enum Check {
     BadSignature,
     /// An issuer without basicConstraints cA=TRUE (RFC 5280 §6.1.4 (k)).
     NotCa,
+    /// A CA certificate (basicConstraints cA=TRUE) presented as the leaf. RFC 5280 allows it;
+    /// this crate refuses it unless [`VerifierOptions::allow_ca_leaf`](crate::VerifierOptions)
+    /// is set, as rustls-webpki and pyca/cryptography do: a device must not authenticate
+    /// with a certificate that can issue others.
+    CaAsLeaf,
     /// More intermediates below this CA than its pathLenConstraint allows (RFC 5280 §6.1.4 (m)).
     PathLenExceeded {
         /// The constraint.
@@ -180,6 +185,9 @@ impl fmt::Display for Check {
             }
             Self::BadSignature => f.write_str("signature does not verify with the issuer's key"),
             Self::NotCa => f.write_str("issuer is not a CA (basicConstraints cA is not TRUE)"),
+            Self::CaAsLeaf => {
+                f.write_str("a CA certificate (basicConstraints cA TRUE) used as the leaf")
+            }
             Self::PathLenExceeded { limit } => {
                 write!(f, "pathLenConstraint {limit} exceeded (RFC 5280 6.1.4 (m))")
             }
@@ -285,6 +293,7 @@ impl VerifyError {
                 Check::UnsupportedSignatureAlgorithm => "UnsupportedSignatureAlgorithm",
                 Check::BadSignature => "BadSignature",
                 Check::NotCa => "NotCa",
+                Check::CaAsLeaf => "CaAsLeaf",
                 Check::PathLenExceeded { .. } => "PathLenExceeded",
                 Check::MissingKeyCertSign => "MissingKeyCertSign",
                 Check::ExtendedKeyUsage { .. } => "ExtendedKeyUsage",

@@ -41,6 +41,10 @@ pub struct VerifierOptions {
     /// pays one signature check (its leaf's) per connection. Every other check still runs
     /// on every call.
     pub issuer_cache_capacity: usize,
+    /// Accept a CA certificate (basicConstraints cA=TRUE) as the leaf, as RFC 5280's path
+    /// validation does. Default false: refused with [`Check::CaAsLeaf`], as rustls-webpki
+    /// and pyca/cryptography refuse it (x509-limbo has a case for each reading).
+    pub allow_ca_leaf: bool,
 }
 
 impl Default for VerifierOptions {
@@ -52,6 +56,7 @@ impl Default for VerifierOptions {
             max_candidates: 2_000,
             crls: Vec::new(),
             issuer_cache_capacity: 0,
+            allow_ca_leaf: false,
         }
     }
 }
@@ -184,7 +189,7 @@ impl Verifier {
             pool.push(cert);
         }
         let time = request.time.as_secs();
-        checks::check_leaf(&leaf, request.usage, time)
+        checks::check_leaf(&leaf, request.usage, time, self.options.allow_ca_leaf)
             .map_err(|check| VerifyError::Invalid { index: 0, check })?;
         if request.require_digital_signature {
             if let Some(ku) = &leaf.ext.key_usage {

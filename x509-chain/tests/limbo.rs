@@ -104,9 +104,12 @@ fn limbo_conformance() {
             "{id}: unexpected SUCCESS in namespace {namespace}"
         );
     }
+    // 13 until a CA certificate as the leaf was refused by default (issue 14): that moved
+    // webpki::ca-as-leaf off the list and put rfc5280::ca-as-leaf and
+    // pathlen::validation-ignores-pathlen-in-leaf (whose leaf is a CA) on it.
     assert!(
-        expected_divergences.len() <= 13,
-        "{} divergences; the bar is 13",
+        expected_divergences.len() <= 14,
+        "{} divergences; the bar is 14",
         expected_divergences.len()
     );
 }

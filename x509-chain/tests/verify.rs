@@ -195,6 +195,42 @@ fn issuer_without_ca_bit_is_not_ca() {
     );
 }
 
+/// x509-limbo's `webpki::ca-as-leaf` and `rfc5280::ca-as-leaf` disagree on a CA certificate
+/// presented as the leaf: refused by default (a device must not authenticate with a
+/// certificate that can issue others), accepted with `allow_ca_leaf`.
+#[test]
+fn a_ca_certificate_as_the_leaf_is_refused_unless_allowed() {
+    let c = chain();
+    let ders = [c.intermediate.der.clone()];
+    let none: &[&[u8]] = &[];
+    let default = Verifier::new(store(&[&c.root]), VerifierOptions::default());
+    assert_eq!(
+        default
+            .verify(&c.intermediate.der, none, &client_request())
+            .unwrap_err(),
+        invalid(0, Check::CaAsLeaf)
+    );
+    assert_eq!(
+        default
+            .verify(&c.leaf.der, &ders, &client_request())
+            .unwrap()
+            .certificates()
+            .len(),
+        3
+    );
+    let lenient = Verifier::new(
+        store(&[&c.root]),
+        VerifierOptions {
+            allow_ca_leaf: true,
+            ..VerifierOptions::default()
+        },
+    );
+    let path = lenient
+        .verify(&c.intermediate.der, none, &client_request())
+        .unwrap();
+    assert_eq!(path.subjects(), &["CN=Intermediate", "CN=Root"]);
+}
+
 #[test]
 fn path_len_constraint_counts_intermediates_below() {
     // RFC 5280 §6.1.4 (m): root pathlen 0 allows no intermediate below it.
