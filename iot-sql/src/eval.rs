@@ -664,12 +664,31 @@ impl<'a> Env<'a> {
                 }
                 self.within_depth(Value::Array(out))
             }
+            // Over anything else the query runs once. `FROM *` still yields an array (AWS:
+            // `get((SELECT *, topic() AS topic FROM *), 0)` is the object): its one result,
+            // or none when WHERE is false or the result is Undefined. Over a path its result
+            // stands alone (the transform reference: `(select a, b from data2)` is an object).
             other => {
                 let inner = Scope {
                     row: Row::Value(other),
                     vars: scope.vars,
                 };
-                Ok(self.row_result(select, &inner)?.unwrap_or_default())
+                let result = self.row_result(select, &inner)?;
+                let from_star = matches!(
+                    &select.from,
+                    Some(From::Expr(Expr {
+                        kind: ExprKind::Wildcard,
+                        ..
+                    }))
+                );
+                if !from_star {
+                    return Ok(result.unwrap_or_default());
+                }
+                let out = match result {
+                    Some(v) if !v.is_undefined() => vec![v],
+                    _ => Vec::new(),
+                };
+                self.within_depth(Value::Array(out))
             }
         }
     }

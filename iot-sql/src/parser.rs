@@ -668,6 +668,10 @@ impl<'a> Parser<'a> {
     fn parse_primary(&mut self) -> PResult<Tree> {
         let t = self.bump()?;
         match t.tok {
+            // `*.path`: a member of the whole input (`SELECT VALUE *.messages FROM 't'`).
+            Tok::Punct("*") if matches!(self.peek()?.tok, Tok::Punct(".")) => {
+                Ok(Tree::leaf(ExprKind::Wildcard, t.span))
+            }
             Tok::Punct("(") => self.parse_parenthesized(t.span),
             Tok::Punct("{") => self.parse_object(t.span),
             Tok::Punct("[") => self.parse_array(t.span),
@@ -926,11 +930,29 @@ impl<'a> Parser<'a> {
         Ok((args, below, end))
     }
 
-    /// An argument: an expression, or `*` standing alone.
+    /// An argument: an expression, `*` standing alone, or a nested SELECT without parentheses
+    /// of its own (`isNull(SELECT VALUE x FROM y)`, which AWS accepts): it ends at the `,` or
+    /// `)` that ends the argument.
     fn parse_argument(&mut self) -> PResult<Tree> {
         if self.at_punct("*")? && matches!(self.peek_at(1)?, Tok::Punct(",") | Tok::Punct(")")) {
             let span = self.bump()?.span;
             return Ok(Tree::leaf(ExprKind::Wildcard, span));
+        }
+        if self.at_keyword("SELECT")? {
+            let start = self.peek()?.span;
+            self.require(
+                self.version.supports_nested_queries(),
+                "a nested SELECT",
+                start.start,
+            )?;
+            let (select, below) = self.nested(|p| p.parse_select(false))?;
+            let span = start.to(Span::new(self.last_end, self.last_end));
+            return self.node(
+                ExprKind::Subquery(Box::new(select)),
+                span,
+                below,
+                start.start,
+            );
         }
         self.expr()
     }

@@ -173,6 +173,26 @@ fn select_items_and_aliases() {
         ),
         r#"{"select":3}"#
     );
+    // `*.path`: a member of the whole input, anywhere an expression goes (issue 14: AWS
+    // accepts `SELECT VALUE *.messages FROM 't'`).
+    let m = r#"{"messages":[{"a":1}],"x":{"y":2}}"#;
+    assert_eq!(
+        run(V2, "SELECT VALUE *.messages FROM 't'", "t", m),
+        r#"[{"a":1}]"#
+    );
+    assert_eq!(
+        run(
+            V2,
+            "SELECT *.x.y AS z, *.messages FROM 't' WHERE *.x.y = 2",
+            "t",
+            m
+        ),
+        r#"{"messages":[{"a":1}],"z":2}"#
+    );
+    assert_eq!(
+        run(V2, "SELECT *.x.y * 3 AS z FROM 't'", "t", m),
+        r#"{"z":6}"#
+    );
     let e = Rule::parse("SELECT d AS 'x' FROM 't'", V2).unwrap_err();
     assert_eq!(
         (e.kind, e.column),
@@ -246,7 +266,10 @@ fn nested_object_queries() {
         ),
         r#"{"x":[{"n":"light","w":270},{"n":"acidity","w":14}]}"#
     );
-    // Over an object, a nested query runs once.
+    // Over an object path, a nested query runs once and gives its result (as the transform
+    // reference's `(select a, b from data2)`, tests/functions.rs); `FROM *` runs once and
+    // still yields an array (issue 14: in AWS `get((SELECT *, topic() AS topic FROM *), 0)`
+    // is the object).
     assert_eq!(
         run(
             V2,
@@ -256,15 +279,34 @@ fn nested_object_queries() {
         ),
         r#"{"x":{"b":1}}"#
     );
-    // FROM * reads the current object.
     assert_eq!(
         run(
             V2,
-            "SELECT (SELECT VALUE b FROM *) AS x FROM 't'",
+            "SELECT get((SELECT *, topic() AS topic FROM *), 0) AS m FROM 't'",
+            "t",
+            r#"{"b":1}"#
+        ),
+        r#"{"m":{"b":1,"topic":"t"}}"#
+    );
+    // FROM * reads the current object; a false WHERE gives an empty array.
+    assert_eq!(
+        run(
+            V2,
+            "SELECT (SELECT VALUE b FROM *) AS x, (SELECT b FROM * WHERE b = 2) AS y FROM 't'",
             "t",
             r#"{"b":[1]}"#
         ),
-        r#"{"x":[1]}"#
+        r#"{"x":[[1]],"y":[]}"#
+    );
+    // A nested SELECT as a function's argument needs no parentheses of its own.
+    assert_eq!(
+        run(
+            V2,
+            "SELECT isNull(SELECT VALUE n FROM e WHERE v > 100) AS a, get(SELECT VALUE n FROM e WHERE v > 100, 0) AS b FROM 'topic'",
+            "topic",
+            p
+        ),
+        r#"{"a":false,"b":"light"}"#
     );
     let e = Rule::parse("SELECT (SELECT v FROM e) AS x FROM 't'", V1).unwrap_err();
     assert_eq!(
