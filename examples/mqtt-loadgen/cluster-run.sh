@@ -126,6 +126,18 @@ else
     --source-addrs "$SOURCES" ${RATE:+--rate "$RATE"} ${KEEP_ALIVE:+--keep-alive "$KEEP_ALIVE"} --out run --no-progress >loadgen.txt 2>&1 || true
 fi
 END=$(date +%s)
+# Every node's counters at the end (a message the cluster dropped shows here: a slow NATS
+# consumer, a full session queue or outbound queue).
+for n in $(seq 1 "$NODES"); do
+  curl -s --max-time 5 "http://127.0.0.1:$((22000 + n))/metrics" >"metrics-node-$n.txt" || true
+done
+DROP_COUNTERS="cluster_slow_consumer_total dropped_queue_full_total dropped_slow_client_total slow_client_disconnects_total cluster_disconnects_total"
+drops() {
+  local c
+  for c in $DROP_COUNTERS; do
+    echo "$c $(cat metrics-node-*.txt | awk -v k="broker_$c" '$1 == k {t += $2} END {print t + 0}')"
+  done
+}
 # The sample with the most connections.
 read -r _ PEAK_KIB CONNS _ < <(sort -k3 -n rss.log | tail -1) || true # none in a run under 10 s
 {
@@ -146,5 +158,6 @@ read -r _ PEAK_KIB CONNS _ < <(sort -k3 -n rss.log | tail -1) || true # none in 
   if [ "${CONNS:-0}" -gt 0 ]; then
     echo "- memory per connection: $(((${PEAK_KIB:-0} - IDLE_KIB) * 1024 / CONNS)) bytes (the nodes' RSS at that sample - idle RSS, over the connections)"
   fi
+  echo "- the nodes' drop and disconnect counters at the end, summed (metrics-node-N.txt): $(drops | tr '\n' ';' | sed 's/;$//; s/;/, /g')"
 } >summary.md
 cat summary.md
