@@ -539,43 +539,15 @@ fn empty_value_lists_follow_iam_set_semantics() {
     let persistent: &[&str] = &["PersistentConnect"];
     let both: &[&str] = &["PersistentConnect", "LastWill"];
     let key = "iot:ConnectAttributes";
+    let all = r#"{"ForAllValues:StringEquals":{"iot:ConnectAttributes":[]}}"#;
+    let any = r#"{"ForAnyValue:StringEquals":{"iot:ConnectAttributes":[]}}"#;
     run(&[
-        (
-            r#"{"ForAllValues:StringEquals":{"iot:ConnectAttributes":[]}}"#,
-            key,
-            Some(none),
-            Allowed,
-        ),
-        (
-            r#"{"ForAllValues:StringEquals":{"iot:ConnectAttributes":[]}}"#,
-            key,
-            None,
-            Allowed,
-        ),
-        (
-            r#"{"ForAllValues:StringEquals":{"iot:ConnectAttributes":[]}}"#,
-            key,
-            Some(persistent),
-            ImplicitDeny,
-        ),
-        (
-            r#"{"ForAllValues:StringEquals":{"iot:ConnectAttributes":[]}}"#,
-            key,
-            Some(both),
-            ImplicitDeny,
-        ),
-        (
-            r#"{"ForAnyValue:StringEquals":{"iot:ConnectAttributes":[]}}"#,
-            key,
-            Some(both),
-            ImplicitDeny,
-        ),
-        (
-            r#"{"ForAnyValue:StringEquals":{"iot:ConnectAttributes":[]}}"#,
-            key,
-            Some(none),
-            ImplicitDeny,
-        ),
+        (all, key, Some(none), Allowed),
+        (all, key, None, Allowed),
+        (all, key, Some(persistent), ImplicitDeny),
+        (all, key, Some(both), ImplicitDeny),
+        (any, key, Some(both), ImplicitDeny),
+        (any, key, Some(none), ImplicitDeny),
         (
             r#"{"ForAllValues:StringNotEquals":{"iot:ConnectAttributes":[]}}"#,
             key,

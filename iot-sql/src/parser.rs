@@ -743,16 +743,21 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_subquery(&mut self, start: Span) -> PResult<Tree> {
+        let (select, below) = self.parse_nested_select()?;
+        let end = self.expect_punct(")", "`)` after the nested SELECT")?;
+        let kind = ExprKind::Subquery(Box::new(select));
+        self.node(kind, start.to(end), below, start.start)
+    }
+
+    /// A nested SELECT at the next token (2016-03-23 and later), and its depth.
+    fn parse_nested_select(&mut self) -> PResult<(Select, usize)> {
         let at = self.peek()?.span.start;
         self.require(
             self.version.supports_nested_queries(),
             "a nested SELECT",
             at,
         )?;
-        let (select, below) = self.nested(|p| p.parse_select(false))?;
-        let end = self.expect_punct(")", "`)` after the nested SELECT")?;
-        let kind = ExprKind::Subquery(Box::new(select));
-        self.node(kind, start.to(end), below, start.start)
+        self.nested(|p| p.parse_select(false))
     }
 
     fn parse_object(&mut self, start: Span) -> PResult<Tree> {
@@ -940,12 +945,7 @@ impl<'a> Parser<'a> {
         }
         if self.at_keyword("SELECT")? {
             let start = self.peek()?.span;
-            self.require(
-                self.version.supports_nested_queries(),
-                "a nested SELECT",
-                start.start,
-            )?;
-            let (select, below) = self.nested(|p| p.parse_select(false))?;
+            let (select, below) = self.parse_nested_select()?;
             let span = start.to(Span::new(self.last_end, self.last_end));
             return self.node(
                 ExprKind::Subquery(Box::new(select)),

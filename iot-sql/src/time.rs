@@ -53,13 +53,9 @@ enum ZoneRule {
 
 impl ZoneRule {
     /// The zone in force at `utc`.
-    fn at(&self, utc: &DateTime<Utc>) -> Zone {
+    fn at(self, utc: &DateTime<Utc>) -> Zone {
         match self {
-            ZoneRule::Fixed(zone) => Zone {
-                offset: zone.offset,
-                name: zone.name.clone(),
-                id: zone.id.clone(),
-            },
+            ZoneRule::Fixed(zone) => zone,
             ZoneRule::Region(tz) => {
                 let offset = tz.offset_from_utc_datetime(&utc.naive_utc());
                 let fixed = offset.fix();

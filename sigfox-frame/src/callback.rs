@@ -435,13 +435,12 @@ impl DeviceId {
 
     /// The id of device number `value`, spelled upper-case without leading zeros.
     pub fn from_value(value: u32) -> Self {
+        use std::io::Write as _;
         let mut text = [0u8; 8];
-        let mut len = 0u8;
-        let digits = format!("{value:X}");
-        for (slot, b) in text.iter_mut().zip(digits.bytes()) {
-            *slot = b;
-            len = len.saturating_add(1);
-        }
+        let mut cursor = std::io::Cursor::new(&mut text[..]);
+        // At most 8 hex digits for a u32: the buffer always has room.
+        let _ = write!(cursor, "{value:X}");
+        let len = u8::try_from(cursor.position()).unwrap_or(8);
         DeviceId { value, text, len }
     }
 
