@@ -330,6 +330,7 @@ async fn forward(
                                     payload: p.payload.clone(),
                                     qos: p.qos_pid.qos().min(QoS::AtLeastOnce),
                                     retain: p.retain,
+                                    origin: None,
                                 };
                                 shared.ingest_from(&message, Some(principal), Some(local_id));
                                 inc(&shared.metrics.bridge_in_total);

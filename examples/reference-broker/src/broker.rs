@@ -30,6 +30,17 @@ pub struct Message {
     pub qos: QoS,
     /// The retain flag it was published with.
     pub retain: bool,
+    /// Cluster mode: its id across the cluster, once it has one (`None` on one node alone).
+    pub origin: Option<MessageId>,
+}
+
+/// A message's id across a cluster: the node that accepted it and its number there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MessageId {
+    /// The accepting node's random id.
+    pub node: u64,
+    /// The message's number on that node.
+    pub seq: u64,
 }
 
 /// The broker's handle on one live connection.
@@ -800,22 +811,27 @@ impl Broker {
     /// Routes an accepted message: updates the retained store, then delivers it once to each
     /// subscriber that may receive it, at the lower of its QoS and the subscription's.
     pub fn publish(&self, message: &Message) {
-        self.publish_from(message, None, None);
+        self.publish_from(message, None, None, None);
     }
 
     /// As [`Broker::publish`], except to the session `exclude` (the bridge a message came
     /// from, so that it does not go back), and answering the publishing client with `reply`
-    /// once what the message changed is durable.
+    /// once what the message changed is durable, `forward` (the message for the other nodes
+    /// of a cluster) included.
     pub(crate) fn publish_from(
         &self,
         message: &Message,
         exclude: Option<&str>,
         reply: Option<(&str, Reply)>,
+        forward: Option<Change>,
     ) {
         inc(&self.metrics.publish_received_total);
         let mut guard = self.lock();
         let state = &mut *guard;
         let mut work = self.work();
+        if let Some(forward) = forward {
+            work.change(forward);
+        }
         if message.retain {
             let topic = message.topic.as_str();
             if message.payload.is_empty() {
@@ -833,9 +849,39 @@ impl Broker {
             }
             set(&self.metrics.retained_current, state.retained.len());
         }
+        self.deliver_matching(state, &mut work, message, |client| exclude != Some(client));
+        if let Some((client_id, reply)) = reply {
+            if let Some(session) = state.sessions.get_mut(client_id) {
+                let packet = match reply {
+                    Reply::PubAck(pid) => Outbound::PubAck(pid),
+                    Reply::PubRec(pid) => {
+                        if session.incoming_qos2.insert(pid.get()) {
+                            work.session_change(session, |client_id| Change::IncomingQos2Put {
+                                client_id,
+                                packet_id: pid.get(),
+                            });
+                        }
+                        Outbound::PubRec(pid)
+                    }
+                };
+                work.send(session, packet);
+            }
+        }
+        self.finish(work);
+    }
+
+    /// Delivers `message` once to each session whose subscriptions match it, that `to`
+    /// accepts and that may receive it, at the lower of its QoS and the subscription's.
+    fn deliver_matching(
+        &self,
+        state: &mut State,
+        work: &mut Work<'_>,
+        message: &Message,
+        to: impl Fn(&str) -> bool,
+    ) {
         let targets = state.trie.matches(&message.topic);
         for (client, granted) in targets {
-            if exclude == Some(&*client) {
+            if !to(&client) {
                 continue;
             }
             let Some(session) = state.sessions.get_mut(&client) else {
@@ -855,26 +901,19 @@ impl Broker {
                 qos: message.qos.min(granted),
                 // [MQTT-3.3.1-9]: retain is 0 on messages sent to existing subscriptions.
                 retain: false,
+                origin: message.origin,
             };
             work.deliver(session, delivered);
         }
-        if let Some((client_id, reply)) = reply {
-            if let Some(session) = state.sessions.get_mut(client_id) {
-                let packet = match reply {
-                    Reply::PubAck(pid) => Outbound::PubAck(pid),
-                    Reply::PubRec(pid) => {
-                        if session.incoming_qos2.insert(pid.get()) {
-                            work.session_change(session, |client_id| Change::IncomingQos2Put {
-                                client_id,
-                                packet_id: pid.get(),
-                            });
-                        }
-                        Outbound::PubRec(pid)
-                    }
-                };
-                work.send(session, packet);
-            }
-        }
+    }
+
+    /// Cluster mode: delivers `message` to the session `client_id` alone, if its
+    /// subscriptions match (a message read again from the cluster's log for it).
+    pub(crate) fn publish_to(&self, client_id: &str, message: &Message) {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let mut work = self.work();
+        self.deliver_matching(state, &mut work, message, |client| client == client_id);
         self.finish(work);
     }
 

@@ -3,7 +3,9 @@
 //! Each node keeps its own client connections and does everything it does alone for them
 //! (authorization, sessions, rules). What crosses nodes goes over NATS:
 //! - a message accepted by a node is delivered to its own subscribers, and published on the
-//!   subject of its topic (`nats_subject.rs`) for the others; the rules run only there;
+//!   subject of its topic (`nats_subject.rs`) for the others; the rules run only there. A
+//!   QoS 0 message goes straight to the other nodes; a QoS 1/2 one goes through the message
+//!   log (`message_log.rs`), a JetStream stream, before its PUBACK;
 //! - a node subscribes on NATS only to the subjects of the filters its own clients hold,
 //!   counted per (session, filter), so traffic goes only where it is wanted; the SUBACK waits
 //!   until the NATS server has the subscription, so nothing published after it is missed;
@@ -23,7 +25,7 @@
 //! delivers only the first copy.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -34,12 +36,14 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::auth::Principal;
-use crate::broker::Message;
+use crate::broker::{Message, MessageId};
 use crate::config::ClusterConfig;
 use crate::jetstream_store::{JetStreamCommit, JetStreamStore, MAX_SUBJECT, retained_message};
+use crate::message_log::{Logged, MessageLog};
 use crate::metrics::{Metrics, dec, inc, set};
 use crate::nats_subject::{filter_subjects, subject_topic, token, topic_subject, untoken};
 use crate::server::Shared;
+use crate::store::Change;
 
 /// Messages waiting to be handed to the NATS client beyond which publishing connections wait.
 const MAX_OUTBOX: u64 = 64 * 1024;
@@ -49,6 +53,9 @@ const RELEASE_WAIT: Duration = Duration::from_secs(5);
 
 /// Message ids remembered to drop the second copy of a message.
 const SEEN: usize = 64 * 1024;
+
+/// How often a node records its message log watermark (`message_log.rs`).
+const WATERMARK_EVERY: Duration = Duration::from_secs(1);
 
 /// The envelope's version byte.
 const ENVELOPE_V1: u8 = 1;
@@ -80,13 +87,13 @@ enum Interest {
 /// Message ids already delivered, oldest first.
 #[derive(Debug, Default)]
 struct Seen {
-    ids: HashSet<(u64, u64)>,
-    order: VecDeque<(u64, u64)>,
+    ids: HashSet<MessageId>,
+    order: VecDeque<MessageId>,
 }
 
 impl Seen {
     /// Whether `id` is new (and remembers it).
-    fn first(&mut self, id: (u64, u64)) -> bool {
+    fn first(&mut self, id: MessageId) -> bool {
         if !self.ids.insert(id) {
             return false;
         }
@@ -100,6 +107,31 @@ impl Seen {
     }
 }
 
+/// Messages held while a gap is open, beyond which they are dropped (those of QoS 1/2 are
+/// read again from the log).
+const MAX_HELD: usize = 64 * 1024;
+
+/// What the NATS client's events tell the cluster link: after a lost connection or a slow
+/// consumer, messages may have passed this node by. Until the log is read again, the
+/// watermark stays, and messages arriving meanwhile wait, so that they keep their order
+/// behind the ones read again.
+#[derive(Debug, Default)]
+struct Gaps {
+    /// Gaps so far.
+    count: AtomicU64,
+    /// Set from a gap until the log is read again.
+    open: AtomicBool,
+    /// Wakes the watermark loop when the connection is back.
+    reconnected: Notify,
+}
+
+impl Gaps {
+    fn open(&self) {
+        self.open.store(true, Ordering::Release);
+        self.count.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
 /// A node's link to the cluster.
 #[derive(Debug)]
 pub(crate) struct Cluster {
@@ -107,7 +139,16 @@ pub(crate) struct Cluster {
     /// Random per process: messages and announcements carry it.
     node_id: u64,
     node_name: String,
-    messages: String,
+    /// `<prefix>.m.0`: QoS 0 messages, straight from the accepting node.
+    direct: String,
+    /// `<prefix>.m.1`: QoS 1/2 messages, republished by the log.
+    logged: String,
+    /// `<prefix>.m.*`: what a node subscribes under, both kinds at once.
+    watched: String,
+    log: MessageLog,
+    gaps: Arc<Gaps>,
+    /// Messages that arrived while a gap was open, delivered after the log's read.
+    held: Mutex<Vec<async_nats::Message>>,
     clients: String,
     /// Cluster-wide commands (reload).
     control: String,
@@ -157,24 +198,30 @@ impl Cluster {
             config.node_name.clone()
         };
         let events = Arc::clone(&metrics);
+        let gaps = Arc::new(Gaps::default());
+        let missed = Arc::clone(&gaps);
         let client = async_nats::ConnectOptions::new()
             .name(format!("reference-broker {node_name}"))
             .no_echo()
             .connection_timeout(Duration::from_secs(5))
             .event_callback(move |event| {
                 let metrics = Arc::clone(&events);
+                let missed = Arc::clone(&missed);
                 async move {
                     match event {
                         async_nats::Event::Connected => {
+                            missed.reconnected.notify_one();
                             set(&metrics.cluster_connected, 1);
                             crate::log("cluster: connected to NATS");
                         }
                         async_nats::Event::Disconnected => {
+                            missed.open();
                             set(&metrics.cluster_connected, 0);
                             inc(&metrics.cluster_disconnects_total);
                             crate::log("cluster: lost NATS; reconnecting");
                         }
                         async_nats::Event::SlowConsumer(_) => {
+                            missed.open();
                             inc(&metrics.cluster_slow_consumer_total);
                         }
                         _ => {}
@@ -217,6 +264,19 @@ impl Cluster {
                 "cluster: {e}; start nats-server with JetStream (-js)"
             ))
         })?;
+        let messages = format!("{}.m", config.subject_prefix);
+        let log = MessageLog::open(
+            client.clone(),
+            &config.subject_prefix,
+            &format!("{messages}.1"),
+            Duration::from_secs(config.log_retention_secs),
+        )
+        .await
+        .map_err(|e| {
+            ClusterError(format!(
+                "cluster: {e}; start nats-server with JetStream (-js)"
+            ))
+        })?;
         let nodes = format!("{}.n", config.subject_prefix);
         let (outbox, outbox_rx) = mpsc::unbounded_channel();
         let (interest, interest_rx) = mpsc::unbounded_channel();
@@ -225,7 +285,12 @@ impl Cluster {
             client,
             node_id,
             node_name,
-            messages: format!("{}.m", config.subject_prefix),
+            direct: format!("{messages}.0"),
+            logged: format!("{messages}.1"),
+            watched: format!("{messages}.*"),
+            log,
+            gaps,
+            held: Mutex::new(Vec::new()),
             clients: format!("{}.c", config.subject_prefix),
             control: format!("{}.x", config.subject_prefix),
             release: format!("{nodes}.{node_id:016x}.release"),
@@ -301,9 +366,21 @@ impl Cluster {
             .watch_with_history(">")
             .await
             .map_err(|e| ClusterError(format!("cluster: cannot watch retained messages: {e}")))?;
+        // Messages logged before this node started are not its to deliver.
+        let start = cluster
+            .log
+            .last_seq()
+            .await
+            .map_err(|e| ClusterError(format!("cluster: {e}")))?;
+        cluster
+            .log
+            .set_watermark(cluster.node_id, start)
+            .await
+            .map_err(|e| ClusterError(format!("cluster: {e}")))?;
         let weak = Arc::downgrade(shared);
         let (readers, readers_rx) = mpsc::unbounded_channel();
         Ok(vec![
+            tokio::spawn(watermark_loop(weak.clone(), start)),
             tokio::spawn(mirror_loop(weak.clone(), mirror)),
             tokio::spawn(release_loop(weak.clone(), releases)),
             tokio::spawn(outbox_loop(
@@ -320,23 +397,40 @@ impl Cluster {
         ])
     }
 
-    /// Publishes an accepted message for the other nodes.
-    pub(crate) fn forward(&self, message: &Message) {
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+    /// Publishes an accepted message for the other nodes: a QoS 0 one at once; for a QoS
+    /// 1/2 one, returns its cluster id and the change that logs it (`message_log.rs`), which
+    /// the broker commits with the message's other changes before it confirms the message.
+    pub(crate) fn forward(&self, message: &Message) -> Option<(MessageId, Change)> {
+        let id = MessageId {
+            node: self.node_id,
+            seq: self.seq.fetch_add(1, Ordering::Relaxed),
+        };
         let mut payload =
             BytesMut::with_capacity(ENVELOPE_HEAD.saturating_add(message.payload.len()));
         payload.put_u8(ENVELOPE_V1);
         payload.put_u8(message.qos as u8);
         payload.put_u8(u8::from(message.retain));
-        payload.put_u64(self.node_id);
-        payload.put_u64(seq);
+        payload.put_u64(id.node);
+        payload.put_u64(id.seq);
         payload.put_slice(&message.payload);
-        let subject = topic_subject(&self.messages, message.topic.as_str());
+        let topic = message.topic.as_str();
+        let direct = message.qos == QoS::AtMostOnce;
+        // As long as each other (`<prefix>.m.0.…`, `<prefix>.m.1.…`); the log's own subject
+        // (`<prefix>.j.…`) is shorter.
+        let subject = topic_subject(if direct { &self.direct } else { &self.logged }, topic);
         if subject.len() > MAX_SUBJECT {
             inc(&self.metrics.cluster_subject_too_long_total);
-            return;
+            return None;
         }
-        self.send_out((subject, payload.freeze()));
+        if direct {
+            self.send_out((subject, payload.freeze()));
+            return None;
+        }
+        let log = Change::Forward {
+            subject: topic_subject(self.log.root(), topic),
+            envelope: payload.freeze(),
+        };
+        Some((id, log))
     }
 
     fn send_out(&self, out: Out) {
@@ -393,9 +487,16 @@ impl Cluster {
         let Some(header) = self.store.header(client_id).await.map_err(fail)? else {
             return Ok(());
         };
-        if header.owner != self.node_id {
-            self.release_on(header.owner, client_id).await?;
-        }
+        // Where the log is read from for this session once it is here: a node that let it
+        // go says up to where it had the log; one that is gone, its last watermark.
+        let replay_from = if header.owner == self.node_id {
+            None
+        } else {
+            match self.release_on(header.owner, client_id).await? {
+                Some(seq) => Some(seq),
+                None => self.log.watermark(header.owner).await.map_err(fail)?,
+            }
+        };
         if clean {
             return self.store.delete(client_id).await.map_err(fail);
         }
@@ -408,9 +509,22 @@ impl Cluster {
             .iter()
             .map(|(f, _)| f.clone())
             .collect();
+        // What the session holds already is not read again from the log.
+        let stored: HashSet<MessageId> = snapshot
+            .messages
+            .iter()
+            .filter_map(|m| m.message.origin)
+            .collect();
         self.watch(&filters).await;
         if shared.broker.adopt(snapshot, Arc::clone(principal)) {
-            Ok(())
+            match replay_from {
+                Some(from) => {
+                    let from = from.saturating_add(1);
+                    self.replay_session(shared, client_id, &filters, &stored, from)
+                        .await
+                }
+                None => Ok(()),
+            }
         } else {
             self.unwatch(&filters);
             Err(ClusterError(
@@ -419,17 +533,22 @@ impl Cluster {
         }
     }
 
-    /// Asks node `owner` to let `client_id`'s session go; a node that is gone (no responder
-    /// on its subject) has nothing to let go.
-    async fn release_on(&self, owner: u64, client_id: &str) -> Result<(), ClusterError> {
+    /// Asks node `owner` to let `client_id`'s session go. It answers with the log's last
+    /// sequence when it let go (`Some`); a node that is gone (no responder on its subject)
+    /// has nothing to let go (`None`).
+    async fn release_on(&self, owner: u64, client_id: &str) -> Result<Option<u64>, ClusterError> {
         use async_nats::RequestErrorKind;
         let subject = format!("{}.{owner:016x}.release", self.nodes);
         let request = self
             .client
             .request(subject, Bytes::copy_from_slice(client_id.as_bytes()));
         match tokio::time::timeout(RELEASE_WAIT, request).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) if e.kind() == RequestErrorKind::NoResponders => Ok(()),
+            Ok(Ok(reply)) => Ok(reply
+                .payload
+                .get(..8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)),
+            Ok(Err(e)) if e.kind() == RequestErrorKind::NoResponders => Ok(None),
             Ok(Err(e)) => Err(ClusterError(format!(
                 "cluster: node {owner:016x} did not let {client_id:?} go: {e}"
             ))),
@@ -475,7 +594,7 @@ impl Cluster {
         let mut out = Vec::new();
         for subject in filters
             .iter()
-            .flat_map(|f| filter_subjects(&self.messages, f.as_str()))
+            .flat_map(|f| filter_subjects(&self.watched, f.as_str()))
         {
             if subject.len() > MAX_SUBJECT {
                 inc(&self.metrics.cluster_subject_too_long_total);
@@ -489,11 +608,44 @@ impl Cluster {
     /// A message from another node: delivered to this node's subscribers once, in the order
     /// the copies arrive (the dedup lock is held across the delivery for that).
     fn receive(&self, shared: &Shared, msg: &async_nats::Message) {
-        let Some(message) = self.decode(msg) else {
+        if self.gaps.open.load(Ordering::Acquire) {
+            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+            // Checked again under the lock `close_gap` holds while it empties `held`.
+            if self.gaps.open.load(Ordering::Acquire) {
+                if held.len() < MAX_HELD {
+                    held.push(msg.clone());
+                } else {
+                    // Another gap: the log is read again up to past this message.
+                    self.gaps.count.fetch_add(1, Ordering::AcqRel);
+                    inc(&self.metrics.cluster_dropped_in_gap_total);
+                }
+                return;
+            }
+        }
+        self.receive_now(shared, msg);
+    }
+
+    fn receive_now(&self, shared: &Shared, msg: &async_nats::Message) {
+        let subject = msg.subject.as_str();
+        let prefix = if subject.starts_with(self.direct.as_str()) {
+            &self.direct
+        } else {
+            &self.logged
+        };
+        self.deliver(shared, prefix, subject, &msg.payload);
+    }
+
+    /// Delivers a message (`subject` under `prefix`, its envelope) to this node's
+    /// subscribers, unless it is this node's own or came already.
+    fn deliver(&self, shared: &Shared, prefix: &str, subject: &str, envelope: &Bytes) {
+        let Some((message, id)) = decode(prefix, subject, envelope) else {
             inc(&self.metrics.cluster_malformed_total);
             return;
         };
-        let (message, id) = message;
+        if id.node == self.node_id {
+            // The log republishes this node's messages to it too; it delivered them itself.
+            return;
+        }
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if !seen.first(id) {
             inc(&self.metrics.cluster_duplicates_total);
@@ -503,27 +655,109 @@ impl Cluster {
         shared.broker.publish(&message);
     }
 
-    fn decode(&self, msg: &async_nats::Message) -> Option<(Message, (u64, u64))> {
-        let topic = subject_topic(&self.messages, msg.subject.as_str())?;
-        let topic = TopicName::new(&topic).ok()?;
-        let head = msg.payload.get(..ENVELOPE_HEAD)?;
-        let (&version, rest) = head.split_first()?;
-        if version != ENVELOPE_V1 {
-            return None;
-        }
-        let qos = QoS::from_u8(*rest.first()?)?;
-        let node = u64::from_be_bytes(rest.get(2..10)?.try_into().ok()?);
-        let seq = u64::from_be_bytes(rest.get(10..18)?.try_into().ok()?);
-        let message = Message {
-            topic,
-            payload: msg.payload.slice(ENVELOPE_HEAD..),
-            qos,
-            // The retained store stays with the node that accepted the message; deliveries
-            // to existing subscriptions carry retain 0 anyway [MQTT-3.3.1-9].
-            retain: false,
-        };
-        Some((message, (node, seq)))
+    /// Whether message `id` was delivered here already (without remembering it).
+    fn delivered(&self, id: MessageId) -> bool {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.ids.contains(&id)
     }
+
+    /// The log's subjects of `filters`.
+    fn log_subjects(&self, filters: &[TopicFilter]) -> Vec<String> {
+        filters
+            .iter()
+            .flat_map(|f| filter_subjects(self.log.root(), f.as_str()))
+            .filter(|s| s.len() <= MAX_SUBJECT)
+            .collect()
+    }
+
+    /// Reads the log again from `from` for session `client_id`, just adopted here: what was
+    /// published for it while no node held it (or its node had not committed it), in order.
+    async fn replay_session(
+        &self,
+        shared: &Shared,
+        client_id: &str,
+        filters: &[TopicFilter],
+        stored: &HashSet<MessageId>,
+        from: u64,
+    ) -> Result<(), ClusterError> {
+        let fail =
+            |e: crate::jetstream_store::JetStreamError| ClusterError(format!("cluster: {e}"));
+        // Anything after `to` comes live: the session is subscribed and adopted.
+        let to = self.log.last_seq().await.map_err(fail)?;
+        let logged = self
+            .log
+            .read(&self.log_subjects(filters), from, to)
+            .await
+            .map_err(fail)?;
+        for Logged {
+            subject, envelope, ..
+        } in logged
+        {
+            let Some((message, id)) = decode(self.log.root(), &subject, &envelope) else {
+                inc(&self.metrics.cluster_malformed_total);
+                continue;
+            };
+            if stored.contains(&id) || self.delivered(id) {
+                continue;
+            }
+            inc(&self.metrics.cluster_replayed_total);
+            shared.broker.publish_to(client_id, &message);
+        }
+        Ok(())
+    }
+
+    /// Ends a gap once the log was read again: delivers what arrived meanwhile (the copies
+    /// already read are dropped as such), then delivers as messages come.
+    fn close_gap(&self, shared: &Shared) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        for msg in held.drain(..) {
+            self.receive_now(shared, &msg);
+        }
+        self.gaps.open.store(false, Ordering::Release);
+    }
+
+    /// Reads the log again from `from` to `to` for every session here, after this node may
+    /// have missed messages.
+    async fn replay_all(&self, shared: &Shared, from: u64, to: u64) -> Result<(), ClusterError> {
+        let fail =
+            |e: crate::jetstream_store::JetStreamError| ClusterError(format!("cluster: {e}"));
+        let all = vec![format!("{}.>", self.log.root())];
+        let logged = self.log.read(&all, from, to).await.map_err(fail)?;
+        for Logged {
+            subject, envelope, ..
+        } in logged
+        {
+            inc(&self.metrics.cluster_replayed_total);
+            self.deliver(shared, self.log.root(), &subject, &envelope);
+        }
+        Ok(())
+    }
+}
+
+/// A message's topic (from `subject`, under `prefix`) and its envelope opened.
+fn decode(prefix: &str, subject: &str, envelope: &Bytes) -> Option<(Message, MessageId)> {
+    let topic = subject_topic(prefix, subject)?;
+    let topic = TopicName::new(&topic).ok()?;
+    let head = envelope.get(..ENVELOPE_HEAD)?;
+    let (&version, rest) = head.split_first()?;
+    if version != ENVELOPE_V1 {
+        return None;
+    }
+    let qos = QoS::from_u8(*rest.first()?)?;
+    let id = MessageId {
+        node: u64::from_be_bytes(rest.get(2..10)?.try_into().ok()?),
+        seq: u64::from_be_bytes(rest.get(10..18)?.try_into().ok()?),
+    };
+    let message = Message {
+        topic,
+        payload: envelope.slice(ENVELOPE_HEAD..),
+        qos,
+        // The retained store stays with the node that accepted the message; deliveries
+        // to existing subscriptions carry retain 0 anyway [MQTT-3.3.1-9].
+        retain: false,
+        origin: Some(id),
+    };
+    Some((message, id))
 }
 
 fn random_u64() -> Result<u64, ClusterError> {
@@ -679,6 +913,15 @@ async fn release_loop(shared: Weak<Shared>, mut sub: async_nats::Subscriber) {
         let (Some(reply), Ok(client_id)) = (msg.reply, std::str::from_utf8(&msg.payload)) else {
             continue;
         };
+        let Some(cluster) = &strong.cluster else {
+            return;
+        };
+        // The log up to here was delivered to the session here (or is on its way to its
+        // commit); the claiming node reads the rest. Read before letting go: a message in
+        // between comes twice rather than never.
+        let Ok(logged) = cluster.log.last_seq().await else {
+            continue;
+        };
         strong.broker.release(client_id);
         tokio::spawn(async move {
             let committed = match strong.broker.persister() {
@@ -687,7 +930,8 @@ async fn release_loop(shared: Weak<Shared>, mut sub: async_nats::Subscriber) {
             };
             if let Some(cluster) = &strong.cluster {
                 if committed {
-                    let _ = cluster.client.publish(reply, Bytes::new()).await;
+                    let answer = Bytes::copy_from_slice(&logged.to_be_bytes());
+                    let _ = cluster.client.publish(reply, answer).await;
                 }
             }
         });
@@ -732,5 +976,93 @@ async fn takeover_loop(shared: Weak<Shared>, mut sub: async_nats::Subscriber) {
         if shared.broker.evict(&client_id, at) {
             inc(&shared.metrics.takeovers_total);
         }
+    }
+}
+
+/// Records this node's watermark in the message log about once a second: the log's last
+/// sequence one round earlier, once everything received since is committed. After a gap
+/// (`Gaps`) it first reads the log again from the watermark, as soon as NATS is back.
+async fn watermark_loop(shared: Weak<Shared>, start: u64) {
+    let mut ticks = tokio::time::interval(WATERMARK_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut watermark = start;
+    // The log's last sequence at the previous round, when no gap came since.
+    let mut previous: Option<u64> = None;
+    let mut gaps_read = 0u64;
+    // Read (live or again) up to here: a gap that comes during a read starts after it.
+    let mut read_to = start;
+    loop {
+        let Some(gaps) = shared
+            .upgrade()
+            .and_then(|s| s.cluster.as_ref().map(|c| Arc::clone(&c.gaps)))
+        else {
+            return;
+        };
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = gaps.reconnected.notified() => {}
+        }
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let Some(cluster) = &strong.cluster else {
+            return;
+        };
+        if !cluster.connected() {
+            previous = None;
+            continue;
+        }
+        let gaps = cluster.gaps.count.load(Ordering::Acquire);
+        if gaps != gaps_read {
+            previous = None;
+            // Resubscribed by now: what is logged after `to` comes live.
+            if cluster.client.flush().await.is_err() {
+                continue;
+            }
+            let Ok(to) = cluster.log.last_seq().await else {
+                continue;
+            };
+            if let Err(e) = cluster
+                .replay_all(&strong, read_to.saturating_add(1), to)
+                .await
+            {
+                crate::log(&e.0);
+                continue;
+            }
+            read_to = read_to.max(to);
+            if cluster.gaps.count.load(Ordering::Acquire) == gaps {
+                cluster.close_gap(&strong);
+                gaps_read = gaps;
+                previous = Some(to);
+            }
+            continue;
+        }
+        let Ok(last) = cluster.log.last_seq().await else {
+            previous = None;
+            continue;
+        };
+        if let Some(covered) = previous {
+            let committed = match strong.broker.persister() {
+                Some(persist) => persist.flush().await,
+                None => true,
+            };
+            let covered = covered.max(watermark);
+            // Written every round, moved or not: the bucket forgets keys of nodes long gone.
+            if committed
+                && cluster
+                    .log
+                    .set_watermark(cluster.node_id, covered)
+                    .await
+                    .is_ok()
+            {
+                watermark = covered;
+                read_to = read_to.max(watermark);
+                cluster
+                    .metrics
+                    .cluster_watermark
+                    .store(watermark, Ordering::Relaxed);
+            }
+        }
+        previous = Some(last);
     }
 }

@@ -63,6 +63,10 @@ pub struct ClusterConfig {
     /// The first token of every NATS subject the cluster uses, so that several clusters can
     /// share one NATS system.
     pub subject_prefix: String,
+    /// How long the message log keeps QoS 1/2 messages (seconds): a persistent session whose
+    /// node was killed finds what was published for it within this time once its client
+    /// connects again.
+    pub log_retention_secs: u64,
 }
 
 impl Default for ClusterConfig {
@@ -71,6 +75,7 @@ impl Default for ClusterConfig {
             nats_urls: Vec::new(),
             node_name: String::new(),
             subject_prefix: "iotgw".to_owned(),
+            log_retention_secs: 3600,
         }
     }
 }
@@ -636,6 +641,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "cluster.subject_prefix",
                 message: "must be one NATS token of letters, digits, '-' and '_'".to_owned(),
+            });
+        }
+        if self.cluster.log_retention_secs == 0 {
+            return Err(ConfigError::Invalid {
+                key: "cluster.log_retention_secs",
+                message: "must be at least 1".to_owned(),
             });
         }
         if l.write_timeout_secs == 0 {

@@ -167,6 +167,7 @@ async fn serve_halves<S>(
         payload: w.payload.clone(),
         qos: w.qos,
         retain: w.retain,
+        origin: None,
     });
 
     let (tx, rx) = mpsc::channel(limits.outbound_queue);
@@ -552,6 +553,7 @@ impl Conn<'_> {
                     payload: p.payload.clone(),
                     qos: p.qos_pid.qos(),
                     retain: p.retain,
+                    origin: None,
                 };
                 let shared = self.shared;
                 let client = self.client_id;

@@ -36,7 +36,7 @@ use mqtt_wire::{QoS, TopicFilter, TopicName};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::broker::{Message, SessionSnapshot, StoredMessage};
+use crate::broker::{Message, MessageId, SessionSnapshot, StoredMessage};
 use crate::nats_subject::{subject_topic, topic_subject};
 use crate::persist::Commit;
 use crate::store::Change;
@@ -119,8 +119,14 @@ pub(crate) fn retained_message(key: &str, value: &Bytes) -> Option<Message> {
         payload: value.slice(2..),
         qos,
         retain: true,
+        origin: None,
     })
 }
+
+/// `message_value`'s flags: the retain flag, and whether the message's cluster id follows
+/// the topic (records written before ids were kept have neither bit 1 nor the id).
+const RETAIN: u8 = 1;
+const HAS_ORIGIN: u8 = 2;
 
 fn message_value(message: &Message) -> Bytes {
     let topic = message.topic.as_str().as_bytes();
@@ -129,28 +135,46 @@ fn message_value(message: &Message) -> Bytes {
             .payload
             .len()
             .saturating_add(topic.len())
-            .saturating_add(4),
+            .saturating_add(20),
     );
+    let mut flags = if message.retain { RETAIN } else { 0 };
+    if message.origin.is_some() {
+        flags |= HAS_ORIGIN;
+    }
     v.put_u8(message.qos as u8);
-    v.put_u8(u8::from(message.retain));
+    v.put_u8(flags);
     // Topic names are at most 65,535 bytes (MQTT's length prefix).
     v.put_u16(u16::try_from(topic.len()).unwrap_or(u16::MAX));
     v.put_slice(topic);
+    if let Some(id) = message.origin {
+        v.put_u64(id.node);
+        v.put_u64(id.seq);
+    }
     v.put_slice(&message.payload);
     v.freeze()
 }
 
 fn message_of(value: &Bytes) -> Option<Message> {
     let qos = QoS::from_u8(*value.first()?)?;
-    let retain = *value.get(1)? != 0;
+    let flags = *value.get(1)?;
     let len = usize::from(u16::from_be_bytes(value.get(2..4)?.try_into().ok()?));
-    let end = len.checked_add(4)?;
+    let mut end = len.checked_add(4)?;
     let topic = TopicName::new(std::str::from_utf8(value.get(4..end)?).ok()?).ok()?;
+    let mut origin = None;
+    if flags & HAS_ORIGIN != 0 {
+        let id = value.get(end..end.checked_add(16)?)?;
+        origin = Some(MessageId {
+            node: u64::from_be_bytes(id.get(..8)?.try_into().ok()?),
+            seq: u64::from_be_bytes(id.get(8..)?.try_into().ok()?),
+        });
+        end = end.checked_add(16)?;
+    }
     Some(Message {
         topic,
         payload: value.slice(end..),
         qos,
-        retain,
+        retain: flags & RETAIN != 0,
+        origin,
     })
 }
 
@@ -350,6 +374,8 @@ impl JetStreamStore {
                 let subject = format!("{}.q.{packet_id}", self.session_root(client_id));
                 plan.set(false, subject.clone(), Op::Purge(subject));
             }
+            // Logged by `apply`, outside the plan: each is a message of its own.
+            Change::Forward { .. } => {}
         }
         Ok(())
     }
@@ -403,13 +429,32 @@ impl JetStreamStore {
         Ok(())
     }
 
-    /// Applies changes in order (see the module's notes on atomicity).
+    /// Applies changes in order (see the module's notes on atomicity). Messages for the
+    /// cluster's log (`message_log.rs`) are sent first, one after the other in the order the
+    /// broker accepted them, and confirmed with the rest.
     pub(crate) async fn apply(&self, changes: &[&Change]) -> Result<(), JetStreamError> {
+        let mut acks = Vec::new();
+        for change in changes {
+            if let Change::Forward { subject, envelope } = change {
+                let ack = self
+                    .js
+                    .publish(subject.clone(), envelope.clone())
+                    .await
+                    .map_err(|e| failed("log", e))?;
+                acks.push(ack);
+            }
+        }
         let mut plan = Plan::default();
         for change in changes {
             self.plan(&mut plan, change).await?;
         }
-        self.run(plan.take()).await
+        self.run(plan.take()).await?;
+        futures_util::future::try_join_all(
+            acks.into_iter().map(std::future::IntoFuture::into_future),
+        )
+        .await
+        .map_err(|e| failed("log", e))?;
+        Ok(())
     }
 
     /// The header of `client_id`'s stored session, if there is one.
@@ -608,8 +653,22 @@ mod tests {
             payload: Bytes::from_static(b"\x00payload\xff"),
             qos: QoS::ExactlyOnce,
             retain: true,
+            origin: None,
         };
-        assert_eq!(message_of(&message_value(&m)), Some(m));
+        assert_eq!(message_of(&message_value(&m)), Some(m.clone()));
+        let with_id = Message {
+            origin: Some(MessageId {
+                node: u64::MAX - 1,
+                seq: 3,
+            }),
+            retain: false,
+            ..m
+        };
+        let value = message_value(&with_id);
+        assert_eq!(value.get(..4), Some(&b"\x02\x02\x00\x07"[..]));
+        assert_eq!(message_of(&value), Some(with_id));
+        // A record cut inside its id is malformed, not a message without one.
+        assert_eq!(message_of(&value.slice(..4 + 7 + 15)), None);
         assert_eq!(message_of(&Bytes::from_static(b"\x01\x00\x00\x09ab")), None);
         assert_eq!(message_of(&Bytes::from_static(b"\x03\x00\x00\x00")), None);
     }
@@ -621,6 +680,7 @@ mod tests {
             payload: Bytes::from_static(b"{}"),
             qos: QoS::AtLeastOnce,
             retain: true,
+            origin: None,
         };
         let key = retained_key(&m.topic).unwrap();
         assert_eq!(retained_message(&key, &retained_value(&m)), Some(m));
@@ -654,6 +714,7 @@ mod tests {
             payload: Bytes::from_static(b"p"),
             qos: QoS::AtLeastOnce,
             retain: false,
+            origin: None,
         };
         parts.add("m.10.b", &message_value(&m("b")));
         parts.add("m.2.b", &message_value(&m("a")));

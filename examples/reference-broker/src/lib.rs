@@ -11,6 +11,7 @@ mod connection;
 mod http;
 mod identity;
 mod jetstream_store;
+mod message_log;
 mod metrics;
 pub mod nats_subject;
 mod persist;
@@ -24,7 +25,7 @@ mod sigfox;
 mod store;
 
 pub use auth::{Authorizer, Principal};
-pub use broker::{Broker, Message, SessionSnapshot, Snapshot, StoredMessage};
+pub use broker::{Broker, Message, MessageId, SessionSnapshot, Snapshot, StoredMessage};
 pub use config::{
     ActionConfig, BridgeConfig, BridgeDirection, BridgeTls, BridgeTopic, ClusterConfig, Config,
     ConfigError, DenyConnect, Limits, MetricKind, PersistenceConfig, RuleConfig, SyncMode,

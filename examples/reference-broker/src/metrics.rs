@@ -147,6 +147,12 @@ metrics! {
     counter cluster_disconnects_total: "Times the NATS connection was lost (the client reconnects).",
     /// Sessions read back from JetStream.
     counter cluster_sessions_moved_total: "Persistent sessions read back from JetStream on a CONNECT here (held by another node or by none before).",
+    /// Messages read again from the message log.
+    counter cluster_replayed_total: "QoS 1/2 messages read again from the cluster's message log (after a gap on this node, or for a session taken from a node that was gone or let it go).",
+    /// Messages dropped while a gap was open.
+    counter cluster_dropped_in_gap_total: "Messages from other nodes dropped while this node read the log again after a gap (more than 65,536 waiting; QoS 1/2 ones are read again).",
+    /// The message log watermark.
+    gauge cluster_watermark: "The message log sequence up to which everything this node received is committed.",
     /// NATS slow-consumer events.
     counter cluster_slow_consumer_total: "NATS slow-consumer events (messages from other nodes dropped by the client).",
     /// Sigfox callbacks refused.

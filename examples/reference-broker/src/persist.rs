@@ -378,6 +378,7 @@ mod tests {
                 payload: Bytes::from_static(b"p"),
                 qos: QoS::AtLeastOnce,
                 retain: false,
+                origin: None,
             },
             packet_id: None,
         }

@@ -485,6 +485,7 @@ async fn execute(
                 payload: Bytes::copy_from_slice(payload),
                 qos: *qos,
                 retain: false,
+                origin: None,
             });
             Ok(())
         }

@@ -54,23 +54,14 @@ impl Shared {
         principal: Option<&Principal>,
         reply: Option<(&str, Reply)>,
     ) {
-        self.broker.publish_from(message, None, reply);
-        self.forward(message);
+        self.publish(message, None, reply);
         self.offer_to_rules(message, principal);
     }
 
     /// A message the broker publishes itself (a Will, a rule's republish): routed here and on
     /// the other nodes, not offered to the rules.
     pub(crate) fn route(&self, message: &Message) {
-        self.broker.publish(message);
-        self.forward(message);
-    }
-
-    fn forward(&self, message: &Message) {
-        if let Some(cluster) = &self.cluster {
-            inc(&self.metrics.cluster_forwarded_total);
-            cluster.forward(message);
-        }
+        self.publish(message, None, None);
     }
 
     /// As [`Shared::ingest`], not delivered to the session `exclude` (a bridge's own).
@@ -80,9 +71,29 @@ impl Shared {
         principal: Option<&Principal>,
         exclude: Option<&str>,
     ) {
-        self.broker.publish_from(message, exclude, None);
-        self.forward(message);
+        self.publish(message, exclude, None);
         self.offer_to_rules(message, principal);
+    }
+
+    /// Routes a message here and, in cluster mode, on the other nodes: a QoS 0 message is
+    /// sent to them at once; a QoS 1/2 one gets its cluster id and is logged in JetStream
+    /// with the message's other changes, before `reply` confirms it.
+    fn publish(&self, message: &Message, exclude: Option<&str>, reply: Option<(&str, Reply)>) {
+        let logged = self.cluster.as_ref().and_then(|cluster| {
+            inc(&self.metrics.cluster_forwarded_total);
+            cluster.forward(message)
+        });
+        match logged {
+            Some((origin, log)) => {
+                let message = Message {
+                    origin: Some(origin),
+                    ..message.clone()
+                };
+                self.broker
+                    .publish_from(&message, exclude, reply, Some(log));
+            }
+            None => self.broker.publish_from(message, exclude, reply, None),
+        }
     }
 
     fn offer_to_rules(&self, message: &Message, principal: Option<&Principal>) {

@@ -145,6 +145,7 @@ impl SigfoxIngest {
                     payload: Bytes::from(message.payload.to_string()),
                     qos: QoS::AtLeastOnce,
                     retain: false,
+                    origin: None,
                 },
                 None,
                 None,

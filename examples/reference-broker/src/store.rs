@@ -154,6 +154,14 @@ pub enum Change {
         /// The packet id.
         packet_id: u16,
     },
+    /// Cluster mode: a QoS 1/2 message published for the other nodes, in JetStream before
+    /// what confirms it goes out (`cluster.rs`). One node alone never forwards.
+    Forward {
+        /// The subject of the cluster's message stream.
+        subject: String,
+        /// The envelope (`cluster.rs`).
+        envelope: Bytes,
+    },
 }
 
 fn seq_value(seq: u64) -> i64 {
@@ -250,6 +258,8 @@ fn apply_one(tx: &Transaction<'_>, change: &Change) -> Result<(), StoreError> {
             tx.prepare_cached("DELETE FROM incoming_qos2 WHERE client_id = ?1 AND packet_id = ?2")?
                 .execute(params![&**client_id, packet_id])?;
         }
+        // Nothing of SQLite's: a cluster's store is JetStream.
+        Change::Forward { .. } => {}
     }
     Ok(())
 }
@@ -339,6 +349,7 @@ impl Store {
                 payload: Bytes::from(payload),
                 qos: qos("retained", q)?,
                 retain: true,
+                origin: None,
             });
         }
         let mut stmt = self.conn.prepare(
@@ -409,6 +420,7 @@ impl Store {
                     payload: Bytes::from(payload),
                     qos: qos("messages", q)?,
                     retain,
+                    origin: None,
                 },
                 packet_id: pid.map(|p| packet_id("messages", p)).transpose()?,
                 released,
