@@ -60,12 +60,18 @@ impl Default for ParseOptions {
 const MAX_VARIABLES: usize = 10;
 const MAX_VARIABLE_NAME: usize = 64;
 
-/// Keywords: case-insensitive, and not usable as field names (read such a field with
-/// `get(*, 'name')`).
+/// Keywords: case-insensitive. All are fine as aliases and member names (`AS value`,
+/// `a.end`); all but [`FIELD_KEYWORDS`] are refused as bare field names (read such a field
+/// with `*.end` or `get(*, 'end')`).
 const KEYWORDS: [&str; 18] = [
     "SELECT", "VALUE", "FROM", "WHERE", "AS", "AND", "OR", "NOT", "IN", "CASE", "WHEN", "THEN",
     "ELSE", "END", "TRUE", "FALSE", "NULL", "SET",
 ];
+
+/// Keywords that are field names too wherever an expression goes: neither can continue or
+/// end an expression (`SET` only starts a statement; `VALUE` only follows SELECT, and
+/// `SELECT value FROM …` reads the field), and both are common payload keys.
+const FIELD_KEYWORDS: [&str; 2] = ["VALUE", "SET"];
 
 /// Whether `name` is a keyword (case-insensitive).
 pub fn is_keyword(name: &str) -> bool {
@@ -352,9 +358,21 @@ impl<'a> Parser<'a> {
         Ok((select, items_depth.max(from_depth).max(condition_depth)))
     }
 
-    /// Whether `VALUE` follows SELECT.
+    /// Whether `VALUE` follows SELECT: the keyword, unless what follows it ends or continues
+    /// a field (`SELECT value FROM`, `SELECT value, x`, `SELECT value AS v`, `SELECT
+    /// value.x`), which makes it the payload's `value` field.
     fn parse_select_value(&mut self) -> PResult<bool> {
         if !self.at_keyword("VALUE")? {
+            return Ok(false);
+        }
+        let field = match self.peek_at(1)? {
+            Tok::Punct(",") | Tok::Punct(".") | Tok::Eof => true,
+            Tok::Ident(s) => ["FROM", "WHERE", "AS"]
+                .iter()
+                .any(|k| s.eq_ignore_ascii_case(k)),
+            _ => false,
+        };
+        if field {
             return Ok(false);
         }
         let at = self.bump()?.span.start;
@@ -713,7 +731,7 @@ impl<'a> Parser<'a> {
         if name.eq_ignore_ascii_case("CASE") {
             return self.parse_case(start);
         }
-        if is_keyword(&name) {
+        if is_keyword(&name) && !FIELD_KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(&name)) {
             return Err(self.error(
                 ParseErrorKind::Unexpected {
                     found: Tok::Ident(name).to_string(),

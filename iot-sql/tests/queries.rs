@@ -173,6 +173,48 @@ fn select_items_and_aliases() {
         ),
         r#"{"select":3}"#
     );
+    // `value` and `set` are keywords that can neither continue nor end an expression, and
+    // common payload keys: bare field names wherever an expression goes (issue 14). After
+    // SELECT, `value` is the field when a field's end or continuation follows it.
+    let kv = r#"{"value":3,"set":"on","v":{"value":4}}"#;
+    assert_eq!(run(V2, "SELECT value FROM 't'", "t", kv), r#"{"value":3}"#);
+    assert_eq!(
+        run(V2, "SELECT value, set FROM 't' WHERE value > 2", "t", kv),
+        r#"{"set":"on","value":3}"#
+    );
+    assert_eq!(
+        run(V2, "SELECT value AS n, v.value AS m FROM 't'", "t", kv),
+        r#"{"m":4,"n":3}"#
+    );
+    assert_eq!(run(V2, "SELECT VALUE value FROM 't'", "t", kv), "3");
+    assert_eq!(run(V2, "SELECT VALUE value * 2 FROM 't'", "t", kv), "6");
+    assert_eq!(
+        run(V2, "SELECT VALUE v FROM 't'", "t", kv),
+        r#"{"value":4}"#
+    );
+    assert_eq!(
+        run(
+            V2,
+            "SELECT cast(value AS String) AS s FROM 't' WHERE set = 'on'",
+            "t",
+            kv
+        ),
+        r#"{"s":"3"}"#
+    );
+    // The other keywords stay reserved as bare names: each could end an expression or
+    // start a clause (`SELECT end FROM`, `WHERE from = 1`).
+    for sql in ["SELECT end FROM 't'", "SELECT a FROM 't' WHERE from = 1"] {
+        assert!(
+            matches!(
+                Rule::parse(sql, V2).unwrap_err().kind,
+                ParseErrorKind::Unexpected {
+                    expected: "an expression",
+                    ..
+                }
+            ),
+            "{sql}"
+        );
+    }
     // `*.path`: a member of the whole input, anywhere an expression goes (issue 14: AWS
     // accepts `SELECT VALUE *.messages FROM 't'`).
     let m = r#"{"messages":[{"a":1}],"x":{"y":2}}"#;
@@ -545,14 +587,14 @@ fn parse_errors_have_positions() {
         matches!(e.kind, ParseErrorKind::NotInVersion { .. }),
         "{e:?}"
     );
-    // Keywords are not field names; `get(*, 'value')` reads such a field.
-    assert!(Rule::parse("SELECT value FROM 't'", V2).is_err());
+    // Reserved keywords are not field names; `get(*, 'end')` reads such a field.
+    assert!(Rule::parse("SELECT end FROM 't'", V2).is_err());
     assert_eq!(
         run(
             V2,
-            "SELECT get(*, 'value') AS v FROM 't'",
+            "SELECT get(*, 'end') AS v FROM 't'",
             "t",
-            r#"{"value":3}"#
+            r#"{"end":3}"#
         ),
         r#"{"v":3}"#
     );

@@ -53,6 +53,7 @@ impl CallbackKind {
 /// The fields a callback template can carry. Each has Sigfox's variable name as its default
 /// key; [`CallbackOptions::rename`] maps it to another key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Key {
     /// `device`: the device id.
     Device,
@@ -98,11 +99,30 @@ pub enum Key {
     Info,
     /// `severity` (ERROR).
     Severity,
+    /// `duplicate`: whether this callback is for a repetition of a message already received
+    /// (the "send duplicate" option).
+    Duplicate,
+    /// `lqi`: the link quality by name (DATA_ADVANCED).
+    Lqi,
+    /// `linkQuality`: the link quality as 0–4 (DATA_ADVANCED).
+    LinkQuality,
+    /// `longPolling` (BIDIR).
+    LongPolling,
+    /// `operatorName`: the operator that received the message (DATA_ADVANCED).
+    OperatorName,
+    /// `countryCode`: the operator's country, ISO 3166-1 numeric (DATA_ADVANCED).
+    CountryCode,
+    /// `fixedLat`: the latitude set on the device's page (DATA_ADVANCED).
+    FixedLat,
+    /// `fixedLng`: the longitude set on the device's page (DATA_ADVANCED).
+    FixedLng,
+    /// `geolocSource`: where a GEOLOC location came from (legacy GEOLOC).
+    GeolocSource,
 }
 
 impl Key {
     /// Every key, in the order the normalized message lists them.
-    pub const ALL: [Key; 22] = [
+    pub const ALL: [Key; 31] = [
         Key::Device,
         Key::DeviceTypeId,
         Key::Time,
@@ -125,6 +145,15 @@ impl Key {
         Key::Batt,
         Key::Info,
         Key::Severity,
+        Key::Duplicate,
+        Key::Lqi,
+        Key::LinkQuality,
+        Key::LongPolling,
+        Key::OperatorName,
+        Key::CountryCode,
+        Key::FixedLat,
+        Key::FixedLng,
+        Key::GeolocSource,
     ];
 
     /// Sigfox's variable name, the default key and the key in the normalized message.
@@ -152,6 +181,15 @@ impl Key {
             Key::Batt => "batt",
             Key::Info => "info",
             Key::Severity => "severity",
+            Key::Duplicate => "duplicate",
+            Key::Lqi => "lqi",
+            Key::LinkQuality => "linkQuality",
+            Key::LongPolling => "longPolling",
+            Key::OperatorName => "operatorName",
+            Key::CountryCode => "countryCode",
+            Key::FixedLat => "fixedLat",
+            Key::FixedLng => "fixedLng",
+            Key::GeolocSource => "geolocSource",
         }
     }
 }
@@ -296,8 +334,10 @@ pub enum Reason {
         /// The largest allowed.
         max: f64,
     },
-    /// Not `true`/`false`.
+    /// Not `true`/`false` (or `1`/`0`).
     NotABoolean,
+    /// Not a link quality: `LIMIT`, `AVERAGE`, `GOOD`, `EXCELLENT`, `NA`, or 0–4.
+    NotALinkQuality,
     /// A string longer than [`CallbackLimits::max_value_len`].
     ValueTooLong {
         /// The limit.
@@ -337,6 +377,7 @@ impl Reason {
             Self::NotAnInteger => "NotAnInteger",
             Self::OutOfRange { .. } => "OutOfRange",
             Self::NotABoolean => "NotABoolean",
+            Self::NotALinkQuality => "NotALinkQuality",
             Self::ValueTooLong { .. } => "ValueTooLong",
             Self::WrongType { .. } => "WrongType",
             Self::InvalidCustomName => "InvalidCustomName",
@@ -376,7 +417,11 @@ impl fmt::Display for Reason {
             Self::NotANumber => write!(f, "is not a decimal number"),
             Self::NotAnInteger => write!(f, "is not a non-negative integer"),
             Self::OutOfRange { min, max } => write!(f, "is outside {min}..={max}"),
-            Self::NotABoolean => write!(f, "is not true or false"),
+            Self::NotABoolean => write!(f, "is not true or false (nor 1 or 0)"),
+            Self::NotALinkQuality => write!(
+                f,
+                "is not a link quality (LIMIT, AVERAGE, GOOD, EXCELLENT, NA, or 0 to 4)"
+            ),
             Self::ValueTooLong { max } => write!(f, "is longer than {max} bytes"),
             Self::WrongType { expected } => write!(f, "is not {expected}"),
             Self::InvalidCustomName => {
@@ -505,6 +550,85 @@ fn parse_hex_u32(s: &str) -> Result<u32, Reason> {
     u32::from_str_radix(s, 16).map_err(|_| Reason::NotHex)
 }
 
+/// The link quality Sigfox computes for a message (`lqi` by name, `linkQuality` by number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum LinkQuality {
+    /// `LIMIT`, 0.
+    Limit,
+    /// `AVERAGE`, 1.
+    Average,
+    /// `GOOD`, 2.
+    Good,
+    /// `EXCELLENT`, 3.
+    Excellent,
+    /// `NA`, 4: not available.
+    NotAvailable,
+}
+
+impl LinkQuality {
+    /// Sigfox's name (`lqi`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Limit => "LIMIT",
+            Self::Average => "AVERAGE",
+            Self::Good => "GOOD",
+            Self::Excellent => "EXCELLENT",
+            Self::NotAvailable => "NA",
+        }
+    }
+
+    /// Sigfox's number (`linkQuality`).
+    pub fn code(&self) -> u8 {
+        match self {
+            Self::Limit => 0,
+            Self::Average => 1,
+            Self::Good => 2,
+            Self::Excellent => 3,
+            Self::NotAvailable => 4,
+        }
+    }
+
+    /// The quality of number `code` (0–4).
+    pub fn from_code(code: u64) -> Option<Self> {
+        Some(match code {
+            0 => Self::Limit,
+            1 => Self::Average,
+            2 => Self::Good,
+            3 => Self::Excellent,
+            4 => Self::NotAvailable,
+            _ => return None,
+        })
+    }
+
+    /// A quality by name, any case (`Good`, `GOOD`), or by number, as a number or digits:
+    /// templates and Sigfox's API write it all these ways.
+    fn from_value(v: &Value) -> Result<Self, Reason> {
+        if let Value::String(s) = v {
+            let name = s.trim();
+            for q in [
+                Self::Limit,
+                Self::Average,
+                Self::Good,
+                Self::Excellent,
+                Self::NotAvailable,
+            ] {
+                if name.eq_ignore_ascii_case(q.as_str()) {
+                    return Ok(q);
+                }
+            }
+        }
+        let code = integer(v, 4).map_err(|_| Reason::NotALinkQuality)?;
+        Self::from_code(code).ok_or(Reason::NotALinkQuality)
+    }
+}
+
+impl fmt::Display for LinkQuality {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One station that received the frame (DATA_ADVANCED `duplicates[]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Duplicate {
@@ -583,6 +707,24 @@ pub struct Callback {
     pub info: Option<String>,
     /// ERROR severity, as sent.
     pub severity: Option<String>,
+    /// A repetition of a message already received ("send duplicate").
+    pub duplicate: Option<bool>,
+    /// `lqi`: the link quality by name.
+    pub lqi: Option<LinkQuality>,
+    /// `linkQuality`: the link quality by number.
+    pub link_quality: Option<LinkQuality>,
+    /// BIDIR `longPolling`.
+    pub long_polling: Option<bool>,
+    /// The operator that received the message, as sent.
+    pub operator_name: Option<String>,
+    /// The operator's country: ISO 3166-1 numeric, 0–999.
+    pub country_code: Option<u16>,
+    /// −90..=90: the latitude set on the device's page.
+    pub fixed_lat: Option<f64>,
+    /// −180..=180: the longitude set on the device's page.
+    pub fixed_lng: Option<f64>,
+    /// GEOLOC: where the location came from, as sent.
+    pub geoloc_source: Option<String>,
     /// `customData#name` values: untrusted strings; in body order for form bodies, in key order
     /// for JSON bodies.
     pub custom_data: Vec<(String, String)>,
@@ -668,11 +810,18 @@ fn integer(v: &Value, max: u64) -> Result<u64, Reason> {
     Ok(x)
 }
 
+/// `true`/`false` as JSON or text in any case, and `1`/`0` as a number or digit (templates
+/// and older callbacks send `duplicate` that way).
 fn boolean(v: &Value) -> Result<bool, Reason> {
     match v {
         Value::Bool(b) => Ok(*b),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        Value::String(s) if s.eq_ignore_ascii_case("true") || s == "1" => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") || s == "0" => Ok(false),
+        Value::Number(n) => match n.as_u64() {
+            Some(1) => Ok(true),
+            Some(0) => Ok(false),
+            _ => Err(Reason::NotABoolean),
+        },
         _ => Err(Reason::NotABoolean),
     }
 }
@@ -872,6 +1021,15 @@ impl Callback {
             batt: None,
             info: None,
             severity: None,
+            duplicate: None,
+            lqi: None,
+            link_quality: None,
+            long_polling: None,
+            operator_name: None,
+            country_code: None,
+            fixed_lat: None,
+            fixed_lng: None,
+            geoloc_source: None,
             custom_data: Vec::new(),
             extra: Vec::new(),
         };
@@ -953,6 +1111,21 @@ impl Callback {
                 Key::Batt => cb.batt = Some(at(field, decimal(v, 0.0, 100.0))?),
                 Key::Info => cb.info = Some(at(field, text(v, max))?.into_owned()),
                 Key::Severity => cb.severity = Some(at(field, text(v, max))?.into_owned()),
+                Key::Duplicate => cb.duplicate = Some(at(field, boolean(v))?),
+                Key::Lqi => cb.lqi = Some(at(field, LinkQuality::from_value(v))?),
+                Key::LinkQuality => cb.link_quality = Some(at(field, LinkQuality::from_value(v))?),
+                Key::LongPolling => cb.long_polling = Some(at(field, boolean(v))?),
+                Key::OperatorName => {
+                    cb.operator_name = Some(at(field, text(v, max))?.into_owned());
+                }
+                Key::CountryCode => {
+                    cb.country_code = Some(at(field, integer(v, 999))?.try_into().unwrap_or(0));
+                }
+                Key::FixedLat => cb.fixed_lat = Some(at(field, decimal(v, -90.0, 90.0))?),
+                Key::FixedLng => cb.fixed_lng = Some(at(field, decimal(v, -180.0, 180.0))?),
+                Key::GeolocSource => {
+                    cb.geoloc_source = Some(at(field, text(v, max))?.into_owned());
+                }
             }
         }
         cb.device = device.ok_or_else(|| CallbackError {

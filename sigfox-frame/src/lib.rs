@@ -16,7 +16,7 @@ pub use auth::{Cidr, CidrAllowList, CidrError, SharedSecret, WeakSecret};
 pub use body::BodyEncoding;
 pub use callback::{
     Callback, CallbackError, CallbackKind, CallbackLimits, CallbackOptions, ComputedLocation,
-    DeviceId, Duplicate, Key, Reason,
+    DeviceId, Duplicate, Key, LinkQuality, Reason,
 };
 pub use frame::{FrameClass, FrameError, UplinkFrame};
 pub use grammar::{

@@ -198,12 +198,19 @@ impl Callback {
             (Key::Radius, self.radius),
             (Key::Temp, self.temp),
             (Key::Batt, self.batt),
+            (Key::FixedLat, self.fixed_lat),
+            (Key::FixedLng, self.fixed_lng),
         ] {
             if let Some(v) = v {
                 put(k, num(v));
             }
         }
-        for (k, v) in [(Key::Ack, self.ack), (Key::DownlinkAck, self.downlink_ack)] {
+        for (k, v) in [
+            (Key::Ack, self.ack),
+            (Key::DownlinkAck, self.downlink_ack),
+            (Key::Duplicate, self.duplicate),
+            (Key::LongPolling, self.long_polling),
+        ] {
             if let Some(v) = v {
                 put(k, Value::Bool(v));
             }
@@ -246,10 +253,21 @@ impl Callback {
         if let Some(v) = self.info_code {
             put(Key::InfoCode, Value::from(v));
         }
+        if let Some(v) = self.lqi {
+            put(Key::Lqi, Value::String(v.as_str().to_owned()));
+        }
+        if let Some(v) = self.link_quality {
+            put(Key::LinkQuality, Value::from(v.code()));
+        }
+        if let Some(v) = self.country_code {
+            put(Key::CountryCode, Value::from(v));
+        }
         for (k, v) in [
             (Key::InfoMessage, &self.info_message),
             (Key::Info, &self.info),
             (Key::Severity, &self.severity),
+            (Key::OperatorName, &self.operator_name),
+            (Key::GeolocSource, &self.geoloc_source),
         ] {
             if let Some(v) = v {
                 put(k, Value::String(v.clone()));

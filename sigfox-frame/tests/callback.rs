@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use serde_json::json;
 use sigfox_frame::{
     BodyEncoding, Callback, CallbackError, CallbackKind, CallbackLimits, CallbackOptions,
-    ComputedLocation, DeviceId, Duplicate, Key, PayloadFormat, Reason, TemplateError,
+    ComputedLocation, DeviceId, Duplicate, Key, LinkQuality, PayloadFormat, Reason, TemplateError,
     TopicTemplate,
 };
 
@@ -453,6 +453,224 @@ fn data_advanced() {
             }),
             "{body}"
         );
+    }
+}
+
+/// The DATA_ADVANCED variables of https://support.sigfox.com/docs/data-advanced beyond the
+/// radio ones: `lqi` ("LIMIT", "AVERAGE", "GOOD", "EXCELLENT", "NA"), `linkQuality` (the same
+/// as 0–4), `fixedLat`/`fixedLng` (floats), `operatorName` (string), `countryCode` (integer).
+#[test]
+fn data_advanced_link_and_operator_variables() {
+    let body = r#"{"device":"1A2B3C","time":1476980426,"data":"c01234","seqNumber":12,
+      "lqi":"GOOD","linkQuality":2,"fixedLat":43.5961,"fixedLng":1.4337,
+      "operatorName":"SIGFOX_France","countryCode":250}"#;
+    let cb = Callback::parse(
+        CallbackKind::DataAdvanced,
+        body.as_bytes(),
+        None,
+        &CallbackOptions::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        (cb.lqi, cb.link_quality),
+        (Some(LinkQuality::Good), Some(LinkQuality::Good))
+    );
+    assert_eq!((cb.fixed_lat, cb.fixed_lng), (Some(43.5961), Some(1.4337)));
+    assert_eq!(cb.operator_name.as_deref(), Some("SIGFOX_France"));
+    assert_eq!(cb.country_code, Some(250));
+    assert!(cb.extra.is_empty(), "{:?}", cb.extra);
+    let m = cb.to_message(None, &TopicTemplate::default());
+    assert_eq!(
+        m.payload,
+        json!({"device":"1A2B3C","time":1476980426,"data":"c01234","seqNumber":12,
+               "lqi":"GOOD","linkQuality":2,"fixedLat":43.5961,"fixedLng":1.4337,
+               "operatorName":"SIGFOX_France","countryCode":250,"kind":"DATA_ADVANCED"})
+    );
+    // A user template sends every variable as a string: the same values come out typed.
+    let templated = r#"{"device":"1A2B3C","lqi":"Excellent","linkQuality":"3","fixedLat":"-33.9",
+      "fixedLng":"151.2","operatorName":"SIGFOX_Australia","countryCode":"036"}"#;
+    let cb = Callback::parse(
+        CallbackKind::DataAdvanced,
+        templated.as_bytes(),
+        None,
+        &CallbackOptions::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        (cb.lqi, cb.link_quality, cb.country_code),
+        (
+            Some(LinkQuality::Excellent),
+            Some(LinkQuality::Excellent),
+            Some(36)
+        )
+    );
+    assert_eq!((cb.fixed_lat, cb.fixed_lng), (Some(-33.9), Some(151.2)));
+}
+
+/// `lqi` by name in any case, or by number (Sigfox's API and `linkQuality` write 0–4);
+/// anything else is refused by name.
+#[test]
+fn link_quality_spellings() {
+    let cases: &[(&str, Option<LinkQuality>)] = &[
+        (r#""LIMIT""#, Some(LinkQuality::Limit)),
+        (r#""Limit""#, Some(LinkQuality::Limit)),
+        (r#""average""#, Some(LinkQuality::Average)),
+        (r#"" GOOD ""#, Some(LinkQuality::Good)),
+        (r#""EXCELLENT""#, Some(LinkQuality::Excellent)),
+        (r#""NA""#, Some(LinkQuality::NotAvailable)),
+        ("0", Some(LinkQuality::Limit)),
+        ("3", Some(LinkQuality::Excellent)),
+        (r#""4""#, Some(LinkQuality::NotAvailable)),
+        ("2.0", Some(LinkQuality::Good)),
+        // Absent, as for every field.
+        (r#""N/A""#, None),
+        (r#""""#, None),
+        ("null", None),
+    ];
+    for (value, want) in cases {
+        for key in ["lqi", "linkQuality"] {
+            let cb = parse(&format!(r#"{{"device":"1","{key}":{value}}}"#)).unwrap();
+            let got = if key == "lqi" {
+                cb.lqi
+            } else {
+                cb.link_quality
+            };
+            assert_eq!(got, *want, "{key}: {value}");
+        }
+    }
+    for value in [r#""BAD""#, "5", r#""-1""#, "2.5", "true", "[2]"] {
+        for key in ["lqi", "linkQuality"] {
+            assert_eq!(
+                parse(&format!(r#"{{"device":"1","{key}":{value}}}"#)),
+                err(key, Reason::NotALinkQuality),
+                "{key}: {value}"
+            );
+        }
+    }
+    for q in [
+        LinkQuality::Limit,
+        LinkQuality::Average,
+        LinkQuality::Good,
+        LinkQuality::Excellent,
+        LinkQuality::NotAvailable,
+    ] {
+        assert_eq!(LinkQuality::from_code(u64::from(q.code())), Some(q));
+    }
+    assert_eq!(LinkQuality::from_code(5), None);
+    assert_eq!(LinkQuality::NotAvailable.to_string(), "NA");
+}
+
+/// The legacy template variables `{duplicate}` (DATA, STATUS, GEOLOC), `{longPolling}`
+/// (BIDIR) and `{geolocSource}` (GEOLOC), as Sigfox's callback URL patterns list them (for
+/// example https://docs.omnyvore.com/appendix/sigfox-configuration/sigfox-callbacks-urls):
+/// booleans arrive as `true`/`false` in any case or as `1`/`0`, the source as sent.
+#[test]
+fn duplicate_long_polling_and_geoloc_source() {
+    let query = "device=B92A4&time=1476980426&duplicate=false&snr=12.34&station=0A1B&data=c0&ack=true&longPolling=false";
+    let cb = Callback::parse(
+        CallbackKind::DataBidir,
+        query.as_bytes(),
+        None,
+        &CallbackOptions::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        (cb.duplicate, cb.ack, cb.long_polling),
+        (Some(false), Some(true), Some(false))
+    );
+    let m = cb.to_message(None, &TopicTemplate::default());
+    assert_eq!(
+        m.payload,
+        json!({"device":"B92A4","time":1476980426,"duplicate":false,"snr":12.34,"station":"0A1B",
+               "data":"c0","ack":true,"longPolling":false,"kind":"DATA_BIDIR"})
+    );
+    let geoloc =
+        "device=B92A4&time=1476980426&radius=1500&geolocSource=2&duplicate=1&lat=43.5&lng=1.25";
+    let cb = Callback::parse(
+        CallbackKind::Geoloc,
+        geoloc.as_bytes(),
+        None,
+        &CallbackOptions::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        (cb.geoloc_source.as_deref(), cb.duplicate, cb.radius),
+        (Some("2"), Some(true), Some(1500.0))
+    );
+    for (value, want) in [
+        ("true", Some(true)),
+        (r#""TRUE""#, Some(true)),
+        ("1", Some(true)),
+        (r#""1""#, Some(true)),
+        ("false", Some(false)),
+        (r#""False""#, Some(false)),
+        ("0", Some(false)),
+        (r#""0""#, Some(false)),
+        (r#""N/A""#, None),
+    ] {
+        let cb = parse(&format!(r#"{{"device":"1","duplicate":{value}}}"#)).unwrap();
+        assert_eq!(cb.duplicate, want, "{value}");
+    }
+    for value in [r#""yes""#, "2", "-1", "0.5", r#""maybe""#, "{}"] {
+        assert_eq!(
+            parse(&format!(r#"{{"device":"1","duplicate":{value}}}"#)),
+            err("duplicate", Reason::NotABoolean),
+            "{value}"
+        );
+    }
+}
+
+/// The new fields keep the rules of the rest: ranges, renames, absent values.
+#[test]
+fn operator_and_fixed_location_rules() {
+    assert_eq!(
+        parse(r#"{"device":"1","countryCode":1000}"#),
+        err(
+            "countryCode",
+            Reason::OutOfRange {
+                min: 0.0,
+                max: 999.0
+            }
+        )
+    );
+    assert_eq!(
+        parse(r#"{"device":"1","countryCode":"FR"}"#),
+        err("countryCode", Reason::NotAnInteger)
+    );
+    assert_eq!(
+        parse(r#"{"device":"1","fixedLat":90.5}"#),
+        err(
+            "fixedLat",
+            Reason::OutOfRange {
+                min: -90.0,
+                max: 90.0
+            }
+        )
+    );
+    assert_eq!(
+        parse(r#"{"device":"1","fixedLng":"east"}"#),
+        err("fixedLng", Reason::NotANumber)
+    );
+    let options = CallbackOptions::new()
+        .rename(Key::Lqi, "quality")
+        .rename(Key::OperatorName, "op");
+    let cb = Callback::parse(
+        CallbackKind::DataAdvanced,
+        br#"{"device":"1","quality":"LIMIT","op":"SIGFOX_Spain","lqi":"x"}"#,
+        None,
+        &options,
+    )
+    .unwrap();
+    assert_eq!(cb.lqi, Some(LinkQuality::Limit));
+    assert_eq!(cb.operator_name.as_deref(), Some("SIGFOX_Spain"));
+    // The renamed key's default name is an ordinary unknown key now.
+    assert_eq!(cb.extra, vec![("lqi".to_owned(), json!("x"))]);
+    for key in Key::ALL {
+        let same = Key::ALL
+            .iter()
+            .filter(|k| k.default_name() == key.default_name())
+            .count();
+        assert_eq!(same, 1, "{key:?}");
     }
 }
 

@@ -107,6 +107,14 @@ fn callback_from_stdin() {
             0
         )
     );
+    // The DATA_ADVANCED variables come out typed (https://support.sigfox.com/docs/data-advanced).
+    assert_eq!(
+        run(&["--callback", "-"], r#"{"device":"B92A4","lqi":"Good","linkQuality":"2","countryCode":"250","duplicate":"0"}"#),
+        (
+            r#"{"message":{"countryCode":250,"device":"B92A4","duplicate":false,"kind":"DATA_UPLINK","linkQuality":2,"lqi":"GOOD"},"topic":"sigfox"}"#.to_owned() + "\n",
+            0
+        )
+    );
     assert_eq!(
         run(&["--callback", "-"], "device=B92A4&seqNumber=4096"),
         (
