@@ -39,7 +39,7 @@ use crate::auth::Principal;
 use crate::broker::{Message, MessageId};
 use crate::config::ClusterConfig;
 use crate::jetstream_store::{JetStreamCommit, JetStreamStore, MAX_SUBJECT, retained_message};
-use crate::message_log::{Logged, MessageLog};
+use crate::message_log::{LogAck, LogAckSender, Logged, MessageLog};
 use crate::metrics::{Metrics, dec, inc, set};
 use crate::nats_subject::{filter_subjects, subject_topic, token, topic_subject, untoken};
 use crate::server::Shared;
@@ -168,13 +168,20 @@ pub(crate) struct Cluster {
     /// Filters a session stopped holding, sent by the broker (see `Cluster::unwatch_sender`).
     unwatch_rx: Mutex<Option<mpsc::UnboundedReceiver<TopicFilter>>>,
     unwatch_tx: mpsc::UnboundedSender<TopicFilter>,
+    /// QoS 1/2 messages for the log, in the order accepted (see `log_loop`).
+    log_out: mpsc::UnboundedSender<Logging>,
     pending: Mutex<Option<Pending>>,
 }
+
+/// What the log task publishes, in order: subject, envelope, and where its acknowledgement
+/// goes.
+type Logging = (String, Bytes, LogAckSender);
 
 /// The receivers the tasks take when they start.
 #[derive(Debug)]
 struct Pending {
     outbox: mpsc::UnboundedReceiver<Out>,
+    log: mpsc::UnboundedReceiver<Logging>,
     interest: mpsc::UnboundedReceiver<Interest>,
 }
 
@@ -279,6 +286,7 @@ impl Cluster {
         })?;
         let nodes = format!("{}.n", config.subject_prefix);
         let (outbox, outbox_rx) = mpsc::unbounded_channel();
+        let (log_out, log_rx) = mpsc::unbounded_channel();
         let (interest, interest_rx) = mpsc::unbounded_channel();
         let (unwatch_tx, unwatch_rx) = mpsc::unbounded_channel();
         Ok(Cluster {
@@ -306,8 +314,10 @@ impl Cluster {
             metrics,
             unwatch_rx: Mutex::new(Some(unwatch_rx)),
             unwatch_tx,
+            log_out,
             pending: Mutex::new(Some(Pending {
                 outbox: outbox_rx,
+                log: log_rx,
                 interest: interest_rx,
             })),
         })
@@ -389,6 +399,12 @@ impl Cluster {
                 Arc::clone(&cluster.outbox_len),
                 Arc::clone(&cluster.room),
             )),
+            tokio::spawn(log_loop(
+                async_nats::jetstream::new(cluster.client.clone()),
+                pending.log,
+                Arc::clone(&cluster.outbox_len),
+                Arc::clone(&cluster.room),
+            )),
             tokio::spawn(interest_loop(weak.clone(), pending.interest, readers)),
             tokio::spawn(reader_loop(weak.clone(), readers_rx)),
             tokio::spawn(unwatch_loop(weak.clone(), unwatch)),
@@ -426,11 +442,17 @@ impl Cluster {
             self.send_out((subject, payload.freeze()));
             return None;
         }
-        let log = Change::Forward {
-            subject: topic_subject(self.log.root(), topic),
-            envelope: payload.freeze(),
-        };
-        Some((id, log))
+        let (done, ack) = LogAck::pending();
+        let logged = (
+            topic_subject(self.log.root(), topic),
+            payload.freeze(),
+            done,
+        );
+        self.outbox_len.fetch_add(1, Ordering::AcqRel);
+        if self.log_out.send(logged).is_err() {
+            self.outbox_len.fetch_sub(1, Ordering::AcqRel);
+        }
+        Some((id, Change::Forward(ack)))
     }
 
     fn send_out(&self, out: Out) {
@@ -780,6 +802,41 @@ async fn outbox_loop(
         let _ = client.publish(subject, payload).await;
         len.fetch_sub(1, Ordering::AcqRel);
         room.notify_waiters();
+    }
+}
+
+/// Publishes accepted QoS 1/2 messages to the message log at once, one after the other (NATS
+/// keeps a publisher's order, so the log keeps the node's), and sets each acknowledgement as
+/// it comes; the commit that the message's PUBACK waits for waits for it (`Change::Forward`).
+/// Sending here rather than from the commit keeps a batch's round trip out of the message's
+/// way to the other nodes.
+async fn log_loop(
+    js: async_nats::jetstream::Context,
+    mut rx: mpsc::UnboundedReceiver<Logging>,
+    len: Arc<AtomicU64>,
+    room: Arc<Notify>,
+) {
+    let mut acks = futures_util::stream::FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            logging = rx.recv() => {
+                let Some((subject, envelope, done)) = logging else {
+                    return;
+                };
+                match js.publish(subject, envelope).await {
+                    Ok(ack) => acks.push(async move {
+                        let outcome = ack.await.map(|_| ()).map_err(|e| e.to_string());
+                        let _ = done.send(Some(outcome));
+                    }),
+                    Err(e) => {
+                        let _ = done.send(Some(Err(e.to_string())));
+                    }
+                }
+                len.fetch_sub(1, Ordering::AcqRel);
+                room.notify_waiters();
+            }
+            Some(()) = acks.next(), if !acks.is_empty() => {}
+        }
     }
 }
 

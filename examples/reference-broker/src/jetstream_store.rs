@@ -374,8 +374,8 @@ impl JetStreamStore {
                 let subject = format!("{}.q.{packet_id}", self.session_root(client_id));
                 plan.set(false, subject.clone(), Op::Purge(subject));
             }
-            // Logged by `apply`, outside the plan: each is a message of its own.
-            Change::Forward { .. } => {}
+            // Sent to the log already; `apply` waits for its acknowledgement.
+            Change::Forward(_) => {}
         }
         Ok(())
     }
@@ -429,31 +429,19 @@ impl JetStreamStore {
         Ok(())
     }
 
-    /// Applies changes in order (see the module's notes on atomicity). Messages for the
-    /// cluster's log (`message_log.rs`) are sent first, one after the other in the order the
-    /// broker accepted them, and confirmed with the rest.
+    /// Applies changes in order (see the module's notes on atomicity), and waits for the
+    /// message log's acknowledgement of the messages among them (sent when accepted).
     pub(crate) async fn apply(&self, changes: &[&Change]) -> Result<(), JetStreamError> {
-        let mut acks = Vec::new();
-        for change in changes {
-            if let Change::Forward { subject, envelope } = change {
-                let ack = self
-                    .js
-                    .publish(subject.clone(), envelope.clone())
-                    .await
-                    .map_err(|e| failed("log", e))?;
-                acks.push(ack);
-            }
-        }
         let mut plan = Plan::default();
         for change in changes {
             self.plan(&mut plan, change).await?;
         }
         self.run(plan.take()).await?;
-        futures_util::future::try_join_all(
-            acks.into_iter().map(std::future::IntoFuture::into_future),
-        )
-        .await
-        .map_err(|e| failed("log", e))?;
+        for change in changes {
+            if let Change::Forward(ack) = change {
+                ack.outcome().await.map_err(|e| failed("log", e))?;
+            }
+        }
         Ok(())
     }
 

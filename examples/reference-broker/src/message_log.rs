@@ -3,7 +3,8 @@
 //! nodes even when a node or the NATS server fails on the way.
 //!
 //! - The accepting node publishes to `<prefix>.j.<topic subject>` (stream `<prefix>_messages`,
-//!   kept for `cluster.log_retention_secs`), as one of the changes its PUBACK waits for.
+//!   kept for `cluster.log_retention_secs`) as soon as it accepts the message; its PUBACK
+//!   waits for the log's acknowledgement with the message's other changes ([`LogAck`]).
 //! - The stream republishes every stored message on `<prefix>.m.1.<topic subject>`, with its
 //!   stream sequence in the `Nats-Sequence` header; nodes subscribe there as for QoS 0
 //!   messages (`<prefix>.m.0.…`, straight from the accepting node), one `*` covering both.
@@ -25,6 +26,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer, kv, stream};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use tokio::sync::watch;
 
 use crate::jetstream_store::JetStreamError;
 
@@ -40,6 +42,39 @@ const MAX_BYTES: i64 = 1 << 30;
 fn failed(what: &str, e: impl std::fmt::Display) -> JetStreamError {
     JetStreamError(format!("JetStream message log {what}: {e}"))
 }
+
+/// The log's acknowledgement of one message, once it comes: `Ok` when it is stored.
+/// Cloned handles share it; two are equal when they are handles of the same message.
+#[derive(Debug, Clone)]
+pub struct LogAck(watch::Receiver<Option<Result<(), String>>>);
+
+/// Where [`LogAck`]'s outcome is set.
+pub(crate) type LogAckSender = watch::Sender<Option<Result<(), String>>>;
+
+impl LogAck {
+    /// A pending acknowledgement and where to set it.
+    pub(crate) fn pending() -> (LogAckSender, LogAck) {
+        let (tx, rx) = watch::channel(None);
+        (tx, LogAck(rx))
+    }
+
+    /// Waits for the outcome; a sender dropped without one is a failure.
+    pub(crate) async fn outcome(&self) -> Result<(), String> {
+        let mut rx = self.0.clone();
+        match rx.wait_for(Option::is_some).await {
+            Ok(v) => v.clone().unwrap_or_else(|| Err("no outcome".to_owned())),
+            Err(_) => Err("the log's sender is gone".to_owned()),
+        }
+    }
+}
+
+impl PartialEq for LogAck {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.same_channel(&other.0)
+    }
+}
+
+impl Eq for LogAck {}
 
 /// One message read back: its stream sequence, subject and envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -154,14 +154,10 @@ pub enum Change {
         /// The packet id.
         packet_id: u16,
     },
-    /// Cluster mode: a QoS 1/2 message published for the other nodes, in JetStream before
-    /// what confirms it goes out (`cluster.rs`). One node alone never forwards.
-    Forward {
-        /// The subject of the cluster's message stream.
-        subject: String,
-        /// The envelope (`cluster.rs`).
-        envelope: Bytes,
-    },
+    /// Cluster mode: a QoS 1/2 message sent to the cluster's message log (`cluster.rs`),
+    /// whose acknowledgement what confirms the message waits for. One node alone never
+    /// forwards.
+    Forward(crate::message_log::LogAck),
 }
 
 fn seq_value(seq: u64) -> i64 {

@@ -787,3 +787,34 @@ async fn acknowledged_messages_for_a_killed_nodes_session_are_not_lost() {
     assert_eq!(expect_exactly(&mut keeper, 20).await, want);
     assert!(survivor.metric("cluster_replayed_total") >= 10);
 }
+
+/// A PUBACK is a promise the log keeps: a node cut off from NATS does not acknowledge a QoS 1
+/// message (it cannot log it); it closes the connection unconfirmed once the log's
+/// acknowledgement fails, so that the client sends the message again elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cut_off_from_nats_does_not_acknowledge_qos1() {
+    let nats = nats();
+    let relay = Relay::to(&nats).await;
+    let node = start_with("cluster-cut-publisher", |c, _| {
+        cluster_config(c, &nats, "cut");
+        c.cluster.nats_urls = vec![relay.url.clone()];
+    })
+    .await;
+    let (mut publ, _) = Client::connect(node.plain(), "pub", true).await;
+    publ.publish_acked("c/1", 1, "logged").await;
+    relay.cut();
+    node.wait_gauge("cluster_connected", 0).await;
+    publ.publish(
+        "c/2",
+        mqtt_wire::QosPid::AtLeastOnce(common::pid(2)),
+        "not logged",
+        false,
+    )
+    .await;
+    let started = std::time::Instant::now();
+    match tokio::time::timeout(common::WAIT, publ.next()).await {
+        Ok(None) => {}
+        other => panic!("expected the connection closed without a PUBACK, got {other:?}"),
+    }
+    assert!(started.elapsed() < common::WAIT);
+}
