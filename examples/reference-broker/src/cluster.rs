@@ -4,8 +4,8 @@
 //! (authorization, sessions, rules). What crosses nodes goes over NATS:
 //! - a message accepted by a node is delivered to its own subscribers, and published on the
 //!   subject of its topic (`nats_subject.rs`) for the others; the rules run only there. A
-//!   QoS 0 message goes straight to the other nodes; a QoS 1/2 one goes through the message
-//!   log (`message_log.rs`), a JetStream stream, before its PUBACK;
+//!   QoS 1/2 message also goes to the message log (`message_log.rs`), a JetStream stream,
+//!   before its PUBACK;
 //! - a node subscribes on NATS only to the subjects of the filters its own clients hold,
 //!   counted per (session, filter), so traffic goes only where it is wanted; the SUBACK waits
 //!   until the NATS server has the subscription, so nothing published after it is missed;
@@ -72,8 +72,20 @@ impl std::fmt::Display for ClusterError {
     }
 }
 
-/// What the outbox task publishes, in order: subject and payload.
-type Out = (String, Bytes);
+/// What the outbox task publishes, in order.
+#[derive(Debug)]
+enum Out {
+    /// A subject and payload, published as they are.
+    Core(String, Bytes),
+    /// A QoS 1/2 message: published to the other nodes on `live`, then to the message log
+    /// on `log`, whose acknowledgement goes to `done`.
+    Logged {
+        live: String,
+        log: String,
+        envelope: Bytes,
+        done: LogAckSender,
+    },
+}
 
 #[derive(Debug)]
 enum Interest {
@@ -139,12 +151,8 @@ pub(crate) struct Cluster {
     /// Random per process: messages and announcements carry it.
     node_id: u64,
     node_name: String,
-    /// `<prefix>.m.0`: QoS 0 messages, straight from the accepting node.
-    direct: String,
-    /// `<prefix>.m.1`: QoS 1/2 messages, republished by the log.
-    logged: String,
-    /// `<prefix>.m.*`: what a node subscribes under, both kinds at once.
-    watched: String,
+    /// `<prefix>.m`: messages between nodes, under their topic's subject.
+    messages: String,
     log: MessageLog,
     gaps: Arc<Gaps>,
     /// Messages that arrived while a gap was open, delivered after the log's read.
@@ -168,20 +176,13 @@ pub(crate) struct Cluster {
     /// Filters a session stopped holding, sent by the broker (see `Cluster::unwatch_sender`).
     unwatch_rx: Mutex<Option<mpsc::UnboundedReceiver<TopicFilter>>>,
     unwatch_tx: mpsc::UnboundedSender<TopicFilter>,
-    /// QoS 1/2 messages for the log, in the order accepted (see `log_loop`).
-    log_out: mpsc::UnboundedSender<Logging>,
     pending: Mutex<Option<Pending>>,
 }
-
-/// What the log task publishes, in order: subject, envelope, and where its acknowledgement
-/// goes.
-type Logging = (String, Bytes, LogAckSender);
 
 /// The receivers the tasks take when they start.
 #[derive(Debug)]
 struct Pending {
     outbox: mpsc::UnboundedReceiver<Out>,
-    log: mpsc::UnboundedReceiver<Logging>,
     interest: mpsc::UnboundedReceiver<Interest>,
 }
 
@@ -275,7 +276,6 @@ impl Cluster {
         let log = MessageLog::open(
             client.clone(),
             &config.subject_prefix,
-            &format!("{messages}.1"),
             Duration::from_secs(config.log_retention_secs),
         )
         .await
@@ -286,16 +286,13 @@ impl Cluster {
         })?;
         let nodes = format!("{}.n", config.subject_prefix);
         let (outbox, outbox_rx) = mpsc::unbounded_channel();
-        let (log_out, log_rx) = mpsc::unbounded_channel();
         let (interest, interest_rx) = mpsc::unbounded_channel();
         let (unwatch_tx, unwatch_rx) = mpsc::unbounded_channel();
         Ok(Cluster {
             client,
             node_id,
             node_name,
-            direct: format!("{messages}.0"),
-            logged: format!("{messages}.1"),
-            watched: format!("{messages}.*"),
+            messages,
             log,
             gaps,
             held: Mutex::new(Vec::new()),
@@ -314,10 +311,8 @@ impl Cluster {
             metrics,
             unwatch_rx: Mutex::new(Some(unwatch_rx)),
             unwatch_tx,
-            log_out,
             pending: Mutex::new(Some(Pending {
                 outbox: outbox_rx,
-                log: log_rx,
                 interest: interest_rx,
             })),
         })
@@ -399,12 +394,6 @@ impl Cluster {
                 Arc::clone(&cluster.outbox_len),
                 Arc::clone(&cluster.room),
             )),
-            tokio::spawn(log_loop(
-                async_nats::jetstream::new(cluster.client.clone()),
-                pending.log,
-                Arc::clone(&cluster.outbox_len),
-                Arc::clone(&cluster.room),
-            )),
             tokio::spawn(interest_loop(weak.clone(), pending.interest, readers)),
             tokio::spawn(reader_loop(weak.clone(), readers_rx)),
             tokio::spawn(unwatch_loop(weak.clone(), unwatch)),
@@ -413,9 +402,10 @@ impl Cluster {
         ])
     }
 
-    /// Publishes an accepted message for the other nodes: a QoS 0 one at once; for a QoS
-    /// 1/2 one, returns its cluster id and the change that logs it (`message_log.rs`), which
-    /// the broker commits with the message's other changes before it confirms the message.
+    /// Publishes an accepted message for the other nodes. A QoS 1/2 one also goes to the
+    /// message log (`message_log.rs`); this returns its cluster id and the change that waits
+    /// for the log's acknowledgement, which the broker commits with the message's other
+    /// changes before it confirms the message.
     pub(crate) fn forward(&self, message: &Message) -> Option<(MessageId, Change)> {
         let id = MessageId {
             node: self.node_id,
@@ -430,28 +420,23 @@ impl Cluster {
         payload.put_u64(id.seq);
         payload.put_slice(&message.payload);
         let topic = message.topic.as_str();
-        let direct = message.qos == QoS::AtMostOnce;
-        // As long as each other (`<prefix>.m.0.…`, `<prefix>.m.1.…`); the log's own subject
-        // (`<prefix>.j.…`) is shorter.
-        let subject = topic_subject(if direct { &self.direct } else { &self.logged }, topic);
-        if subject.len() > MAX_SUBJECT {
+        // The log's subject (`<prefix>.j.…`) is as long.
+        let live = topic_subject(&self.messages, topic);
+        if live.len() > MAX_SUBJECT {
             inc(&self.metrics.cluster_subject_too_long_total);
             return None;
         }
-        if direct {
-            self.send_out((subject, payload.freeze()));
+        if message.qos == QoS::AtMostOnce {
+            self.send_out(Out::Core(live, payload.freeze()));
             return None;
         }
         let (done, ack) = LogAck::pending();
-        let logged = (
-            topic_subject(self.log.root(), topic),
-            payload.freeze(),
+        self.send_out(Out::Logged {
+            live,
+            log: topic_subject(self.log.root(), topic),
+            envelope: payload.freeze(),
             done,
-        );
-        self.outbox_len.fetch_add(1, Ordering::AcqRel);
-        if self.log_out.send(logged).is_err() {
-            self.outbox_len.fetch_sub(1, Ordering::AcqRel);
-        }
+        });
         Some((id, Change::Forward(ack)))
     }
 
@@ -472,14 +457,14 @@ impl Cluster {
         let mut payload = BytesMut::with_capacity(16);
         payload.put_u64(self.node_id);
         payload.put_u64(at);
-        self.send_out((subject, payload.freeze()));
+        self.send_out(Out::Core(subject, payload.freeze()));
     }
 
     /// Asks every other node to reload (after a reload here by SIGHUP or command).
     pub(crate) fn announce_reload(&self) {
         let subject = format!("{}.reload", self.control);
         let payload = Bytes::copy_from_slice(&self.node_id.to_be_bytes());
-        self.send_out((subject, payload));
+        self.send_out(Out::Core(subject, payload));
     }
 
     /// The persister's writer for this node: sessions and retained messages in JetStream.
@@ -616,7 +601,7 @@ impl Cluster {
         let mut out = Vec::new();
         for subject in filters
             .iter()
-            .flat_map(|f| filter_subjects(&self.watched, f.as_str()))
+            .flat_map(|f| filter_subjects(&self.messages, f.as_str()))
         {
             if subject.len() > MAX_SUBJECT {
                 inc(&self.metrics.cluster_subject_too_long_total);
@@ -648,13 +633,7 @@ impl Cluster {
     }
 
     fn receive_now(&self, shared: &Shared, msg: &async_nats::Message) {
-        let subject = msg.subject.as_str();
-        let prefix = if subject.starts_with(self.direct.as_str()) {
-            &self.direct
-        } else {
-            &self.logged
-        };
-        self.deliver(shared, prefix, subject, &msg.payload);
+        self.deliver(shared, &self.messages, msg.subject.as_str(), &msg.payload);
     }
 
     /// Delivers a message (`subject` under `prefix`, its envelope) to this node's
@@ -665,7 +644,7 @@ impl Cluster {
             return;
         };
         if id.node == self.node_id {
-            // The log republishes this node's messages to it too; it delivered them itself.
+            // This node's own message, read again from the log: it delivered it itself.
             return;
         }
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
@@ -791,46 +770,40 @@ fn random_u64() -> Result<u64, ClusterError> {
     Ok(u64::from_be_bytes(bytes))
 }
 
+/// Publishes what the node sends to the others, one at a time and in order (NATS keeps a
+/// publisher's order, so this keeps the node's). A QoS 1/2 message goes to the other nodes
+/// first, then to the message log, so that the log never holds a message before the nodes
+/// that want it could have it (the watermark counts on that); each log acknowledgement is set
+/// as it comes, and the commit the message's PUBACK waits for waits for it
+/// (`Change::Forward`).
 async fn outbox_loop(
     client: async_nats::Client,
     mut rx: mpsc::UnboundedReceiver<Out>,
     len: Arc<AtomicU64>,
     room: Arc<Notify>,
 ) {
-    while let Some((subject, payload)) = rx.recv().await {
-        // One at a time, in order: NATS keeps a publisher's order, so this keeps the node's.
-        let _ = client.publish(subject, payload).await;
-        len.fetch_sub(1, Ordering::AcqRel);
-        room.notify_waiters();
-    }
-}
-
-/// Publishes accepted QoS 1/2 messages to the message log at once, one after the other (NATS
-/// keeps a publisher's order, so the log keeps the node's), and sets each acknowledgement as
-/// it comes; the commit that the message's PUBACK waits for waits for it (`Change::Forward`).
-/// Sending here rather than from the commit keeps a batch's round trip out of the message's
-/// way to the other nodes.
-async fn log_loop(
-    js: async_nats::jetstream::Context,
-    mut rx: mpsc::UnboundedReceiver<Logging>,
-    len: Arc<AtomicU64>,
-    room: Arc<Notify>,
-) {
+    let js = async_nats::jetstream::new(client.clone());
     let mut acks = futures_util::stream::FuturesUnordered::new();
     loop {
         tokio::select! {
-            logging = rx.recv() => {
-                let Some((subject, envelope, done)) = logging else {
-                    return;
-                };
-                match js.publish(subject, envelope).await {
-                    Ok(ack) => acks.push(async move {
-                        let outcome = ack.await.map(|_| ()).map_err(|e| e.to_string());
-                        let _ = done.send(Some(outcome));
-                    }),
-                    Err(e) => {
-                        let _ = done.send(Some(Err(e.to_string())));
+            out = rx.recv() => {
+                match out {
+                    Some(Out::Core(subject, payload)) => {
+                        let _ = client.publish(subject, payload).await;
                     }
+                    Some(Out::Logged { live, log, envelope, done }) => {
+                        let _ = client.publish(live, envelope.clone()).await;
+                        match js.publish(log, envelope).await {
+                            Ok(ack) => acks.push(async move {
+                                let outcome = ack.await.map(|_| ()).map_err(|e| e.to_string());
+                                let _ = done.send(Some(outcome));
+                            }),
+                            Err(e) => {
+                                let _ = done.send(Some(Err(e.to_string())));
+                            }
+                        }
+                    }
+                    None => return,
                 }
                 len.fetch_sub(1, Ordering::AcqRel);
                 room.notify_waiters();

@@ -5,9 +5,9 @@
 //! - The accepting node publishes to `<prefix>.j.<topic subject>` (stream `<prefix>_messages`,
 //!   kept for `cluster.log_retention_secs`) as soon as it accepts the message; its PUBACK
 //!   waits for the log's acknowledgement with the message's other changes ([`LogAck`]).
-//! - The stream republishes every stored message on `<prefix>.m.1.<topic subject>`, with its
-//!   stream sequence in the `Nats-Sequence` header; nodes subscribe there as for QoS 0
-//!   messages (`<prefix>.m.0.…`, straight from the accepting node), one `*` covering both.
+//! - The nodes get the message as any other, straight from the accepting node on
+//!   `<prefix>.m.<topic subject>`, sent just before it goes to the log: the log is what they
+//!   read again when that copy may have passed them by.
 //! - Every node writes, about once a second, its *watermark*: a stream sequence up to which
 //!   everything it received is committed (bucket `<prefix>_nodes`, one key per node). It is
 //!   the stream's last sequence one round earlier, and stops moving while the node has missed
@@ -16,8 +16,8 @@
 //!   for the session's own filters; one released by a live node, from the sequence that node
 //!   answered with.
 //!
-//! The watermark assumes a republished message reaches a node within a round (a second) of
-//! being stored. Reading from a watermark can repeat a message the node had already
+//! The watermark assumes a message reaches the nodes that want it within a round (a second)
+//! of being stored. Reading from a watermark can repeat a message the node had already
 //! committed in its last round: once more for QoS 1, as it allows.
 
 use std::collections::BTreeMap;
@@ -94,12 +94,10 @@ pub(crate) struct MessageLog {
 }
 
 impl MessageLog {
-    /// Creates (or updates) the stream, republishing on `republish` (`<prefix>.m.1`), and
-    /// the watermarks bucket.
+    /// Creates (or updates) the stream and the watermarks bucket.
     pub(crate) async fn open(
         client: async_nats::Client,
         prefix: &str,
-        republish: &str,
         retention: Duration,
     ) -> Result<MessageLog, JetStreamError> {
         let js = jetstream::new(client);
@@ -112,11 +110,6 @@ impl MessageLog {
             max_age: retention,
             max_bytes: MAX_BYTES,
             storage: stream::StorageType::File,
-            republish: Some(stream::Republish {
-                source: format!("{root}.>"),
-                destination: format!("{republish}.>"),
-                headers_only: false,
-            }),
             ..Default::default()
         })
         .await
