@@ -401,3 +401,111 @@ fn unknown_functions_and_versions() {
     assert_eq!(v2("abs(1, 2)"), "undefined");
     assert_eq!(v2("substring('abc')"), "undefined");
 }
+
+/// Undefined in, Undefined out, for every pure function and every argument position, as the
+/// AWS IoT SQL reference's function pages give it (issue 14's systematic pass). The
+/// exceptions are the functions whose pages define their Undefined case: `isNull` (true only
+/// for the Null value), `isUndefined`, `get_or_default` (the default replaces an Undefined
+/// value), and `nanvl` (the second argument replaces a first that is not a number).
+#[test]
+fn an_undefined_argument_gives_undefined() {
+    // One valid call per pure function; each argument is replaced by Undefined in turn.
+    let calls: &[(&str, &[&str])] = &[
+        ("abs", &["1"]),
+        ("acos", &["0.5"]),
+        ("asin", &["0.5"]),
+        ("atan", &["0.5"]),
+        ("atan2", &["1", "1"]),
+        ("bitand", &["12", "5"]),
+        ("bitnot", &["1"]),
+        ("bitor", &["12", "5"]),
+        ("bitxor", &["12", "5"]),
+        ("ceil", &["1.2"]),
+        ("chr", &["65"]),
+        ("concat", &["'a'", "'b'"]),
+        ("cos", &["1"]),
+        ("cosh", &["1"]),
+        ("decode", &["'aGk='", "'base64'"]),
+        ("encode", &["'hi'", "'base64'"]),
+        ("endswith", &["'ab'", "'b'"]),
+        ("exp", &["1"]),
+        ("floor", &["1.2"]),
+        ("get", &["[1, 2]", "0"]),
+        ("indexof", &["'ab'", "'b'"]),
+        ("length", &["'ab'"]),
+        ("ln", &["2"]),
+        ("log", &["10"]),
+        ("lower", &["'A'"]),
+        ("lpad", &["'a'", "3"]),
+        ("ltrim", &["' a'"]),
+        ("md2", &["'a'"]),
+        ("md5", &["'a'"]),
+        ("mod", &["8", "3"]),
+        ("numbytes", &["'a'"]),
+        ("parse_time", &["'yyyy'", "0"]),
+        ("power", &["2", "3"]),
+        ("remainder", &["8", "3"]),
+        ("replace", &["'ab'", "'a'", "'c'"]),
+        ("round", &["1.5"]),
+        ("rpad", &["'a'", "3"]),
+        ("rtrim", &["'a '"]),
+        ("sha1", &["'a'"]),
+        ("sha224", &["'a'"]),
+        ("sha256", &["'a'"]),
+        ("sha384", &["'a'"]),
+        ("sha512", &["'a'"]),
+        ("sign", &["-2"]),
+        ("sin", &["1"]),
+        ("sinh", &["1"]),
+        ("sqrt", &["4"]),
+        ("startswith", &["'ab'", "'a'"]),
+        ("substring", &["'abc'", "1", "2"]),
+        ("tan", &["1"]),
+        ("tanh", &["1"]),
+        ("time_to_epoch", &["'2020'", "'yyyy'"]),
+        ("transform", &["'enrichArray'", "{'k': 1}", "[{'a': 1}]"]),
+        ("trim", &["' a '"]),
+        ("trunc", &["2.35", "1"]),
+        ("upper", &["'a'"]),
+    ];
+    let defined: &[(&str, &str)] = &[
+        ("isNull(missing)", "false"),
+        ("isUndefined(missing)", "true"),
+        ("get_or_default(missing, 2)", "2"),
+        ("get_or_default(1, missing)", "1"),
+        ("nanvl(missing, 2)", "2"),
+        ("nanvl(1, missing)", "1"),
+    ];
+    let mut covered: Vec<&str> = defined
+        .iter()
+        .map(|(e, _)| e.split('(').next().unwrap())
+        .collect();
+    for (name, args) in calls {
+        let valid = format!("{name}({})", args.join(", "));
+        assert_ne!(v2(&valid), "undefined", "{valid} should be defined");
+        for i in 0..args.len() {
+            let mut with = args.to_vec();
+            with[i] = "missing";
+            let call = format!("{name}({})", with.join(", "));
+            assert_eq!(v2(&call), "undefined", "{call}");
+        }
+        covered.push(name);
+    }
+    table_v2(defined);
+    // Every pure function of the library is in one of the two lists.
+    for f in iot_sql::Function::ALL {
+        if f.volatility() == iot_sql::Volatility::Pure
+            && !["regexp_matches", "regexp_replace", "regexp_substr"].contains(&f.name())
+        {
+            assert!(covered.contains(&f.name()), "{} not covered", f.name());
+        }
+    }
+    // The regular-expression functions take their pattern as a literal (it is compiled
+    // with the rule); their other arguments follow the rule.
+    table_v2(&[
+        ("regexp_matches(missing, 'a')", "undefined"),
+        ("regexp_replace(missing, 'a', 'c')", "undefined"),
+        ("regexp_replace('ab', 'a', missing)", "undefined"),
+        ("regexp_substr(missing, 'a')", "undefined"),
+    ]);
+}
