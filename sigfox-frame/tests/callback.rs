@@ -25,6 +25,11 @@ fn parse(body: &str) -> Result<Callback, CallbackError> {
     )
 }
 
+/// A callback of `kind` with the default options, which must parse.
+fn parse_kind(kind: CallbackKind, body: &str) -> Callback {
+    Callback::parse(kind, body.as_bytes(), None, &CallbackOptions::new()).unwrap()
+}
+
 fn err(field: &str, reason: Reason) -> Result<Callback, CallbackError> {
     Err(CallbackError {
         field: field.to_owned(),
@@ -342,13 +347,7 @@ fn data_advanced() {
     let body = r#"{"device":"B92A4","time":1476980426,"data":"c01234","seqNumber":3,
       "duplicates":[{"bsId":"0A1B","rssi":-120.5,"snr":"9.5","nbRep":3},{"bsId":"35f","rssi":null,"snr":"N/A","nbRep":1}],
       "computedLocation":{"lat":43.5,"lng":1.25,"radius":1500,"source":2,"status":1}}"#;
-    let cb = Callback::parse(
-        CallbackKind::DataAdvanced,
-        body.as_bytes(),
-        None,
-        &CallbackOptions::new(),
-    )
-    .unwrap();
+    let cb = parse_kind(CallbackKind::DataAdvanced, body);
     assert_eq!(
         cb.duplicates,
         vec![
@@ -391,13 +390,7 @@ fn data_advanced() {
     );
     // In a form body the nested values arrive as JSON strings.
     let form = "device=1&duplicates=%5B%7B%22bsId%22%3A%220A1B%22%2C%22nbRep%22%3A2%7D%5D";
-    let cb = Callback::parse(
-        CallbackKind::DataAdvanced,
-        form.as_bytes(),
-        None,
-        &CallbackOptions::new(),
-    )
-    .unwrap();
+    let cb = parse_kind(CallbackKind::DataAdvanced, form);
     assert_eq!(
         cb.duplicates,
         vec![Duplicate {
@@ -464,13 +457,7 @@ fn data_advanced_link_and_operator_variables() {
     let body = r#"{"device":"1A2B3C","time":1476980426,"data":"c01234","seqNumber":12,
       "lqi":"GOOD","linkQuality":2,"fixedLat":43.5961,"fixedLng":1.4337,
       "operatorName":"SIGFOX_France","countryCode":250}"#;
-    let cb = Callback::parse(
-        CallbackKind::DataAdvanced,
-        body.as_bytes(),
-        None,
-        &CallbackOptions::new(),
-    )
-    .unwrap();
+    let cb = parse_kind(CallbackKind::DataAdvanced, body);
     assert_eq!(
         (cb.lqi, cb.link_quality),
         (Some(LinkQuality::Good), Some(LinkQuality::Good))
@@ -489,13 +476,7 @@ fn data_advanced_link_and_operator_variables() {
     // A user template sends every variable as a string: the same values come out typed.
     let templated = r#"{"device":"1A2B3C","lqi":"Excellent","linkQuality":"3","fixedLat":"-33.9",
       "fixedLng":"151.2","operatorName":"SIGFOX_Australia","countryCode":"036"}"#;
-    let cb = Callback::parse(
-        CallbackKind::DataAdvanced,
-        templated.as_bytes(),
-        None,
-        &CallbackOptions::new(),
-    )
-    .unwrap();
+    let cb = parse_kind(CallbackKind::DataAdvanced, templated);
     assert_eq!(
         (cb.lqi, cb.link_quality, cb.country_code),
         (
@@ -567,13 +548,7 @@ fn link_quality_spellings() {
 #[test]
 fn duplicate_long_polling_and_geoloc_source() {
     let query = "device=B92A4&time=1476980426&duplicate=false&snr=12.34&station=0A1B&data=c0&ack=true&longPolling=false";
-    let cb = Callback::parse(
-        CallbackKind::DataBidir,
-        query.as_bytes(),
-        None,
-        &CallbackOptions::new(),
-    )
-    .unwrap();
+    let cb = parse_kind(CallbackKind::DataBidir, query);
     assert_eq!(
         (cb.duplicate, cb.ack, cb.long_polling),
         (Some(false), Some(true), Some(false))
@@ -586,13 +561,7 @@ fn duplicate_long_polling_and_geoloc_source() {
     );
     let geoloc =
         "device=B92A4&time=1476980426&radius=1500&geolocSource=2&duplicate=1&lat=43.5&lng=1.25";
-    let cb = Callback::parse(
-        CallbackKind::Geoloc,
-        geoloc.as_bytes(),
-        None,
-        &CallbackOptions::new(),
-    )
-    .unwrap();
+    let cb = parse_kind(CallbackKind::Geoloc, geoloc);
     assert_eq!(
         (cb.geoloc_source.as_deref(), cb.duplicate, cb.radius),
         (Some("2"), Some(true), Some(1500.0))

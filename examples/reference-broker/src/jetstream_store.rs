@@ -488,9 +488,8 @@ impl JetStreamStore {
             })
             .await
             .map_err(|e| failed("session consumer", e))?;
-        let pending = consumer.cached_info().num_pending;
         let name = consumer.cached_info().name.clone();
-        let read = tokio::time::timeout(LOAD_WAIT, self.read(&consumer, &at, pending)).await;
+        let read = tokio::time::timeout(LOAD_WAIT, self.read(&consumer, &at)).await;
         // The consumer would also go by itself after its inactivity threshold.
         let _ = self.sessions.delete_consumer(&name).await;
         let parts =
@@ -502,39 +501,58 @@ impl JetStreamStore {
         &self,
         consumer: &consumer::PullConsumer,
         at: &str,
-        pending: u64,
     ) -> Result<Parts, JetStreamError> {
         let mut parts = Parts::default();
-        let mut left = pending;
-        while left > 0 {
-            let mut batch = consumer
-                .batch()
-                .max_messages(usize::try_from(left.min(1024)).unwrap_or(1024))
-                .expires(Duration::from_secs(2))
-                .messages()
-                .await
-                .map_err(|e| failed("session read", e))?;
-            let before = left;
-            while let Some(m) = batch.next().await {
-                let m = m.map_err(|e| failed("session read", e))?;
-                left = left.saturating_sub(1);
-                if let Some(rest) = m
-                    .subject
-                    .as_str()
-                    .strip_prefix(at)
-                    .and_then(|r| r.strip_prefix('.'))
-                {
-                    parts.add(rest, &m.payload);
-                }
+        read_consumer(consumer, "session read", |m| {
+            if let Some(rest) = m
+                .subject
+                .as_str()
+                .strip_prefix(at)
+                .and_then(|r| r.strip_prefix('.'))
+            {
+                parts.add(rest, &m.payload);
             }
-            if left == before {
-                return Err(JetStreamError(format!(
-                    "JetStream session read: {left} of {pending} records missing"
-                )));
-            }
-        }
+            std::ops::ControlFlow::Continue(())
+        })
+        .await?;
         Ok(parts)
     }
+}
+
+/// Reads what a pull consumer had pending when it was made, in batches, handing each message
+/// to `each` until it breaks; an empty batch while messages are pending is an error (`what`
+/// names the read).
+pub(crate) async fn read_consumer(
+    consumer: &consumer::PullConsumer,
+    what: &str,
+    mut each: impl FnMut(&jetstream::Message) -> std::ops::ControlFlow<()>,
+) -> Result<(), JetStreamError> {
+    let pending = consumer.cached_info().num_pending;
+    let mut left = pending;
+    while left > 0 {
+        let mut batch = consumer
+            .batch()
+            .max_messages(usize::try_from(left.min(1024)).unwrap_or(1024))
+            .expires(Duration::from_secs(2))
+            .messages()
+            .await
+            .map_err(|e| failed(what, e))?;
+        let before = left;
+        while let Some(m) = batch.next().await {
+            let m = m.map_err(|e| failed(what, e))?;
+            left = m.info().map_err(|e| failed(what, e))?.pending;
+            if each(&m).is_break() {
+                return Ok(());
+            }
+        }
+        if left == before {
+            return Err(failed(
+                what,
+                format!("{left} of {pending} messages did not come"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Parts {

@@ -21,14 +21,14 @@
 //! committed in its last round: once more for QoS 1, as it allows.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, kv, stream};
 use bytes::Bytes;
-use futures_util::StreamExt;
 use tokio::sync::watch;
 
-use crate::jetstream_store::JetStreamError;
+use crate::jetstream_store::{JetStreamError, read_consumer};
 
 /// How long reading the log back may take.
 const READ_WAIT: Duration = Duration::from_secs(30);
@@ -218,37 +218,18 @@ impl MessageLog {
             .await
             .map_err(|e| failed("consumer", e))?;
         let name = consumer.cached_info().name.clone();
-        let mut left = consumer.cached_info().num_pending;
-        let result = async {
-            'batches: while left > 0 {
-                let mut batch = consumer
-                    .batch()
-                    .max_messages(usize::try_from(left.min(1024)).unwrap_or(1024))
-                    .expires(Duration::from_secs(2))
-                    .messages()
-                    .await
-                    .map_err(|e| failed("read", e))?;
-                let before = left;
-                while let Some(m) = batch.next().await {
-                    let m = m.map_err(|e| failed("read", e))?;
-                    let info = m.info().map_err(|e| failed("read", e))?;
-                    let seq = info.stream_sequence;
-                    left = info.pending;
-                    if seq > to || found.len() >= MAX_READ {
-                        break 'batches;
-                    }
-                    found.entry(seq).or_insert_with(|| Logged {
-                        seq,
-                        subject: m.subject.to_string(),
-                        envelope: m.payload.clone(),
-                    });
-                }
-                if left == before {
-                    return Err(failed("read", "no progress"));
-                }
+        let result = read_consumer(&consumer, "log read", |m| {
+            let seq = m.info().map_or(u64::MAX, |i| i.stream_sequence);
+            if seq > to || found.len() >= MAX_READ {
+                return ControlFlow::Break(());
             }
-            Ok(())
-        }
+            found.entry(seq).or_insert_with(|| Logged {
+                seq,
+                subject: m.subject.to_string(),
+                envelope: m.payload.clone(),
+            });
+            ControlFlow::Continue(())
+        })
         .await;
         // The consumer would also go by itself after its inactivity threshold.
         let _ = self.stream.delete_consumer(&name).await;

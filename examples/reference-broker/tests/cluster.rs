@@ -91,23 +91,41 @@ async fn three_nodes(nats: &Nats, name: &str) -> Vec<TestBroker> {
     nodes
 }
 
+/// A node of `survivor`'s cluster in a process of its own (to be killed with SIGKILL).
+async fn doomed_node(survivor: &TestBroker) -> (tokio::process::Child, SocketAddr) {
+    let mut config = survivor.config.clone();
+    config.cluster.node_name = "doomed".to_owned();
+    let config_file = survivor.dir.join("doomed.toml");
+    std::fs::write(&config_file, config.to_toml()).unwrap();
+    common::spawn_broker_process(&config_file).await
+}
+
+/// The next PUBLISH before `deadline` (acknowledged), as (topic, payload); `None` once the
+/// deadline passes. Any other packet fails the test.
+async fn next_message(c: &mut Client, deadline: tokio::time::Instant) -> Option<(String, String)> {
+    match tokio::time::timeout_at(deadline, c.next()).await {
+        Ok(Some(Packet::Publish(p))) => {
+            if let Some(id) = p.qos_pid.packet_id() {
+                c.send(&Packet::PubAck(id)).await;
+            }
+            Some((
+                p.topic.as_str().to_owned(),
+                String::from_utf8(p.payload.to_vec()).unwrap(),
+            ))
+        }
+        Ok(other) => panic!("unexpected {other:?}"),
+        Err(_) => None,
+    }
+}
+
 /// Everything that arrives until nothing more does for a while (bounded by the count).
 async fn drain(c: &mut Client, at_most: usize) -> Vec<(String, String)> {
     let mut got = Vec::new();
     while got.len() <= at_most {
-        let next = tokio::time::timeout(Duration::from_millis(400), c.next()).await;
-        match next {
-            Ok(Some(Packet::Publish(p))) => {
-                if let Some(id) = p.qos_pid.packet_id() {
-                    c.send(&Packet::PubAck(id)).await;
-                }
-                got.push((
-                    p.topic.as_str().to_owned(),
-                    String::from_utf8(p.payload.to_vec()).unwrap(),
-                ));
-            }
-            Ok(other) => panic!("unexpected {other:?}"),
-            Err(_) => break,
+        let quiet = tokio::time::Instant::now() + Duration::from_millis(400);
+        match next_message(c, quiet).await {
+            Some(m) => got.push(m),
+            None => break,
         }
     }
     got
@@ -484,11 +502,7 @@ async fn nodes_on_one_host_may_share_a_port() {
 async fn a_killed_node_loses_only_its_own_connections() {
     let nats = nats();
     let survivor = start_with("cluster-kill", |c, _| cluster_config(c, &nats, "n1")).await;
-    let mut config = survivor.config.clone();
-    config.cluster.node_name = "doomed".to_owned();
-    let config_file = survivor.dir.join("doomed.toml");
-    std::fs::write(&config_file, config.to_toml()).unwrap();
-    let (mut doomed, doomed_addr) = common::spawn_broker_process(&config_file).await;
+    let (mut doomed, doomed_addr) = doomed_node(&survivor).await;
     let (mut sub, _) = Client::connect(survivor.plain(), "sub", true).await;
     sub.subscribe(1, &[("k/#", QoS::AtLeastOnce)]).await;
     let (mut publ, _) = Client::connect(doomed_addr, "pub", true).await;
@@ -581,11 +595,7 @@ async fn a_persistent_session_resumes_on_another_node() {
 async fn acknowledged_messages_outlive_a_killed_node() {
     let nats = nats();
     let survivor = start_with("cluster-kill-acked", |c, _| cluster_config(c, &nats, "n1")).await;
-    let mut config = survivor.config.clone();
-    config.cluster.node_name = "doomed".to_owned();
-    let config_file = survivor.dir.join("doomed.toml");
-    std::fs::write(&config_file, config.to_toml()).unwrap();
-    let (mut doomed, doomed_addr) = common::spawn_broker_process(&config_file).await;
+    let (mut doomed, doomed_addr) = doomed_node(&survivor).await;
     let (mut sub, _) = Client::connect(doomed_addr, "keeper", false).await;
     sub.subscribe(1, &[("d/#", QoS::AtLeastOnce)]).await;
     drop(sub);
@@ -685,19 +695,9 @@ async fn expect_exactly(c: &mut Client, n: usize) -> Vec<(String, String)> {
     let mut got = Vec::new();
     let deadline = tokio::time::Instant::now() + common::WAIT;
     while got.len() < n {
-        let next = tokio::time::timeout_at(deadline, c.next()).await;
-        match next {
-            Ok(Some(Packet::Publish(p))) => {
-                if let Some(id) = p.qos_pid.packet_id() {
-                    c.send(&Packet::PubAck(id)).await;
-                }
-                got.push((
-                    p.topic.as_str().to_owned(),
-                    String::from_utf8(p.payload.to_vec()).unwrap(),
-                ));
-            }
-            Ok(other) => panic!("unexpected {other:?} after {got:?}"),
-            Err(_) => panic!("{} of {n} messages arrived: {got:?}", got.len()),
+        match next_message(c, deadline).await {
+            Some(m) => got.push(m),
+            None => panic!("{} of {n} messages arrived: {got:?}", got.len()),
         }
     }
     got.extend(drain(c, 1).await);
@@ -759,11 +759,7 @@ async fn a_node_cut_off_from_nats_reads_what_it_missed_from_the_log() {
 async fn acknowledged_messages_for_a_killed_nodes_session_are_not_lost() {
     let nats = nats();
     let survivor = start_with("cluster-kill-holder", |c, _| cluster_config(c, &nats, "n1")).await;
-    let mut config = survivor.config.clone();
-    config.cluster.node_name = "doomed".to_owned();
-    let config_file = survivor.dir.join("doomed.toml");
-    std::fs::write(&config_file, config.to_toml()).unwrap();
-    let (mut doomed, doomed_addr) = common::spawn_broker_process(&config_file).await;
+    let (mut doomed, doomed_addr) = doomed_node(&survivor).await;
     let (mut keeper, _) = Client::connect(doomed_addr, "keeper", false).await;
     keeper.subscribe(1, &[("h/#", QoS::AtLeastOnce)]).await;
     drop(keeper);
