@@ -66,6 +66,12 @@ const ENVELOPE_HEAD: usize = 19;
 #[derive(Debug)]
 pub(crate) struct ClusterError(pub(crate) String);
 
+impl From<crate::jetstream_store::JetStreamError> for ClusterError {
+    fn from(e: crate::jetstream_store::JetStreamError) -> Self {
+        ClusterError(format!("cluster: {e}"))
+    }
+}
+
 impl std::fmt::Display for ClusterError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -372,16 +378,8 @@ impl Cluster {
             .await
             .map_err(|e| ClusterError(format!("cluster: cannot watch retained messages: {e}")))?;
         // Messages logged before this node started are not its to deliver.
-        let start = cluster
-            .log
-            .last_seq()
-            .await
-            .map_err(|e| ClusterError(format!("cluster: {e}")))?;
-        cluster
-            .log
-            .set_watermark(cluster.node_id, start)
-            .await
-            .map_err(|e| ClusterError(format!("cluster: {e}")))?;
+        let start = cluster.log.last_seq().await?;
+        cluster.log.set_watermark(cluster.node_id, start).await?;
         let weak = Arc::downgrade(shared);
         let (readers, readers_rx) = mpsc::unbounded_channel();
         Ok(vec![
@@ -420,7 +418,6 @@ impl Cluster {
         payload.put_u64(id.seq);
         payload.put_slice(&message.payload);
         let topic = message.topic.as_str();
-        // The log's subject (`<prefix>.j.…`) is as long.
         let live = topic_subject(&self.messages, topic);
         if live.len() > MAX_SUBJECT {
             inc(&self.metrics.cluster_subject_too_long_total);
@@ -431,9 +428,12 @@ impl Cluster {
             return None;
         }
         let (done, ack) = LogAck::pending();
+        // The same tokens under the log's root (as long as `<prefix>.m`).
+        let tokens = live.get(self.messages.len()..).unwrap_or_default();
+        let log = format!("{}{tokens}", self.log.root());
         self.send_out(Out::Logged {
             live,
-            log: topic_subject(self.log.root(), topic),
+            log,
             envelope: payload.freeze(),
             done,
         });
@@ -489,9 +489,7 @@ impl Cluster {
         if shared.broker.holds(client_id) {
             return Ok(());
         }
-        let fail =
-            |e: crate::jetstream_store::JetStreamError| ClusterError(format!("cluster: {e}"));
-        let Some(header) = self.store.header(client_id).await.map_err(fail)? else {
+        let Some(header) = self.store.header(client_id).await? else {
             return Ok(());
         };
         // Where the log is read from for this session once it is here: a node that let it
@@ -501,13 +499,13 @@ impl Cluster {
         } else {
             match self.release_on(header.owner, client_id).await? {
                 Some(seq) => Some(seq),
-                None => self.log.watermark(header.owner).await.map_err(fail)?,
+                None => self.log.watermark(header.owner).await?,
             }
         };
         if clean {
-            return self.store.delete(client_id).await.map_err(fail);
+            return Ok(self.store.delete(client_id).await?);
         }
-        let Some(snapshot) = self.store.load(client_id).await.map_err(fail)? else {
+        let Some(snapshot) = self.store.load(client_id).await? else {
             return Ok(());
         };
         inc(&self.metrics.cluster_sessions_moved_total);
@@ -681,15 +679,9 @@ impl Cluster {
         stored: &HashSet<MessageId>,
         from: u64,
     ) -> Result<(), ClusterError> {
-        let fail =
-            |e: crate::jetstream_store::JetStreamError| ClusterError(format!("cluster: {e}"));
         // Anything after `to` comes live: the session is subscribed and adopted.
-        let to = self.log.last_seq().await.map_err(fail)?;
-        let logged = self
-            .log
-            .read(&self.log_subjects(filters), from, to)
-            .await
-            .map_err(fail)?;
+        let to = self.log.last_seq().await?;
+        let logged = self.log.read(&self.log_subjects(filters), from, to).await?;
         for Logged {
             subject, envelope, ..
         } in logged
@@ -720,10 +712,8 @@ impl Cluster {
     /// Reads the log again from `from` to `to` for every session here, after this node may
     /// have missed messages.
     async fn replay_all(&self, shared: &Shared, from: u64, to: u64) -> Result<(), ClusterError> {
-        let fail =
-            |e: crate::jetstream_store::JetStreamError| ClusterError(format!("cluster: {e}"));
         let all = vec![format!("{}.>", self.log.root())];
-        let logged = self.log.read(&all, from, to).await.map_err(fail)?;
+        let logged = self.log.read(&all, from, to).await?;
         for Logged {
             subject, envelope, ..
         } in logged

@@ -76,10 +76,9 @@ impl PartialEq for LogAck {
 
 impl Eq for LogAck {}
 
-/// One message read back: its stream sequence, subject and envelope.
+/// One message read back: its subject and envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Logged {
-    pub(crate) seq: u64,
     pub(crate) subject: String,
     pub(crate) envelope: Bytes,
 }
@@ -224,7 +223,6 @@ impl MessageLog {
                 return ControlFlow::Break(());
             }
             found.entry(seq).or_insert_with(|| Logged {
-                seq,
                 subject: m.subject.to_string(),
                 envelope: m.payload.clone(),
             });
