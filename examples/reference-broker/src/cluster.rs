@@ -39,8 +39,8 @@ use crate::auth::Principal;
 use crate::broker::{Message, MessageId};
 use crate::config::ClusterConfig;
 use crate::jetstream_store::{JetStreamCommit, JetStreamStore, MAX_SUBJECT, retained_message};
-use crate::message_log::{LogAck, LogAckSender, Logged, MessageLog};
-use crate::metrics::{Metrics, dec, inc, set};
+use crate::message_log::{LogAck, LogAckSender, LogRecord, Logged, MessageLog};
+use crate::metrics::{Metrics, add, dec, inc, set};
 use crate::nats_subject::{filter_subjects, subject_topic, token, topic_subject, untoken};
 use crate::server::Shared;
 use crate::store::Change;
@@ -83,11 +83,10 @@ impl std::fmt::Display for ClusterError {
 enum Out {
     /// A subject and payload, published as they are.
     Core(String, Bytes),
-    /// A QoS 1/2 message: published to the other nodes on `live`, then to the message log
-    /// on `log`, whose acknowledgement goes to `done`.
+    /// A QoS 1/2 message: logged (in a record with the others waiting), then published to
+    /// the other nodes on `live`; the record's acknowledgement goes to `done`.
     Logged {
         live: String,
-        log: String,
         envelope: Bytes,
         done: LogAckSender,
     },
@@ -388,9 +387,12 @@ impl Cluster {
             tokio::spawn(release_loop(weak.clone(), releases)),
             tokio::spawn(outbox_loop(
                 cluster.client.clone(),
+                cluster.log.clone(),
+                cluster.node_id,
                 pending.outbox,
                 Arc::clone(&cluster.outbox_len),
                 Arc::clone(&cluster.room),
+                Arc::clone(&cluster.metrics),
             )),
             tokio::spawn(interest_loop(weak.clone(), pending.interest, readers)),
             tokio::spawn(reader_loop(weak.clone(), readers_rx)),
@@ -428,12 +430,8 @@ impl Cluster {
             return None;
         }
         let (done, ack) = LogAck::pending();
-        // The same tokens under the log's root (as long as `<prefix>.m`).
-        let tokens = live.get(self.messages.len()..).unwrap_or_default();
-        let log = format!("{}{tokens}", self.log.root());
         self.send_out(Out::Logged {
             live,
-            log,
             envelope: payload.freeze(),
             done,
         });
@@ -586,6 +584,19 @@ impl Cluster {
         }
     }
 
+    /// Returns once the NATS server has handled everything this node sent before (its
+    /// subscriptions): a request nobody answers comes back "no responders" only then. A
+    /// flush would not do: it returns once the bytes are written to the socket.
+    async fn round_trip(&self) {
+        use async_nats::RequestErrorKind;
+        let subject = format!("{}.round-trip", self.nodes);
+        match self.client.request(subject, Bytes::new()).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == RequestErrorKind::NoResponders => {}
+            Err(e) => crate::log(&format!("cluster: round trip to NATS: {e}")),
+        }
+    }
+
     /// One count fewer for each filter's subjects.
     pub(crate) fn unwatch(&self, filters: &[TopicFilter]) {
         let subjects = self.subjects(filters);
@@ -660,15 +671,6 @@ impl Cluster {
         seen.ids.contains(&id)
     }
 
-    /// The log's subjects of `filters`.
-    fn log_subjects(&self, filters: &[TopicFilter]) -> Vec<String> {
-        filters
-            .iter()
-            .flat_map(|f| filter_subjects(self.log.root(), f.as_str()))
-            .filter(|s| s.len() <= MAX_SUBJECT)
-            .collect()
-    }
-
     /// Reads the log again from `from` for session `client_id`, just adopted here: what was
     /// published for it while no node held it (or its node had not committed it), in order.
     async fn replay_session(
@@ -679,14 +681,19 @@ impl Cluster {
         stored: &HashSet<MessageId>,
         from: u64,
     ) -> Result<(), ClusterError> {
-        // Anything after `to` comes live: the session is subscribed and adopted.
-        let to = self.log.last_seq().await?;
-        let logged = self.log.read(&self.log_subjects(filters), from, to).await?;
-        for Logged {
-            subject, envelope, ..
-        } in logged
-        {
-            let Some((message, id)) = decode(self.log.root(), &subject, &envelope) else {
+        // Anything after the barrier comes live: the session is subscribed and adopted.
+        let to = self.log.barrier(self.node_id).await?;
+        let (logged, malformed) = self
+            .log
+            .read(from, to, |m| {
+                subject_topic(&self.messages, &m.subject)
+                    .and_then(|t| TopicName::new(&t).ok())
+                    .is_some_and(|t| filters.iter().any(|f| f.matches(&t)))
+            })
+            .await?;
+        add(&self.metrics.cluster_malformed_total, malformed);
+        for Logged { subject, envelope } in logged {
+            let Some((message, id)) = decode(&self.messages, &subject, &envelope) else {
                 inc(&self.metrics.cluster_malformed_total);
                 continue;
             };
@@ -712,14 +719,11 @@ impl Cluster {
     /// Reads the log again from `from` to `to` for every session here, after this node may
     /// have missed messages.
     async fn replay_all(&self, shared: &Shared, from: u64, to: u64) -> Result<(), ClusterError> {
-        let all = vec![format!("{}.>", self.log.root())];
-        let logged = self.log.read(&all, from, to).await?;
-        for Logged {
-            subject, envelope, ..
-        } in logged
-        {
+        let (logged, malformed) = self.log.read(from, to, |_| true).await?;
+        add(&self.metrics.cluster_malformed_total, malformed);
+        for Logged { subject, envelope } in logged {
             inc(&self.metrics.cluster_replayed_total);
-            self.deliver(shared, self.log.root(), &subject, &envelope);
+            self.deliver(shared, &self.messages, &subject, &envelope);
         }
         Ok(())
     }
@@ -760,43 +764,113 @@ fn random_u64() -> Result<u64, ClusterError> {
     Ok(u64::from_be_bytes(bytes))
 }
 
-/// Publishes what the node sends to the others, one at a time and in order (NATS keeps a
-/// publisher's order, so this keeps the node's). A QoS 1/2 message goes to the other nodes
-/// first, then to the message log, so that the log never holds a message before the nodes
-/// that want it could have it (the watermark counts on that); each log acknowledgement is set
-/// as it comes, and the commit the message's PUBACK waits for waits for it
-/// (`Change::Forward`).
+/// The most bytes of messages logged in one record (well under NATS's default 1 MiB payload).
+const MAX_RECORD: usize = 512 * 1024;
+
+/// The most items the outbox takes at once.
+const MAX_BATCH: usize = 1024;
+
+/// What the outbox sends in one go: a record of QoS 1/2 messages for the log and where each
+/// one's acknowledgement goes, then every item's live copy, in order.
+#[derive(Debug, Default)]
+struct Sending {
+    record: LogRecord,
+    dones: Vec<LogAckSender>,
+    live: Vec<(String, Bytes)>,
+    /// Items taken from the outbox (those refused included).
+    taken: usize,
+}
+
+impl Sending {
+    /// Takes items up to the first QoS 1/2 message that would make the record longer than
+    /// [`MAX_RECORD`] (a record holds at least one).
+    fn take(items: &mut std::iter::Peekable<impl Iterator<Item = Out>>) -> Sending {
+        let mut sending = Sending::default();
+        while let Some(out) = items.next_if(|out| match out {
+            Out::Logged { live, envelope, .. } => {
+                sending.record.count() == 0
+                    || sending
+                        .record
+                        .len()
+                        .saturating_add(LogRecord::cost(live, envelope))
+                        <= MAX_RECORD
+            }
+            Out::Core(..) => true,
+        }) {
+            sending.taken = sending.taken.saturating_add(1);
+            match out {
+                Out::Core(subject, payload) => sending.live.push((subject, payload)),
+                Out::Logged {
+                    live,
+                    envelope,
+                    done,
+                } => {
+                    if sending.record.push(&live, &envelope) {
+                        sending.dones.push(done);
+                        sending.live.push((live, envelope));
+                    } else {
+                        let _ = done.send(Some(Err("too long to log".to_owned())));
+                    }
+                }
+            }
+        }
+        sending
+    }
+}
+
+/// Publishes what the node sends to the others, in order (NATS keeps a publisher's order, so
+/// this keeps the node's). It takes what is waiting, at most [`MAX_BATCH`] items: the QoS 1/2
+/// messages among them go to the message log first, in one record, then everything to the
+/// other nodes, in order. The record's acknowledgement is set for each of its messages as it
+/// comes, and the commit a message's PUBACK waits for waits for it (`Change::Forward`).
+/// Logging first is what makes a barrier (`MessageLog::barrier`) a safe place to start
+/// reading live; and the record carries all that waited, so the log costs a publish and an
+/// acknowledgement per batch, not per message, once the node is busy.
 async fn outbox_loop(
     client: async_nats::Client,
+    log: MessageLog,
+    node: u64,
     mut rx: mpsc::UnboundedReceiver<Out>,
     len: Arc<AtomicU64>,
     room: Arc<Notify>,
+    metrics: Arc<Metrics>,
 ) {
     let js = async_nats::jetstream::new(client.clone());
+    let subject = log.subject(node);
     let mut acks = futures_util::stream::FuturesUnordered::new();
+    let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
         tokio::select! {
-            out = rx.recv() => {
-                match out {
-                    Some(Out::Core(subject, payload)) => {
-                        let _ = client.publish(subject, payload).await;
-                    }
-                    Some(Out::Logged { live, log, envelope, done }) => {
-                        let _ = client.publish(live, envelope.clone()).await;
-                        match js.publish(log, envelope).await {
+            n = rx.recv_many(&mut batch, MAX_BATCH) => {
+                if n == 0 {
+                    return;
+                }
+                let mut items = batch.drain(..).peekable();
+                while items.peek().is_some() {
+                    let Sending { record, dones, live, taken } = Sending::take(&mut items);
+                    if !dones.is_empty() {
+                        inc(&metrics.cluster_log_records_total);
+                        add(&metrics.cluster_logged_total, dones.len());
+                        match js.publish(subject.clone(), record.finish()).await {
                             Ok(ack) => acks.push(async move {
                                 let outcome = ack.await.map(|_| ()).map_err(|e| e.to_string());
-                                let _ = done.send(Some(outcome));
+                                for done in dones {
+                                    let _ = done.send(Some(outcome.clone()));
+                                }
                             }),
                             Err(e) => {
-                                let _ = done.send(Some(Err(e.to_string())));
+                                for done in dones {
+                                    let _ = done.send(Some(Err(e.to_string())));
+                                }
                             }
                         }
                     }
-                    None => return,
+                    for (subject, payload) in live {
+                        let _ = client.publish(subject, payload).await;
+                    }
+                    len.fetch_sub(u64::try_from(taken).unwrap_or(u64::MAX), Ordering::AcqRel);
+                    room.notify_waiters();
                 }
-                len.fetch_sub(1, Ordering::AcqRel);
-                room.notify_waiters();
             }
             Some(()) = acks.next(), if !acks.is_empty() => {}
         }
@@ -813,53 +887,62 @@ async fn interest_loop(
     readers: mpsc::UnboundedSender<Subscription>,
 ) {
     let mut held: HashMap<String, (usize, futures_util::stream::AbortHandle)> = HashMap::new();
-    while let Some(interest) = rx.recv().await {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let Some(strong) = shared.upgrade() else {
             return;
         };
         let Some(cluster) = &strong.cluster else {
             return;
         };
-        match interest {
-            Interest::Watch(subjects, done) => {
-                for subject in subjects {
-                    if let Some((count, _)) = held.get_mut(&subject) {
-                        *count = count.saturating_add(1);
-                        continue;
-                    }
-                    match cluster.client.subscribe(subject.clone()).await {
-                        Ok(sub) => {
-                            let (sub, abort) = futures_util::stream::abortable(sub);
-                            if readers.send(sub).is_err() {
-                                return;
+        // Answered together, after one round trip.
+        let mut watchers = Vec::new();
+        for interest in batch.drain(..) {
+            match interest {
+                Interest::Watch(subjects, done) => {
+                    for subject in subjects {
+                        if let Some((count, _)) = held.get_mut(&subject) {
+                            *count = count.saturating_add(1);
+                            continue;
+                        }
+                        match cluster.client.subscribe(subject.clone()).await {
+                            Ok(sub) => {
+                                let (sub, abort) = futures_util::stream::abortable(sub);
+                                if readers.send(sub).is_err() {
+                                    return;
+                                }
+                                held.insert(subject, (1, abort));
+                                inc(&cluster.metrics.cluster_subjects_current);
                             }
-                            held.insert(subject, (1, abort));
-                            inc(&cluster.metrics.cluster_subjects_current);
+                            Err(e) => crate::log(&format!("cluster: subscribe {subject}: {e}")),
                         }
-                        Err(e) => crate::log(&format!("cluster: subscribe {subject}: {e}")),
+                    }
+                    watchers.push(done);
+                }
+                Interest::Unwatch(subjects) => {
+                    for subject in subjects {
+                        let gone = match held.get_mut(&subject) {
+                            Some((count, _)) => {
+                                *count = count.saturating_sub(1);
+                                *count == 0
+                            }
+                            None => false,
+                        };
+                        if gone {
+                            if let Some((_, abort)) = held.remove(&subject) {
+                                // The reader drops the ended subscriber, which unsubscribes it.
+                                abort.abort();
+                                dec(&cluster.metrics.cluster_subjects_current);
+                            }
+                        }
                     }
                 }
-                // The server has processed every subscription sent before the flush's PING.
-                let _ = cluster.client.flush().await;
-                let _ = done.send(());
             }
-            Interest::Unwatch(subjects) => {
-                for subject in subjects {
-                    let gone = match held.get_mut(&subject) {
-                        Some((count, _)) => {
-                            *count = count.saturating_sub(1);
-                            *count == 0
-                        }
-                        None => false,
-                    };
-                    if gone {
-                        if let Some((_, abort)) = held.remove(&subject) {
-                            // The reader drops the ended subscriber, which unsubscribes it.
-                            abort.abort();
-                            dec(&cluster.metrics.cluster_subjects_current);
-                        }
-                    }
-                }
+        }
+        if !watchers.is_empty() {
+            cluster.round_trip().await;
+            for done in watchers {
+                let _ = done.send(());
             }
         }
     }
@@ -1035,11 +1118,8 @@ async fn watermark_loop(shared: Weak<Shared>, start: u64) {
         let gaps = cluster.gaps.count.load(Ordering::Acquire);
         if gaps != gaps_read {
             previous = None;
-            // Resubscribed by now: what is logged after `to` comes live.
-            if cluster.client.flush().await.is_err() {
-                continue;
-            }
-            let Ok(to) = cluster.log.last_seq().await else {
+            // Resubscribed by now: what is logged after the barrier comes live.
+            let Ok(to) = cluster.log.barrier(cluster.node_id).await else {
                 continue;
             };
             if let Err(e) = cluster
@@ -1084,5 +1164,70 @@ async fn watermark_loop(shared: Weak<Shared>, start: u64) {
             }
         }
         previous = Some(last);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn logged(subject: &str, envelope: &'static [u8]) -> (Out, LogAck) {
+        let (done, ack) = LogAck::pending();
+        let out = Out::Logged {
+            live: subject.to_owned(),
+            envelope: Bytes::from_static(envelope),
+            done,
+        };
+        (out, ack)
+    }
+
+    #[test]
+    fn waiting_messages_share_one_record_and_keep_their_order() {
+        let (a, _) = logged("p.m.a", b"1");
+        let (b, _) = logged("p.m.b", b"2");
+        let core = Out::Core("p.c.x".to_owned(), Bytes::from_static(b"0"));
+        let mut items = vec![a, core, b].into_iter().peekable();
+        let sending = Sending::take(&mut items);
+        assert!(items.next().is_none());
+        assert_eq!(sending.taken, 3);
+        assert_eq!(sending.dones.len(), 2);
+        let subjects: Vec<&str> = sending.live.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(subjects, ["p.m.a", "p.c.x", "p.m.b"]);
+        let entries = LogRecord::entries(&sending.record.finish()).unwrap();
+        let logged: Vec<(&str, &[u8])> = entries
+            .iter()
+            .map(|e| (e.subject.as_str(), e.envelope.as_ref()))
+            .collect();
+        assert_eq!(logged, [("p.m.a", &b"1"[..]), ("p.m.b", &b"2"[..])]);
+    }
+
+    #[test]
+    fn a_record_ends_before_the_message_that_would_make_it_too_long() {
+        static BIG: [u8; MAX_RECORD / 2] = [7; MAX_RECORD / 2];
+        let (a, _) = logged("p.m.a", &BIG);
+        let (b, _) = logged("p.m.b", &BIG);
+        let (c, _) = logged("p.m.c", b"small");
+        let mut items = vec![a, b, c].into_iter().peekable();
+        let first = Sending::take(&mut items);
+        assert_eq!((first.taken, first.dones.len()), (1, 1));
+        let second = Sending::take(&mut items);
+        assert_eq!((second.taken, second.dones.len()), (2, 2));
+        assert!(second.record.len() <= MAX_RECORD);
+        assert!(items.next().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_message_too_long_for_a_record_is_refused_alone() {
+        static HUGE: [u8; 1 << 17] = [0; 1 << 17];
+        // A u16 subject length cannot hold this subject.
+        let subject = "s".repeat(usize::from(u16::MAX) + 1);
+        let (a, refused) = logged(&subject, &HUGE);
+        let (b, _) = logged("p.m.b", b"ok");
+        let mut items = vec![a, b].into_iter().peekable();
+        let sending = Sending::take(&mut items);
+        assert_eq!((sending.taken, sending.dones.len()), (2, 1));
+        assert_eq!(sending.live.len(), 1);
+        assert_eq!(refused.outcome().await, Err("too long to log".to_owned()));
     }
 }

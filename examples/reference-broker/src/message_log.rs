@@ -2,30 +2,36 @@
 //! before its PUBACK, so that a message acknowledged once reaches its subscribers on other
 //! nodes even when a node or the NATS server fails on the way.
 //!
-//! - The accepting node publishes to `<prefix>.j.<topic subject>` (stream `<prefix>_messages`,
-//!   kept for `cluster.log_retention_secs`) as soon as it accepts the message; its PUBACK
-//!   waits for the log's acknowledgement with the message's other changes ([`LogAck`]).
-//! - The nodes get the message as any other, straight from the accepting node on
-//!   `<prefix>.m.<topic subject>`, sent just before it goes to the log: the log is what they
-//!   read again when that copy may have passed them by.
+//! - A node logs what it accepted in *records* on `<prefix>.j.<node id>` (stream
+//!   `<prefix>_messages`, kept for `cluster.log_retention_secs`): each record holds the
+//!   messages that were waiting to go out together ([`LogRecord`]), one when the node is idle,
+//!   many under load, so that the stream's cost per message falls as the load rises. A
+//!   message's PUBACK waits for its record's acknowledgement with its other changes
+//!   ([`LogAck`]).
+//! - The nodes get each message as any other, straight from the accepting node on
+//!   `<prefix>.m.<topic subject>`, sent right after its record: the log is what they read
+//!   again when that copy may have passed them by.
+//! - Where a node starts reading live is a *barrier*: an empty record it logs itself once
+//!   its NATS subscriptions are in place. A message whose live copy the server handled before
+//!   those subscriptions had its record logged before, so before the barrier; one after comes
+//!   live. Reading the log up to the barrier misses nothing.
 //! - Every node writes, about once a second, its *watermark*: a stream sequence up to which
 //!   everything it received is committed (bucket `<prefix>_nodes`, one key per node). It is
 //!   the stream's last sequence one round earlier, and stops moving while the node has missed
 //!   messages (a lost NATS connection, a slow consumer), until it has read them again here.
 //! - A session claimed from a node that is gone reads the log from that node's watermark,
-//!   for the session's own filters; one released by a live node, from the sequence that node
-//!   answered with.
+//!   keeping the messages its filters match; one released by a live node, from the sequence
+//!   that node answered with.
 //!
 //! The watermark assumes a message reaches the nodes that want it within a round (a second)
 //! of being stored. Reading from a watermark can repeat a message the node had already
 //! committed in its last round: once more for QoS 1, as it allows.
 
-use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, kv, stream};
-use bytes::Bytes;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio::sync::watch;
 
 use crate::jetstream_store::{JetStreamError, read_consumer};
@@ -33,8 +39,14 @@ use crate::jetstream_store::{JetStreamError, read_consumer};
 /// How long reading the log back may take.
 const READ_WAIT: Duration = Duration::from_secs(30);
 
-/// The most messages one read returns (a session's share of a long outage).
+/// The most messages one read returns (a session's share of a long outage)...
 pub(crate) const MAX_READ: usize = 100_000;
+
+/// ...and the most bytes of their envelopes.
+const MAX_READ_BYTES: usize = 256 << 20;
+
+/// A record's first byte.
+const RECORD_V1: u8 = 0x81;
 
 /// The log's bytes on disk beyond which its oldest messages go.
 const MAX_BYTES: i64 = 1 << 30;
@@ -76,16 +88,93 @@ impl PartialEq for LogAck {
 
 impl Eq for LogAck {}
 
-/// One message read back: its subject and envelope.
+/// One message read back: its live subject and envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Logged {
     pub(crate) subject: String,
     pub(crate) envelope: Bytes,
 }
 
+/// Messages logged together in one stream message: after a version byte, for each, its
+/// live subject (u16 length) and its envelope (u32 length).
+#[derive(Debug, Default)]
+pub(crate) struct LogRecord {
+    buf: BytesMut,
+    count: usize,
+}
+
+impl LogRecord {
+    /// The bytes one more message adds.
+    pub(crate) fn cost(subject: &str, envelope: &Bytes) -> usize {
+        subject
+            .len()
+            .saturating_add(envelope.len())
+            .saturating_add(6)
+    }
+
+    /// Adds a message; `false` (and nothing added) when a length does not fit the format.
+    pub(crate) fn push(&mut self, subject: &str, envelope: &Bytes) -> bool {
+        let (Ok(subject_len), Ok(envelope_len)) =
+            (u16::try_from(subject.len()), u32::try_from(envelope.len()))
+        else {
+            return false;
+        };
+        if self.buf.is_empty() {
+            self.buf.put_u8(RECORD_V1);
+        }
+        self.buf.put_u16(subject_len);
+        self.buf.put_slice(subject.as_bytes());
+        self.buf.put_u32(envelope_len);
+        self.buf.put_slice(envelope);
+        self.count = self.count.saturating_add(1);
+        true
+    }
+
+    /// The bytes so far.
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// How many messages it holds.
+    pub(crate) fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The record's bytes (a barrier's when empty).
+    pub(crate) fn finish(mut self) -> Bytes {
+        if self.buf.is_empty() {
+            self.buf.put_u8(RECORD_V1);
+        }
+        self.buf.freeze()
+    }
+
+    /// The messages of a record; `None` when it is malformed.
+    pub(crate) fn entries(record: &Bytes) -> Option<Vec<Logged>> {
+        let mut rest = record.clone();
+        if rest.is_empty() || rest.get_u8() != RECORD_V1 {
+            return None;
+        }
+        let mut out = Vec::new();
+        while !rest.is_empty() {
+            let subject_len = usize::from(rest.try_get_u16().ok()?);
+            let subject = rest.get(..subject_len)?;
+            let subject = std::str::from_utf8(subject).ok()?.to_owned();
+            rest.advance(subject_len);
+            let envelope_len = usize::try_from(rest.try_get_u32().ok()?).ok()?;
+            if rest.len() < envelope_len {
+                return None;
+            }
+            let envelope = rest.split_to(envelope_len);
+            out.push(Logged { subject, envelope });
+        }
+        Some(out)
+    }
+}
+
 /// The handles on the stream and the watermarks bucket.
 #[derive(Debug, Clone)]
 pub(crate) struct MessageLog {
+    js: jetstream::Context,
     stream: stream::Stream,
     watermarks: kv::Store,
     /// `<prefix>.j`
@@ -100,6 +189,7 @@ impl MessageLog {
         retention: Duration,
     ) -> Result<MessageLog, JetStreamError> {
         let js = jetstream::new(client);
+        let js_handle = js.clone();
         let root = format!("{prefix}.j");
         let name = format!("{prefix}_messages");
         js.create_or_update_stream(stream::Config {
@@ -131,15 +221,30 @@ impl MessageLog {
             .await
             .map_err(|e| failed(&format!("bucket {bucket}"), e))?;
         Ok(MessageLog {
+            js: js_handle,
             stream,
             watermarks,
             root,
         })
     }
 
-    /// `<prefix>.j`: a message on a topic is logged on the topic's subject under it.
-    pub(crate) fn root(&self) -> &str {
-        &self.root
+    /// The subject of node `node`'s records.
+    pub(crate) fn subject(&self, node: u64) -> String {
+        format!("{}.{node:016x}", self.root)
+    }
+
+    /// Logs an empty record for node `node` and returns its sequence: every message whose
+    /// live copy the NATS server handled before what this client sent before the barrier
+    /// (its subscriptions) is logged before it.
+    pub(crate) async fn barrier(&self, node: u64) -> Result<u64, JetStreamError> {
+        let ack = self
+            .js
+            .publish(self.subject(node), LogRecord::default().finish())
+            .await
+            .map_err(|e| failed("barrier", e))?
+            .await
+            .map_err(|e| failed("barrier", e))?;
+        Ok(ack.sequence)
     }
 
     /// The sequence of the last message stored so far.
@@ -174,38 +279,24 @@ impl MessageLog {
         Ok(())
     }
 
-    /// The messages with sequences in `from..=to` on any of `subjects` (each a filter
-    /// under [`MessageLog::root`]), once each, in stream order; at most [`MAX_READ`].
+    /// The messages logged with sequences in `from..=to` that `keep` keeps, in order; at
+    /// most [`MAX_READ`] of them and [`MAX_READ_BYTES`] of their envelopes. The number of
+    /// malformed records comes with them.
     pub(crate) async fn read(
         &self,
-        subjects: &[String],
         from: u64,
         to: u64,
-    ) -> Result<Vec<Logged>, JetStreamError> {
-        let mut found = BTreeMap::new();
+        mut keep: impl FnMut(&Logged) -> bool,
+    ) -> Result<(Vec<Logged>, usize), JetStreamError> {
+        let mut found = Vec::new();
+        let mut malformed = 0usize;
         if from > to {
-            return Ok(Vec::new());
+            return Ok((found, malformed));
         }
-        // One consumer per subject: JetStream refuses filters that overlap (`a.>`, `a.*`).
-        for subject in subjects {
-            let read =
-                tokio::time::timeout(READ_WAIT, self.read_one(subject, from, to, &mut found)).await;
-            read.map_err(|_| failed("read", "timed out"))??;
-        }
-        Ok(found.into_values().collect())
-    }
-
-    async fn read_one(
-        &self,
-        subject: &str,
-        from: u64,
-        to: u64,
-        found: &mut BTreeMap<u64, Logged>,
-    ) -> Result<(), JetStreamError> {
         let consumer: consumer::PullConsumer = self
             .stream
             .create_consumer(consumer::pull::Config {
-                filter_subject: subject.to_owned(),
+                filter_subject: format!("{}.>", self.root),
                 deliver_policy: consumer::DeliverPolicy::ByStartSequence {
                     start_sequence: from,
                 },
@@ -217,20 +308,91 @@ impl MessageLog {
             .await
             .map_err(|e| failed("consumer", e))?;
         let name = consumer.cached_info().name.clone();
-        let result = read_consumer(&consumer, "log read", |m| {
+        let mut bytes = 0usize;
+        let reading = read_consumer(&consumer, "log read", |m| {
             let seq = m.info().map_or(u64::MAX, |i| i.stream_sequence);
-            if seq > to || found.len() >= MAX_READ {
+            if seq > to {
                 return ControlFlow::Break(());
             }
-            found.entry(seq).or_insert_with(|| Logged {
-                subject: m.subject.to_string(),
-                envelope: m.payload.clone(),
-            });
+            let Some(entries) = LogRecord::entries(&m.payload) else {
+                malformed = malformed.saturating_add(1);
+                return ControlFlow::Continue(());
+            };
+            for entry in entries.into_iter().filter(|e| keep(e)) {
+                bytes = bytes.saturating_add(entry.envelope.len());
+                if found.len() >= MAX_READ || bytes > MAX_READ_BYTES {
+                    return ControlFlow::Break(());
+                }
+                found.push(entry);
+            }
             ControlFlow::Continue(())
-        })
-        .await;
+        });
+        let result = tokio::time::timeout(READ_WAIT, reading)
+            .await
+            .map_err(|_| failed("read", "timed out"))
+            .and_then(|r| r);
         // The consumer would also go by itself after its inactivity threshold.
         let _ = self.stream.delete_consumer(&name).await;
-        result
+        result.map(|()| (found, malformed))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_gives_back_its_messages_in_order() {
+        let mut record = LogRecord::default();
+        assert!(record.push("p.m.a.b", &Bytes::from_static(b"one")));
+        assert!(record.push("p.m.c", &Bytes::new()));
+        assert_eq!(record.count(), 2);
+        let bytes = record.finish();
+        assert_eq!(
+            bytes.len(),
+            LogRecord::cost("p.m.a.b", &Bytes::from_static(b"one"))
+                + LogRecord::cost("p.m.c", &Bytes::new())
+                + 1
+        );
+        assert_eq!(
+            LogRecord::entries(&bytes).unwrap(),
+            [
+                Logged {
+                    subject: "p.m.a.b".to_owned(),
+                    envelope: Bytes::from_static(b"one"),
+                },
+                Logged {
+                    subject: "p.m.c".to_owned(),
+                    envelope: Bytes::new(),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_barrier_holds_no_messages() {
+        let barrier = LogRecord::default().finish();
+        assert_eq!(barrier.as_ref(), [RECORD_V1]);
+        assert_eq!(LogRecord::entries(&barrier).unwrap(), []);
+    }
+
+    #[test]
+    fn malformed_records_are_refused() {
+        let mut record = LogRecord::default();
+        assert!(record.push("p.m.a", &Bytes::from_static(b"payload")));
+        let bytes = record.finish();
+        for cut in 0..bytes.len() {
+            // Every proper prefix but the bare version byte ends inside a message.
+            let prefix = bytes.slice(..cut);
+            let want = (cut == 1).then(Vec::new);
+            assert_eq!(LogRecord::entries(&prefix), want, "prefix of {cut} bytes");
+        }
+        assert_eq!(LogRecord::entries(&Bytes::from_static(&[1, 0, 0])), None);
+        // A subject that is not UTF-8.
+        assert_eq!(
+            LogRecord::entries(&Bytes::from_static(&[RECORD_V1, 0, 1, 0xff, 0, 0, 0, 0])),
+            None
+        );
     }
 }

@@ -153,6 +153,10 @@ metrics! {
     counter cluster_dropped_in_gap_total: "Messages from other nodes dropped while this node read the log again after a gap (more than 65,536 waiting; QoS 1/2 ones are read again).",
     /// The message log watermark.
     gauge cluster_watermark: "The message log sequence up to which everything this node received is committed.",
+    /// Records written to the message log.
+    counter cluster_log_records_total: "Records written to the cluster's message log (each holds the QoS 1/2 messages that waited together).",
+    /// Messages written to the message log.
+    counter cluster_logged_total: "QoS 1/2 messages written to the cluster's message log.",
     /// NATS slow-consumer events.
     counter cluster_slow_consumer_total: "NATS slow-consumer events (messages from other nodes dropped by the client).",
     /// Sigfox callbacks refused.
@@ -162,6 +166,11 @@ metrics! {
 /// Adds one to a counter.
 pub(crate) fn inc(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Adds `n` to a counter.
+pub(crate) fn add(counter: &AtomicU64, n: usize) {
+    counter.fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
 }
 
 /// Subtracts one from a gauge (never below zero).

@@ -13,6 +13,7 @@ use std::time::Duration;
 use common::{Client, TestBroker, connect_packet, start_with, will};
 use mqtt_wire::{Packet, QoS, TopicFilter, TopicName, Unsubscribe};
 use reference_broker::Config;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A nats-server on a free loopback port, killed on drop.
 struct Nats {
@@ -658,6 +659,11 @@ struct Relay {
 
 impl Relay {
     async fn to(nats: &Nats) -> Relay {
+        Relay::slow(nats, Duration::ZERO).await
+    }
+
+    /// A relay that holds what the node sends for `delay` before passing it on.
+    async fn slow(nats: &Nats, delay: Duration) -> Relay {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("nats://{}", listener.local_addr().unwrap());
         let target: SocketAddr = ([127, 0, 0, 1], nats.port).into();
@@ -675,8 +681,24 @@ impl Relay {
                     let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
                         return;
                     };
+                    let (mut from_node, mut to_node) = inbound.split();
+                    let (mut from_nats, mut to_nats) = outbound.split();
+                    let upstream = async {
+                        let mut buf = vec![0u8; 64 * 1024];
+                        loop {
+                            let n = match from_node.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            };
+                            tokio::time::sleep(delay).await;
+                            if to_nats.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    };
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        () = upstream => {}
+                        _ = tokio::io::copy(&mut from_nats, &mut to_node) => {}
                         _ = end.changed() => {}
                     }
                 });
@@ -719,6 +741,33 @@ async fn expect_exactly(c: &mut Client, n: usize) -> Vec<(String, String)> {
     }
     got.extend(drain(c, 1).await);
     got
+}
+
+/// A SUBACK from a node promises the subscription is in place cluster-wide: a message
+/// published on another node right after it arrives, even when the node's link to NATS is
+/// slow (the NATS client's flush returns once the bytes are on the socket, long before the
+/// server has them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suback_means_the_subscription_reaches_across_a_slow_link() {
+    let nats = nats();
+    let relay = Relay::slow(&nats, Duration::from_millis(100)).await;
+    let near = start_with("cluster-slow-link", |c, _| cluster_config(c, &nats, "near")).await;
+    let mut config = near.config.clone();
+    config.cluster.node_name = "far".to_owned();
+    config.cluster.nats_urls = vec![relay.url.clone()];
+    let far = TestBroker {
+        running: reference_broker::start(config.clone()).await.unwrap(),
+        config,
+        dir: near.dir.clone(),
+    };
+    let (mut publ, _) = Client::connect(near.plain(), "pub", true).await;
+    let (mut sub, _) = Client::connect(far.plain(), "sub", true).await;
+    for (id, filter, topic) in [(1, "s1/x", "s1/x"), (2, "s2/+", "s2/y"), (3, "s3/#", "s3")] {
+        sub.subscribe(id, &[(filter, QoS::AtLeastOnce)]).await;
+        publ.publish_acked(topic, id, filter).await;
+        let got = expect_exactly(&mut sub, 1).await;
+        assert_eq!(got, [(topic.to_owned(), filter.to_owned())]);
+    }
 }
 
 /// A node that loses NATS for a while misses the messages the others log meanwhile; once
