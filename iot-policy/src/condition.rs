@@ -2,6 +2,8 @@
 
 use std::net::IpAddr;
 
+use ipnet::IpNet;
+
 use crate::context::RequestContext;
 use crate::pattern::{Match, Pattern, Syntax, compile};
 use crate::variables::KeyRef;
@@ -51,7 +53,7 @@ pub(crate) enum Values {
     /// Milliseconds since the Unix epoch.
     Dates(Cmp, Vec<i64>),
     Bools(Vec<bool>),
-    Cidrs(Vec<(IpAddr, u8)>),
+    Cidrs(Vec<IpNet>),
     /// `Null`: `true` means "the key is absent".
     Null(Vec<bool>),
 }
@@ -203,10 +205,7 @@ pub(crate) fn compile_value(
         Family::Numeric(_) => Compiled::Number(parse_number(text)?),
         Family::Date(_) => Compiled::Date(parse_date(text)?),
         Family::Bool | Family::Null => Compiled::Bool(parse_bool(text)?),
-        Family::Ip => {
-            let (addr, bits) = parse_cidr(text)?;
-            Compiled::Cidr(addr, bits)
-        }
+        Family::Ip => Compiled::Cidr(parse_cidr(text)?),
     }))
 }
 
@@ -216,7 +215,7 @@ pub(crate) enum Compiled {
     Number(f64),
     Date(i64),
     Bool(bool),
-    Cidr(IpAddr, u8),
+    Cidr(IpNet),
 }
 
 fn parse_number(text: &str) -> Option<f64> {
@@ -234,40 +233,18 @@ fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
-fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
-    let (addr, bits) = match text.split_once('/') {
+/// An `IpAddress` value: `a.b.c.d/n`, `x::y/n`, or one address (bits below the prefix are
+/// ignored, as IAM does).
+fn parse_cidr(text: &str) -> Option<IpNet> {
+    match text.split_once('/') {
         Some((addr, bits)) => {
             let addr: IpAddr = addr.parse().ok()?;
             if bits.is_empty() || !bits.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
-            (addr, bits.parse::<u8>().ok()?)
+            IpNet::new(addr, bits.parse::<u8>().ok()?).ok()
         }
-        None => {
-            let addr: IpAddr = text.parse().ok()?;
-            let bits = if addr.is_ipv4() { 32 } else { 128 };
-            (addr, bits)
-        }
-    };
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    (bits <= max).then_some((addr, bits))
-}
-
-fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
-    match (ip, net) {
-        (IpAddr::V4(ip), IpAddr::V4(net)) => {
-            let mask = u32::MAX
-                .checked_shl(32u32.saturating_sub(u32::from(bits)))
-                .unwrap_or(0);
-            u32::from(ip) & mask == u32::from(net) & mask
-        }
-        (IpAddr::V6(ip), IpAddr::V6(net)) => {
-            let mask = u128::MAX
-                .checked_shl(128u32.saturating_sub(u32::from(bits)))
-                .unwrap_or(0);
-            u128::from(ip) & mask == u128::from(net) & mask
-        }
-        _ => false,
+        None => Some(IpNet::from(text.parse::<IpAddr>().ok()?)),
     }
 }
 
@@ -402,7 +379,7 @@ impl Condition {
             }
             Values::Cidrs(cidrs) => {
                 let ip: IpAddr = value.parse().ok()?;
-                cidrs.iter().any(|&(net, bits)| in_cidr(ip, net, bits))
+                cidrs.iter().any(|net| net.contains(&ip))
             }
             Values::Null(_) => return None,
         })

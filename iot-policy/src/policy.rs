@@ -589,7 +589,7 @@ fn collect_values(family: Family, compiled: Vec<Compiled>) -> Values {
             compiled
                 .into_iter()
                 .filter_map(|c| match c {
-                    Compiled::Cidr(a, b) => Some((a, b)),
+                    Compiled::Cidr(net) => Some(net),
                     _ => None,
                 })
                 .collect(),

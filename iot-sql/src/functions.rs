@@ -252,26 +252,12 @@ fn bitwise(args: &[Cow<'_, Value>], f: fn(i64, i64) -> i64) -> Value {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len().saturating_mul(2));
-    for b in bytes {
-        s.push(char::from(
-            HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
-        ));
-        s.push(char::from(
-            HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'),
-        ));
-    }
-    s
-}
-
 fn hash<D: sha2::Digest>(args: &[Cow<'_, Value>]) -> Value {
     if args.len() != 1 {
         return Value::Undefined;
     }
     match str_arg(args, 0) {
-        Some(s) => Value::String(hex(&D::digest(s.as_bytes()))),
+        Some(s) => Value::String(hex::encode(D::digest(s.as_bytes()))),
         None => Value::Undefined,
     }
 }
@@ -506,7 +492,7 @@ fn new_uuid() -> Value {
     // RFC 9562 §5.4: version 4, variant 10.
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex(&b);
+    let h = hex::encode(b);
     let part = |r: std::ops::Range<usize>| h.get(r).unwrap_or_default().to_owned();
     Value::String(format!(
         "{}-{}-{}-{}-{}",

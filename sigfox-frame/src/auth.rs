@@ -5,6 +5,9 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use base64::Engine;
+use ipnet::IpNet;
+
 /// A shared secret, compared in constant time. It has no `PartialEq` on purpose: a derived
 /// comparison would return at the first differing byte. `Debug` does not print it.
 #[derive(Clone)]
@@ -48,34 +51,12 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(u32::from(match c {
-            b'A'..=b'Z' => c.wrapping_sub(b'A'),
-            b'a'..=b'z' => c.wrapping_sub(b'a').wrapping_add(26),
-            b'0'..=b'9' => c.wrapping_sub(b'0').wrapping_add(52),
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        }))
-    };
-    let s = s.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(s.len());
-    for chunk in s.chunks(4) {
-        let mut acc = 0u32;
-        for c in chunk {
-            acc = (acc << 6) | val(*c)?;
-        }
-        let bytes = acc.to_be_bytes();
-        match chunk.len() {
-            4 => out.extend_from_slice(bytes.get(1..4)?),
-            3 => out.extend_from_slice((acc << 6).to_be_bytes().get(1..3)?),
-            2 => out.push(*(acc << 12).to_be_bytes().get(1)?),
-            _ => return None,
-        }
-    }
-    Some(out)
-}
+/// Standard base64, padded or not (clients differ).
+const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
 
 impl SharedSecret {
     /// The shortest accepted secret, in bytes.
@@ -112,7 +93,7 @@ impl SharedSecret {
         if !scheme.eq_ignore_ascii_case("basic") {
             return false;
         }
-        let Some(decoded) = base64_decode(rest.trim()) else {
+        let Ok(decoded) = BASE64.decode(rest.trim()) else {
             return false;
         };
         let Some(colon) = decoded.iter().position(|b| *b == b':') else {
@@ -149,10 +130,7 @@ impl SharedSecret {
 
 /// One CIDR block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    addr: IpAddr,
-    prefix: u8,
-}
+pub struct Cidr(IpNet);
 
 /// A CIDR block rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,16 +148,6 @@ impl fmt::Display for CidrError {
 }
 
 impl std::error::Error for CidrError {}
-
-fn to_bits(ip: IpAddr) -> (u128, u8) {
-    match ip {
-        IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => (u128::from(u32::from(v4)), 32),
-            None => (u128::from(v6), 128),
-        },
-    }
-}
 
 impl Cidr {
     /// Parses `a.b.c.d/n` or `x::y/n`; without `/n` the block is the single address.
@@ -212,47 +180,23 @@ impl Cidr {
                 p
             }
         };
-        let (bits, w) = to_bits(addr);
-        if w == 32 && width == 128 {
-            // An IPv4-mapped IPv6 block: keep it in IPv6 terms.
-            return Ok(Self { addr, prefix });
-        }
-        if bits & !mask(prefix, w) != 0 {
+        let net = IpNet::new(addr, prefix).map_err(|_| err("the prefix length is too long"))?;
+        let mapped = matches!(addr, IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some());
+        // An IPv4-mapped IPv6 block is kept in IPv6 terms, as written.
+        if !mapped && net.trunc() != net {
             return Err(err("host bits are set below the prefix"));
         }
-        Ok(Self { addr, prefix })
+        Ok(Self(net))
     }
 
     /// Whether `ip` is inside the block (an IPv4-mapped IPv6 address counts as IPv4).
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let (net, w) = match self.addr {
-            IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32u8),
-            IpAddr::V6(v6) => (u128::from(v6), 128),
+        let ip = match (self.0, ip) {
+            (IpNet::V4(_), IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            _ => ip,
         };
-        let (bits, iw) = match (self.addr, ip) {
-            (IpAddr::V6(_), IpAddr::V6(v6)) => (u128::from(v6), 128),
-            _ => to_bits(ip),
-        };
-        iw == w && (bits & mask(self.prefix, w)) == net
+        self.0.contains(&ip)
     }
-}
-
-/// The network mask: the top `prefix` of `width` bits set.
-fn mask(prefix: u8, width: u8) -> u128 {
-    let all = if width == 32 {
-        u128::from(u32::MAX)
-    } else {
-        u128::MAX
-    };
-    let host = u32::from(width.saturating_sub(prefix));
-    let host_mask = if host == 0 {
-        0
-    } else {
-        u128::MAX
-            .checked_shr(128u32.saturating_sub(host))
-            .unwrap_or(0)
-    };
-    all & !host_mask
 }
 
 /// An allow-list of source networks. An empty list allows nothing.

@@ -136,14 +136,10 @@ fn percent_decode(s: &[u8], offset: usize) -> Result<String, CallbackError> {
         match b {
             b'+' => out.push(b' '),
             b'%' => {
-                let hi = s
-                    .get(i.saturating_add(1))
-                    .and_then(|c| crate::hex::digit(*c));
-                let lo = s
-                    .get(i.saturating_add(2))
-                    .and_then(|c| crate::hex::digit(*c));
-                match (hi, lo) {
-                    (Some(h), Some(l)) => out.push((h << 4) | l),
+                let mut byte = [0u8; 1];
+                let digits = s.get(i.saturating_add(1)..i.saturating_add(3));
+                match digits.map(|d| hex::decode_to_slice(d, &mut byte)) {
+                    Some(Ok(())) => out.extend_from_slice(&byte),
                     _ => {
                         return Err(body_error(Reason::InvalidPercentEncoding {
                             offset: offset.saturating_add(i),

@@ -851,7 +851,7 @@ fn payload(v: &Value) -> Result<Vec<u8>, Reason> {
     if !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Reason::NotHex);
     }
-    crate::hex::decode(s).ok_or(Reason::OddHexLength)
+    hex::decode(s).map_err(|_| Reason::OddHexLength)
 }
 
 /// A nested value (`duplicates`, `computedLocation`) may arrive as JSON or, in a form body,

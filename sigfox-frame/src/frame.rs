@@ -252,7 +252,7 @@ impl UplinkFrame {
         let mut full = String::with_capacity(body.len().saturating_add(5));
         full.push_str("aaaaa");
         full.push_str(body);
-        let bytes = crate::hex::decode(&full).ok_or(FrameError::Misaligned)?;
+        let bytes = hex::decode(&full).map_err(|_| FrameError::Misaligned)?;
         Self::decode(&bytes)
     }
 
@@ -379,9 +379,9 @@ impl UplinkFrame {
             "repeated": self.repeated,
             "seq": self.seq,
             "device": format!("{:08x}", self.device.value()),
-            "payload": crate::hex::encode(&self.payload),
+            "payload": hex::encode(&self.payload),
             "single_bit": self.single_bit.map(u8::from),
-            "mac": crate::hex::encode(&self.mac),
+            "mac": hex::encode(&self.mac),
             "crc": format!("{:04x}", self.crc),
             "crc_ok": self.crc_ok,
             "mac_ok": key.map(|k| self.verify_mac(k)),

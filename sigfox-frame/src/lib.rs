@@ -6,7 +6,6 @@ mod body;
 mod callback;
 mod frame;
 mod grammar;
-mod hex;
 mod message;
 mod payload;
 mod reply;

@@ -181,7 +181,7 @@ impl Callback {
             put(Key::Time, Value::from(v));
         }
         if let Some(v) = &self.data {
-            put(Key::Data, Value::String(crate::hex::encode(v)));
+            put(Key::Data, Value::String(hex::encode(v)));
         }
         if let Some(v) = self.seq_number {
             put(Key::SeqNumber, Value::from(v));

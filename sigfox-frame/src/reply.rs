@@ -53,17 +53,15 @@ impl DownlinkData {
         if let Some(offset) = s.bytes().position(|b| !b.is_ascii_hexdigit()) {
             return Err(DownlinkError::NotHex { offset });
         }
-        let bytes = crate::hex::decode(s).ok_or(DownlinkError::Length { len: s.len() })?;
-        let arr: [u8; 8] = bytes
-            .try_into()
-            .map_err(|_| DownlinkError::Length { len: s.len() })?;
+        let mut arr = [0u8; 8];
+        hex::decode_to_slice(s, &mut arr).map_err(|_| DownlinkError::Length { len: s.len() })?;
         Ok(Self(arr))
     }
 }
 
 impl fmt::Display for DownlinkData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::hex::encode(&self.0))
+        f.write_str(&hex::encode(self.0))
     }
 }
 

@@ -15,16 +15,22 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use sigfox_frame::{DeviceId, FrameClass, FrameError, UplinkFrame};
 
-fn vectors() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/conformance/sigfox/uplink_frames.json");
+/// The published vectors; `None` outside this repository (a packaged crate has no
+/// ../shared). Inside it they must be there, so that the test cannot pass by not running.
+fn vectors() -> Option<Value> {
+    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    if !shared.is_dir() {
+        eprintln!("skipped: no {} next to the repository", shared.display());
+        return None;
+    }
+    let path = shared.join("conformance/sigfox/uplink_frames.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "the Sigfox conformance vectors are missing at {}: {e}; they live in ../shared/conformance next to the repository",
             path.display()
         )
     });
-    serde_json::from_str(&text).unwrap()
+    Some(serde_json::from_str(&text).unwrap())
 }
 
 fn key(hex: &str) -> [u8; 16] {
@@ -37,7 +43,7 @@ fn key(hex: &str) -> [u8; 16] {
 
 #[test]
 fn conformance_vectors() {
-    let doc = vectors();
+    let Some(doc) = vectors() else { return };
     let list = doc["vectors"].as_array().unwrap();
     assert_eq!(list.len(), 13, "vector count changed");
     for v in list {

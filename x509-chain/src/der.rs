@@ -83,17 +83,6 @@ impl Span {
     }
 }
 
-/// Lower-case hexadecimal.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().saturating_mul(2));
-    for &b in bytes {
-        for nibble in [b >> 4, b & 0x0f] {
-            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
-        }
-    }
-    out
-}
-
 /// The size in bits of the modulus of a PKCS#1 `RSAPublicKey` (RFC 8017 §A.1.1).
 pub(crate) fn rsa_modulus_bits(key: &[u8]) -> Option<usize> {
     let (seq, _) = expect(key, SEQUENCE)?;

@@ -208,7 +208,7 @@ pub(crate) fn to_rfc4514(name: &Name) -> String {
                 None => {
                     out.push('#');
                     let der = der::Encode::to_der(&atv.value).unwrap_or_default();
-                    out.push_str(&crate::der::hex(&der));
+                    out.push_str(&hex::encode(&der));
                 }
             }
         }

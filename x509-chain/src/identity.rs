@@ -7,7 +7,6 @@ use sha2::{Digest, Sha256};
 use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::cert::Cert;
-use crate::der::hex;
 use crate::dn::{self, DnAttribute};
 use crate::error::CertificateError;
 use crate::time::from_secs;
@@ -116,7 +115,7 @@ impl Identity {
             issuer_dn: dn::to_rfc4514(tbs.issuer()),
             alt_names,
             serial_number: serial_hex(cert.serial()),
-            certificate_id: hex(&Sha256::digest(&cert.der)),
+            certificate_id: certificate_id(&cert.der),
             not_before: from_secs(cert.not_before),
             not_after: from_secs(cert.not_after),
         }
@@ -196,10 +195,16 @@ impl Identity {
     }
 }
 
+/// The AWS IoT certificate id of a DER certificate: SHA-256 of its bytes as 64 lower-case
+/// hex digits (what [`Identity::certificate_id`] gives once the certificate is verified).
+pub fn certificate_id(der: &[u8]) -> String {
+    hex::encode(Sha256::digest(der))
+}
+
 fn serial_hex(octets: &[u8]) -> String {
     let magnitude = match octets.split_first() {
         Some((0, rest)) if !rest.is_empty() => rest,
         _ => octets,
     };
-    hex(magnitude)
+    hex::encode(magnitude)
 }

@@ -15,7 +15,7 @@ mod pem;
 mod trust;
 mod verify;
 
-pub mod time;
+mod time;
 
 #[cfg(feature = "rustls")]
 pub mod rustls;
@@ -34,7 +34,7 @@ pub use checks::Usage;
 pub use crl::Crl;
 pub use dn::DnAttribute;
 pub use error::{CertificateError, Check, RejectedCandidate, VerifyError};
-pub use identity::{AltNameKind, Identity};
+pub use identity::{AltNameKind, Identity, certificate_id};
 pub use names::PeerName;
 pub use pem::{certificates_from_pem, crls_from_pem};
 pub use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};

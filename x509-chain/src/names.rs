@@ -160,7 +160,7 @@ fn describe(name: &GeneralName) -> String {
     match crate::identity::alt_name(name) {
         Some((kind, text)) => format!("{}:{text}", kind.aws_name()),
         None => match name {
-            GeneralName::IpAddress(o) => format!("IPAddress:#{}", crate::der::hex(o.as_bytes())),
+            GeneralName::IpAddress(o) => format!("IPAddress:#{}", hex::encode(o.as_bytes())),
             GeneralName::OtherName(o) => format!("otherName:{}", o.type_id),
             GeneralName::RegisteredId(o) => format!("registeredID:{o}"),
             _ => "unsupported name".into(),

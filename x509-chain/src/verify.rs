@@ -552,7 +552,7 @@ impl<'a> Search<'a> {
                     return Err(VerifyError::Invalid {
                         index,
                         check: Check::Revoked {
-                            serial: crate::der::hex(cert.serial()),
+                            serial: hex::encode(cert.serial()),
                         },
                     });
                 }

@@ -27,6 +27,16 @@ fn limbo_path() -> PathBuf {
 #[test]
 fn limbo_conformance() {
     let path = limbo_path();
+    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    if !shared.is_dir() {
+        // A packaged crate has no ../shared: nothing to compare with. Inside the repository
+        // the data must be there (below), so that this test cannot pass by not running.
+        eprintln!(
+            "skipped: no {} (the conformance data lives next to the repository)",
+            shared.display()
+        );
+        return;
+    }
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!("x509-limbo data not found at {} ({e}); it lives in ../shared/conformance/ next to the repository", path.display())
     });

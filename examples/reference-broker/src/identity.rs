@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use iot_policy::{AltNameKind, DnAttribute};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
-use sha2::{Digest, Sha256};
 use x509_chain::rustls::ChainClientVerifier;
 use x509_chain::{TrustStore, Verifier, VerifierOptions};
 
@@ -58,20 +57,6 @@ impl fmt::Display for TlsError {
 }
 
 impl std::error::Error for TlsError {}
-
-/// The certificate id (SHA-256 fingerprint, lower-case hex) of a DER certificate.
-pub fn certificate_id(der: &[u8]) -> String {
-    hex(&Sha256::digest(der))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len().saturating_mul(2));
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
 
 /// Reads every certificate of a PEM text.
 pub(crate) fn certs_from_pem(

@@ -246,17 +246,22 @@ impl JetStreamStore {
         let js = jetstream::new(client);
         let root = format!("{prefix}.s");
         let name = format!("{prefix}_sessions");
+        js.create_or_update_stream(stream::Config {
+            name: name.clone(),
+            description: Some(
+                "reference-broker persistent sessions, one subject per record".to_owned(),
+            ),
+            subjects: vec![format!("{root}.>")],
+            max_messages_per_subject: 1,
+            storage: stream::StorageType::File,
+            // Every CONNECT reads a header: direct gets skip the JetStream API's queue.
+            allow_direct: true,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| failed(&format!("stream {name}"), e))?;
         let sessions = js
-            .get_or_create_stream(stream::Config {
-                name: name.clone(),
-                description: Some(
-                    "reference-broker persistent sessions, one subject per record".to_owned(),
-                ),
-                subjects: vec![format!("{root}.>")],
-                max_messages_per_subject: 1,
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
+            .get_stream(&name)
             .await
             .map_err(|e| failed(&format!("stream {name}"), e))?;
         Ok(JetStreamStore {
@@ -448,18 +453,14 @@ impl JetStreamStore {
     /// The header of `client_id`'s stored session, if there is one.
     pub(crate) async fn header(&self, client_id: &str) -> Result<Option<Header>, JetStreamError> {
         let subject = format!("{}.h", self.session_root(client_id));
-        match self
-            .sessions
-            .get_last_raw_message_by_subject(&subject)
-            .await
-        {
+        match self.sessions.direct_get_last_for_subject(subject).await {
             Ok(m) => {
                 let header: Header =
                     serde_json::from_slice(&m.payload).map_err(|e| failed("header", e))?;
                 // A different client id under the same digest would be a SHA-256 collision.
                 Ok((header.client_id == client_id).then_some(header))
             }
-            Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) if e.kind() == stream::DirectGetErrorKind::NotFound => Ok(None),
             Err(e) => Err(failed("header", e)),
         }
     }

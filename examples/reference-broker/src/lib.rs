@@ -31,7 +31,7 @@ pub use config::{
     ConfigError, DenyConnect, Limits, MetricKind, PersistenceConfig, RuleConfig, SyncMode,
 };
 pub use http::{MAX_BODY, MAX_HEAD};
-pub use identity::{Identity, TlsError, certificate_id};
+pub use identity::{Identity, TlsError};
 pub use metrics::Metrics;
 pub use ratelimit::TokenBucket;
 pub use registry::{Registry, RegistryError, RegistryFile, Status};
@@ -39,6 +39,7 @@ pub use rules::RuleError;
 pub use server::{RunningBroker, StartError, start};
 pub use sigfox::DOWNLINK_TOPIC_PREFIX;
 pub use store::{Change, DB_FILE, Store, StoreError};
+pub use x509_chain::certificate_id;
 
 /// One log line on stderr.
 pub(crate) fn log(message: &str) {

@@ -10,7 +10,8 @@ use iot_policy::{ParseOptions, Policy, PolicySet};
 use rustls::pki_types::CertificateDer;
 use serde::{Deserialize, Serialize};
 
-use crate::identity::{TlsError, certificate_id, certs_from_pem};
+use crate::identity::{TlsError, certs_from_pem};
+use x509_chain::certificate_id;
 
 /// A certificate's or CA's status (AWS IoT's names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use base64::Engine;
+use base64::prelude::BASE64_STANDARD;
 use bytes::Bytes;
 use iot_policy::Action;
 use iot_sql::{Context, Output, Rule, SqlVersion, Template};
@@ -427,7 +429,7 @@ async fn run_actions(shared: &Shared, rule: &CompiledRule, output: &Output, job:
         "ruleName": rule.name,
         "topic": job.topic,
         "clientId": job.context.clientid,
-        "base64OriginalPayload": base64(&job.payload),
+        "base64OriginalPayload": BASE64_STANDARD.encode(&job.payload),
         "failures": failures,
     })
     .to_string()
@@ -653,24 +655,4 @@ async fn exchange<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         .await
         .map_err(|e| e.to_string())?;
     Ok(status)
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3).saturating_mul(4));
-    for chunk in bytes.chunks(3) {
-        let b0 = chunk.first().copied().unwrap_or(0);
-        let b1 = chunk.get(1).copied().unwrap_or(0);
-        let b2 = chunk.get(2).copied().unwrap_or(0);
-        let n = (u32::from(b0) << 16) | (u32::from(b1) << 8) | u32::from(b2);
-        for (i, shift) in [18u32, 12, 6, 0].iter().enumerate() {
-            if i <= chunk.len() {
-                let idx = usize::try_from((n >> shift) & 63).unwrap_or(0);
-                out.push(char::from(ALPHABET.get(idx).copied().unwrap_or(b'A')));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

@@ -743,6 +743,18 @@ async fn expect_exactly(c: &mut Client, n: usize) -> Vec<(String, String)> {
     got
 }
 
+/// Another node named `name` beside `node` (its data directory), reaching NATS through `relay`.
+async fn node_behind(relay: &Relay, node: &TestBroker, name: &str) -> TestBroker {
+    let mut config = node.config.clone();
+    config.cluster.node_name = name.to_owned();
+    config.cluster.nats_urls = vec![relay.url.clone()];
+    TestBroker {
+        running: reference_broker::start(config.clone()).await.unwrap(),
+        config,
+        dir: node.dir.clone(),
+    }
+}
+
 /// A SUBACK from a node promises the subscription is in place cluster-wide: a message
 /// published on another node right after it arrives, even when the node's link to NATS is
 /// slow (the NATS client's flush returns once the bytes are on the socket, long before the
@@ -752,14 +764,7 @@ async fn a_suback_means_the_subscription_reaches_across_a_slow_link() {
     let nats = nats();
     let relay = Relay::slow(&nats, Duration::from_millis(100)).await;
     let near = start_with("cluster-slow-link", |c, _| cluster_config(c, &nats, "near")).await;
-    let mut config = near.config.clone();
-    config.cluster.node_name = "far".to_owned();
-    config.cluster.nats_urls = vec![relay.url.clone()];
-    let far = TestBroker {
-        running: reference_broker::start(config.clone()).await.unwrap(),
-        config,
-        dir: near.dir.clone(),
-    };
+    let far = node_behind(&relay, &near, "far").await;
     let (mut publ, _) = Client::connect(near.plain(), "pub", true).await;
     let (mut sub, _) = Client::connect(far.plain(), "sub", true).await;
     for (id, filter, topic) in [(1, "s1/x", "s1/x"), (2, "s2/+", "s2/y"), (3, "s3/#", "s3")] {
@@ -778,14 +783,7 @@ async fn a_node_cut_off_from_nats_reads_what_it_missed_from_the_log() {
     let nats = nats();
     let relay = Relay::to(&nats).await;
     let publisher_node = start_with("cluster-gap", |c, _| cluster_config(c, &nats, "n1")).await;
-    let mut config = publisher_node.config.clone();
-    config.cluster.node_name = "cut".to_owned();
-    config.cluster.nats_urls = vec![relay.url.clone()];
-    let cut_node = TestBroker {
-        running: reference_broker::start(config.clone()).await.unwrap(),
-        config,
-        dir: publisher_node.dir.clone(),
-    };
+    let cut_node = node_behind(&relay, &publisher_node, "cut").await;
     let (mut sub, _) = Client::connect(cut_node.plain(), "sub", true).await;
     sub.subscribe(1, &[("g/#", QoS::AtLeastOnce)]).await;
     let (mut publ, _) = Client::connect(publisher_node.plain(), "pub", true).await;

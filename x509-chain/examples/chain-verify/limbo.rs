@@ -7,8 +7,17 @@ use std::net::IpAddr;
 use serde_json::{Value, json};
 use x509_chain::{
     Crl, PeerName, SignatureVerificationAlgorithm, TrustStore, UnixTime, Usage, Verifier,
-    VerifierOptions, VerifyRequest, certificates_from_pem, time::parse_rfc3339,
+    VerifierOptions, VerifyRequest, certificates_from_pem,
 };
+
+/// An RFC 3339 time (`None` for other text, or a time before 1970).
+pub(crate) fn parse_rfc3339(text: &str) -> Option<UnixTime> {
+    let time = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    let secs = u64::try_from(time.timestamp()).ok()?;
+    Some(UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        secs,
+    )))
+}
 
 /// One testcase's outcome.
 pub(crate) struct Outcome {

@@ -17,11 +17,21 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use x509_chain::time::{format_rfc3339, parse_rfc3339};
 use x509_chain::{
     Identity, PeerName, TrustStore, UnixTime, Usage, Verifier, VerifierOptions, VerifyRequest,
     certificates_from_pem,
 };
+
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+fn format_rfc3339(time: UnixTime) -> String {
+    i64::try_from(time.as_secs())
+        .ok()
+        .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+        .map_or_else(
+            || format!("{} s after the epoch", time.as_secs()),
+            |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        )
+}
 
 const USAGE: &str = "usage: chain-verify --roots R.pem [--intermediates I.pem] --leaf L.pem [--time RFC3339] [--usage client|server] [--name DNS_OR_IP]\n       chain-verify --limbo PATH";
 
@@ -109,7 +119,7 @@ fn main() -> ExitCode {
         return usage_error("--roots and --leaf are required");
     };
     let time = match opts.get("--time") {
-        Some(t) => match parse_rfc3339(t) {
+        Some(t) => match limbo::parse_rfc3339(t) {
             Some(time) => time,
             None => return usage_error(&format!("--time {t} is not RFC 3339")),
         },
