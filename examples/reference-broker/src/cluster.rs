@@ -9,8 +9,9 @@
 //! - a node subscribes on NATS only to the subjects of the filters its own clients hold,
 //!   counted per (session, filter), so traffic goes only where it is wanted; the SUBACK waits
 //!   until the NATS server has the subscription, so nothing published after it is missed;
-//! - a CONNECT accepted by a node is announced, and every other node closes its connection
-//!   with that client id (a takeover across nodes, Will and all);
+//! - a CONNECT accepted by a node is announced on the client id's subject, to which a node
+//!   subscribes while it holds a connection with that id: the node holding it closes its
+//!   connection (a takeover across nodes, Will and all), and no other node hears of it;
 //! - retained messages live in a JetStream key-value bucket (`<prefix>_retained`, one key per
 //!   topic): the accepting node puts or deletes (before its PUBACK), and every node mirrors
 //!   the bucket into its own retained store, from which it serves new subscriptions;
@@ -99,6 +100,11 @@ enum Interest {
     Watch(Vec<String>, oneshot::Sender<()>),
     /// One subscriber fewer for each.
     Unwatch(Vec<String>),
+    /// Subscribe to a client id's announcements (once, counting), then answer once the
+    /// subscription is queued on the connection: an announcement sent after it goes out after.
+    Hold(String, oneshot::Sender<()>),
+    /// One connection fewer holding that client id.
+    LetGo(String),
 }
 
 /// Message ids already delivered, oldest first.
@@ -356,11 +362,6 @@ impl Cluster {
         let (Some(pending), Some(unwatch)) = (pending, unwatch) else {
             return Ok(Vec::new());
         };
-        let announcements = cluster
-            .client
-            .subscribe(format!("{}.>", cluster.clients))
-            .await
-            .map_err(|e| ClusterError(format!("cluster: cannot subscribe: {e}")))?;
         let reloads = cluster
             .client
             .subscribe(format!("{}.reload", cluster.control))
@@ -397,7 +398,6 @@ impl Cluster {
             tokio::spawn(interest_loop(weak.clone(), pending.interest, readers)),
             tokio::spawn(reader_loop(weak.clone(), readers_rx)),
             tokio::spawn(unwatch_loop(weak.clone(), unwatch)),
-            tokio::spawn(takeover_loop(weak.clone(), announcements)),
             tokio::spawn(reload_loop(weak, reloads)),
         ])
     }
@@ -449,13 +449,53 @@ impl Cluster {
     /// Announcements can cross on the wire (two nodes connecting the same id at once): each
     /// node closes only a connection older than the one announced, so the newest wins. Across
     /// machines this needs their clocks in step (NTP); ownership kept in JetStream will not.
-    pub(crate) fn announce(&self, client_id: &str, at: u64) {
+    pub(crate) async fn announce(&self, client_id: &str, at: u64) {
         // Client ids are at most 128 bytes, so this is always short enough.
         let subject = format!("{}.{}", self.clients, token(client_id));
+        // Announcements go only to the nodes holding the id: a node subscribes to the id's
+        // subject while it has a connection with it. Its SUB goes out before its own
+        // announcement, so of two nodes connecting one id at once, the later announcement
+        // finds the other's subscription.
+        let (done, wait) = oneshot::channel();
+        if self
+            .interest
+            .send(Interest::Hold(subject.clone(), done))
+            .is_ok()
+        {
+            let _ = wait.await;
+        }
         let mut payload = BytesMut::with_capacity(16);
         payload.put_u64(self.node_id);
         payload.put_u64(at);
         self.send_out(Out::Core(subject, payload.freeze()));
+    }
+
+    /// A connection with `client_id` ended here.
+    pub(crate) fn let_go(&self, client_id: &str) {
+        let subject = format!("{}.{}", self.clients, token(client_id));
+        let _ = self.interest.send(Interest::LetGo(subject));
+    }
+
+    /// Another node announced a connection with a client id held here: the older one closes.
+    fn takeover(&self, shared: &Shared, msg: &async_nats::Message) {
+        inc(&self.metrics.cluster_announcements_received_total);
+        let token = msg
+            .subject
+            .as_str()
+            .strip_prefix(self.clients.as_str())
+            .and_then(|rest| rest.strip_prefix('.'));
+        let at = msg
+            .payload
+            .get(8..16)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_be_bytes);
+        let (Some(client_id), Some(at)) = (token.and_then(untoken), at) else {
+            inc(&self.metrics.cluster_malformed_total);
+            return;
+        };
+        if shared.broker.evict(&client_id, at) {
+            inc(&shared.metrics.takeovers_total);
+        }
     }
 
     /// Asks every other node to reload (after a reload here by SIGHUP or command).
@@ -624,6 +664,11 @@ impl Cluster {
     /// A message from another node: delivered to this node's subscribers once, in the order
     /// the copies arrive (the dedup lock is held across the delivery for that).
     fn receive(&self, shared: &Shared, msg: &async_nats::Message) {
+        if !msg.subject.as_str().starts_with(self.messages.as_str()) {
+            // Not a message: an announcement of a client id held here.
+            self.takeover(shared, msg);
+            return;
+        }
         if self.gaps.open.load(Ordering::Acquire) {
             let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
             // Checked again under the lock `close_gap` holds while it empties `held`.
@@ -887,6 +932,8 @@ async fn interest_loop(
     readers: mpsc::UnboundedSender<Subscription>,
 ) {
     let mut held: HashMap<String, (usize, futures_util::stream::AbortHandle)> = HashMap::new();
+    // The client ids' subjects, apart: they are not filters (`cluster_subjects_current`).
+    let mut clients: HashMap<String, (usize, futures_util::stream::AbortHandle)> = HashMap::new();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let Some(strong) = shared.upgrade() else {
@@ -918,6 +965,31 @@ async fn interest_loop(
                         }
                     }
                     watchers.push(done);
+                }
+                Interest::Hold(subject, done) => {
+                    match clients.get_mut(&subject) {
+                        Some((count, _)) => *count = count.saturating_add(1),
+                        None => match cluster.client.subscribe(subject.clone()).await {
+                            Ok(sub) => {
+                                let (sub, abort) = futures_util::stream::abortable(sub);
+                                if readers.send(sub).is_err() {
+                                    return;
+                                }
+                                clients.insert(subject, (1, abort));
+                            }
+                            Err(e) => crate::log(&format!("cluster: subscribe {subject}: {e}")),
+                        },
+                    }
+                    let _ = done.send(());
+                }
+                Interest::LetGo(subject) => {
+                    let gone = clients.get_mut(&subject).is_some_and(|(count, _)| {
+                        *count = count.saturating_sub(1);
+                        *count == 0
+                    });
+                    if let Some((_, abort)) = gone.then(|| clients.remove(&subject)).flatten() {
+                        abort.abort();
+                    }
                 }
                 Interest::Unwatch(subjects) => {
                     for subject in subjects {
@@ -1048,37 +1120,6 @@ async fn reload_loop(shared: Weak<Shared>, mut sub: async_nats::Subscriber) {
         };
         // Logged and counted by the reload itself; not announced again.
         let _ = tokio::task::spawn_blocking(move || shared.reload()).await;
-    }
-}
-
-async fn takeover_loop(shared: Weak<Shared>, mut sub: async_nats::Subscriber) {
-    while let Some(msg) = sub.next().await {
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        let Some(cluster) = &shared.cluster else {
-            return;
-        };
-        let token = msg
-            .subject
-            .as_str()
-            .strip_prefix(cluster.clients.as_str())
-            .and_then(|rest| rest.strip_prefix('.'));
-        let Some(token) = token else {
-            continue;
-        };
-        let at = msg
-            .payload
-            .get(8..16)
-            .and_then(|b| <[u8; 8]>::try_from(b).ok())
-            .map(u64::from_be_bytes);
-        let (Some(client_id), Some(at)) = (untoken(token), at) else {
-            inc(&cluster.metrics.cluster_malformed_total);
-            continue;
-        };
-        if shared.broker.evict(&client_id, at) {
-            inc(&shared.metrics.takeovers_total);
-        }
     }
 }
 

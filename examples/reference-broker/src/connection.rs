@@ -195,7 +195,7 @@ async fn serve_halves<S>(
             inc(&shared.metrics.connects_accepted_total);
             if let Some(cluster) = &shared.cluster {
                 // Another node holding this client id closes its connection.
-                cluster.announce(&client_id, connected_at);
+                cluster.announce(&client_id, connected_at).await;
             }
         }
         Err(SessionRefusal::TooManySessions | SessionRefusal::QueueFull) => {
@@ -286,6 +286,9 @@ async fn serve_halves<S>(
     };
 
     shared.broker.disconnect(&client_id, link_id);
+    if let Some(cluster) = &shared.cluster {
+        cluster.let_go(&client_id);
+    }
     if matches!(flow, Flow::Close) {
         if let Some(will) = will {
             inc(&shared.metrics.wills_published_total);
