@@ -57,8 +57,9 @@ pub(crate) struct Link {
     /// Packets for this connection waiting for a commit (see `persist.rs`); while there are
     /// any, later packets wait behind them.
     pub(crate) waiting: Arc<AtomicUsize>,
-    /// When the connection was accepted, in microseconds since the Unix epoch: a takeover
-    /// announced by another node closes only connections older than it.
+    /// When the connection was accepted, in microseconds since the Unix epoch: what the
+    /// cluster's owner record names the connection by (a takeover by another node closes the
+    /// connection it names, not a newer one).
     pub(crate) connected_at: u64,
 }
 
@@ -1040,8 +1041,9 @@ impl Broker {
         set(&self.metrics.retained_current, state.retained.len());
     }
 
-    /// Cluster mode: another node took `client_id` over at `at` (microseconds since the
-    /// epoch); closes the connection here if it is older (its session then ends as any closed
+    /// Cluster mode: another node took `client_id` over from this node's connection accepted
+    /// at `at` (microseconds since the epoch, as the owner record had it); closes that
+    /// connection if it is still the client's (its session then ends as any closed
     /// connection's does). Whether one was closed.
     pub(crate) fn evict(&self, client_id: &str, at: u64) -> bool {
         let mut state = self.lock();
@@ -1049,7 +1051,7 @@ impl Broker {
             return false;
         };
         match &session.link {
-            Some(link) if link.connected_at < at => {
+            Some(link) if link.connected_at == at => {
                 link.kill.notify_one();
                 true
             }

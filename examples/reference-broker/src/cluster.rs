@@ -9,9 +9,9 @@
 //! - a node subscribes on NATS only to the subjects of the filters its own clients hold,
 //!   counted per (session, filter), so traffic goes only where it is wanted; the SUBACK waits
 //!   until the NATS server has the subscription, so nothing published after it is missed;
-//! - a CONNECT accepted by a node is announced on the client id's subject, to which a node
-//!   subscribes while it holds a connection with that id: the node holding it closes its
-//!   connection (a takeover across nodes, Will and all), and no other node hears of it;
+//! - a CONNECT accepted by a node records the node as the client id's owner (a key-value
+//!   bucket) and asks the previous owner, if another node, to close its connection (a
+//!   takeover across nodes, Will and all); no other node hears of it;
 //! - retained messages live in a JetStream key-value bucket (`<prefix>_retained`, one key per
 //!   topic): the accepting node puts or deletes (before its PUBACK), and every node mirrors
 //!   the bucket into its own retained store, from which it serves new subscriptions;
@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use async_nats::jetstream::kv;
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
 use mqtt_wire::{QoS, TopicFilter, TopicName};
@@ -39,10 +40,12 @@ use tokio::task::JoinHandle;
 use crate::auth::Principal;
 use crate::broker::{Message, MessageId};
 use crate::config::ClusterConfig;
-use crate::jetstream_store::{JetStreamCommit, JetStreamStore, MAX_SUBJECT, retained_message};
+use crate::jetstream_store::{
+    JetStreamCommit, JetStreamStore, MAX_SUBJECT, digest_token, retained_message,
+};
 use crate::message_log::{LogAck, LogAckSender, LogRecord, Logged, MessageLog};
 use crate::metrics::{Metrics, add, dec, inc, set};
-use crate::nats_subject::{filter_subjects, subject_topic, token, topic_subject, untoken};
+use crate::nats_subject::{filter_subjects, subject_topic, topic_subject};
 use crate::server::Shared;
 use crate::store::Change;
 
@@ -100,11 +103,6 @@ enum Interest {
     Watch(Vec<String>, oneshot::Sender<()>),
     /// One subscriber fewer for each.
     Unwatch(Vec<String>),
-    /// Subscribe to a client id's announcements (once, counting), then answer once the
-    /// subscription is queued on the connection: an announcement sent after it goes out after.
-    Hold(String, oneshot::Sender<()>),
-    /// One connection fewer holding that client id.
-    LetGo(String),
 }
 
 /// Message ids already delivered, oldest first.
@@ -168,7 +166,6 @@ pub(crate) struct Cluster {
     gaps: Arc<Gaps>,
     /// Messages that arrived while a gap was open, delivered after the log's read.
     held: Mutex<Vec<async_nats::Message>>,
-    clients: String,
     /// Cluster-wide commands (reload).
     control: String,
     /// This node's own subject (session release requests).
@@ -179,6 +176,8 @@ pub(crate) struct Cluster {
     seq: AtomicU64,
     outbox: mpsc::UnboundedSender<Out>,
     retained: async_nats::jetstream::kv::Store,
+    /// Which node holds each client id (`Cluster::own`).
+    owners: kv::Store,
     outbox_len: Arc<AtomicU64>,
     room: Arc<Notify>,
     interest: mpsc::UnboundedSender<Interest>,
@@ -271,6 +270,21 @@ impl Cluster {
                     "cluster: no JetStream key-value bucket {bucket} ({e}); start nats-server with JetStream (-js)"
                 ))
             })?;
+        let bucket = format!("{}_owners", config.subject_prefix);
+        let owners = async_nats::jetstream::new(client.clone())
+            .create_or_update_key_value(kv::Config {
+                bucket: bucket.clone(),
+                description: "reference-broker: the node holding each client id".to_owned(),
+                history: 1,
+                storage: async_nats::jetstream::stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| {
+                ClusterError(format!(
+                    "cluster: no JetStream key-value bucket {bucket} ({e}); start nats-server with JetStream (-js)"
+                ))
+            })?;
         let store = JetStreamStore::open(
             client.clone(),
             &config.subject_prefix,
@@ -307,7 +321,6 @@ impl Cluster {
             log,
             gaps,
             held: Mutex::new(Vec::new()),
-            clients: format!("{}.c", config.subject_prefix),
             control: format!("{}.x", config.subject_prefix),
             release: format!("{nodes}.{node_id:016x}.release"),
             nodes,
@@ -315,6 +328,7 @@ impl Cluster {
             seq: AtomicU64::new(0),
             outbox,
             retained,
+            owners,
             outbox_len: Arc::new(AtomicU64::new(0)),
             room: Arc::new(Notify::new()),
             interest,
@@ -367,6 +381,14 @@ impl Cluster {
             .subscribe(format!("{}.reload", cluster.control))
             .await
             .map_err(|e| ClusterError(format!("cluster: cannot subscribe: {e}")))?;
+        let takeovers = cluster
+            .client
+            .subscribe(format!(
+                "{}.{:016x}.takeover",
+                cluster.nodes, cluster.node_id
+            ))
+            .await
+            .map_err(|e| ClusterError(format!("cluster: cannot subscribe: {e}")))?;
         let releases = cluster
             .client
             .subscribe(cluster.release.clone())
@@ -386,6 +408,7 @@ impl Cluster {
             tokio::spawn(watermark_loop(weak.clone(), start)),
             tokio::spawn(mirror_loop(weak.clone(), mirror)),
             tokio::spawn(release_loop(weak.clone(), releases)),
+            tokio::spawn(takeover_loop(weak.clone(), takeovers)),
             tokio::spawn(outbox_loop(
                 cluster.client.clone(),
                 cluster.log.clone(),
@@ -445,55 +468,82 @@ impl Cluster {
         }
     }
 
-    /// Announces that this node holds `client_id` since `at` (microseconds since the epoch).
-    /// Announcements can cross on the wire (two nodes connecting the same id at once): each
-    /// node closes only a connection older than the one announced, so the newest wins. Across
-    /// machines this needs their clocks in step (NTP); ownership kept in JetStream will not.
-    pub(crate) async fn announce(&self, client_id: &str, at: u64) {
-        // Client ids are at most 128 bytes, so this is always short enough.
-        let subject = format!("{}.{}", self.clients, token(client_id));
-        // Announcements go only to the nodes holding the id: a node subscribes to the id's
-        // subject while it has a connection with it. Its SUB goes out before its own
-        // announcement, so of two nodes connecting one id at once, the later announcement
-        // finds the other's subscription.
-        let (done, wait) = oneshot::channel();
-        if self
-            .interest
-            .send(Interest::Hold(subject.clone(), done))
-            .is_ok()
-        {
-            let _ = wait.await;
+    /// Records that this node holds `client_id` with the connection accepted at `at`
+    /// (microseconds since the epoch), before its CONNACK, and asks the node that held it
+    /// before, if another, to close that connection. The record (KV bucket `<prefix>_owners`,
+    /// one key per client id) is written only over the revision read, so of two CONNECTs at
+    /// once the later writer reads the earlier one's record and closes its connection: the
+    /// last CONNECT wins, whatever the clocks say. Only the node concerned hears of it.
+    pub(crate) async fn own(&self, client_id: &str, at: u64) -> Result<(), ClusterError> {
+        let key = digest_token(client_id);
+        let mut value = BytesMut::with_capacity(16);
+        value.put_u64(self.node_id);
+        value.put_u64(at);
+        let value = value.freeze();
+        for _ in 0..MAX_OWN_TRIES {
+            let previous = self
+                .owners
+                .entry(key.clone())
+                .await
+                .map_err(|e| ClusterError(format!("cluster: owner of {client_id:?}: {e}")))?;
+            // `Err(true)`: another node wrote in between.
+            let written = match &previous {
+                Some(entry) => self
+                    .owners
+                    .update(key.clone(), value.clone(), entry.revision)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.kind() == kv::UpdateErrorKind::WrongLastRevision),
+                None => self
+                    .owners
+                    .create(key.clone(), value.clone())
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.kind() == kv::CreateErrorKind::AlreadyExists),
+            };
+            match written {
+                Ok(()) => {
+                    let holder = previous
+                        .filter(|e| e.operation == kv::Operation::Put)
+                        .and_then(|e| owner(&e.value));
+                    if let Some((node, held_at)) = holder {
+                        if node != self.node_id {
+                            let mut payload =
+                                BytesMut::with_capacity(client_id.len().saturating_add(8));
+                            payload.put_u64(held_at);
+                            payload.put_slice(client_id.as_bytes());
+                            let subject = format!("{}.{node:016x}.takeover", self.nodes);
+                            self.send_out(Out::Core(subject, payload.freeze()));
+                        }
+                    }
+                    return Ok(());
+                }
+                Err(true) => continue,
+                Err(false) => {
+                    return Err(ClusterError(format!(
+                        "cluster: cannot record the owner of {client_id:?}"
+                    )));
+                }
+            }
         }
-        let mut payload = BytesMut::with_capacity(16);
-        payload.put_u64(self.node_id);
-        payload.put_u64(at);
-        self.send_out(Out::Core(subject, payload.freeze()));
+        Err(ClusterError(format!(
+            "cluster: {client_id:?} is being taken by other nodes at once"
+        )))
     }
 
-    /// A connection with `client_id` ended here.
-    pub(crate) fn let_go(&self, client_id: &str) {
-        let subject = format!("{}.{}", self.clients, token(client_id));
-        let _ = self.interest.send(Interest::LetGo(subject));
-    }
-
-    /// Another node announced a connection with a client id held here: the older one closes.
-    fn takeover(&self, shared: &Shared, msg: &async_nats::Message) {
+    /// Another node took over a client id held here: closes the connection it replaced.
+    fn takeover(&self, shared: &Shared, payload: &Bytes) {
         inc(&self.metrics.cluster_announcements_received_total);
-        let token = msg
-            .subject
-            .as_str()
-            .strip_prefix(self.clients.as_str())
-            .and_then(|rest| rest.strip_prefix('.'));
-        let at = msg
-            .payload
-            .get(8..16)
+        let at = payload
+            .get(..8)
             .and_then(|b| <[u8; 8]>::try_from(b).ok())
             .map(u64::from_be_bytes);
-        let (Some(client_id), Some(at)) = (token.and_then(untoken), at) else {
+        let client_id = payload.get(8..).and_then(|b| std::str::from_utf8(b).ok());
+        let (Some(at), Some(client_id)) = (at, client_id) else {
             inc(&self.metrics.cluster_malformed_total);
             return;
         };
-        if shared.broker.evict(&client_id, at) {
+        if shared.broker.evict(client_id, at) {
             inc(&shared.metrics.takeovers_total);
         }
     }
@@ -664,11 +714,6 @@ impl Cluster {
     /// A message from another node: delivered to this node's subscribers once, in the order
     /// the copies arrive (the dedup lock is held across the delivery for that).
     fn receive(&self, shared: &Shared, msg: &async_nats::Message) {
-        if !msg.subject.as_str().starts_with(self.messages.as_str()) {
-            // Not a message: an announcement of a client id held here.
-            self.takeover(shared, msg);
-            return;
-        }
         if self.gaps.open.load(Ordering::Acquire) {
             let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
             // Checked again under the lock `close_gap` holds while it empties `held`.
@@ -774,6 +819,13 @@ impl Cluster {
     }
 }
 
+/// The node and connection time an owner record holds.
+fn owner(value: &Bytes) -> Option<(u64, u64)> {
+    let node = u64::from_be_bytes(value.get(..8)?.try_into().ok()?);
+    let at = u64::from_be_bytes(value.get(8..16)?.try_into().ok()?);
+    Some((node, at))
+}
+
 /// A message's topic (from `subject`, under `prefix`) and its envelope opened.
 fn decode(prefix: &str, subject: &str, envelope: &Bytes) -> Option<(Message, MessageId)> {
     let topic = subject_topic(prefix, subject)?;
@@ -808,6 +860,9 @@ fn random_u64() -> Result<u64, ClusterError> {
         .map_err(|_| ClusterError("cluster: no entropy for the node id".to_owned()))?;
     Ok(u64::from_be_bytes(bytes))
 }
+
+/// How often a node tries to write a client id's owner record when others write it too.
+const MAX_OWN_TRIES: usize = 4;
 
 /// The most bytes of messages logged in one record (well under NATS's default 1 MiB payload).
 const MAX_RECORD: usize = 512 * 1024;
@@ -932,8 +987,6 @@ async fn interest_loop(
     readers: mpsc::UnboundedSender<Subscription>,
 ) {
     let mut held: HashMap<String, (usize, futures_util::stream::AbortHandle)> = HashMap::new();
-    // The client ids' subjects, apart: they are not filters (`cluster_subjects_current`).
-    let mut clients: HashMap<String, (usize, futures_util::stream::AbortHandle)> = HashMap::new();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let Some(strong) = shared.upgrade() else {
@@ -965,31 +1018,6 @@ async fn interest_loop(
                         }
                     }
                     watchers.push(done);
-                }
-                Interest::Hold(subject, done) => {
-                    match clients.get_mut(&subject) {
-                        Some((count, _)) => *count = count.saturating_add(1),
-                        None => match cluster.client.subscribe(subject.clone()).await {
-                            Ok(sub) => {
-                                let (sub, abort) = futures_util::stream::abortable(sub);
-                                if readers.send(sub).is_err() {
-                                    return;
-                                }
-                                clients.insert(subject, (1, abort));
-                            }
-                            Err(e) => crate::log(&format!("cluster: subscribe {subject}: {e}")),
-                        },
-                    }
-                    let _ = done.send(());
-                }
-                Interest::LetGo(subject) => {
-                    let gone = clients.get_mut(&subject).is_some_and(|(count, _)| {
-                        *count = count.saturating_sub(1);
-                        *count == 0
-                    });
-                    if let Some((_, abort)) = gone.then(|| clients.remove(&subject)).flatten() {
-                        abort.abort();
-                    }
                 }
                 Interest::Unwatch(subjects) => {
                     for subject in subjects {
@@ -1110,6 +1138,17 @@ async fn release_loop(shared: Weak<Shared>, mut sub: async_nats::Subscriber) {
                 }
             }
         });
+    }
+}
+
+async fn takeover_loop(shared: Weak<Shared>, mut sub: async_nats::Subscriber) {
+    while let Some(msg) = sub.next().await {
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        if let Some(cluster) = &shared.cluster {
+            cluster.takeover(&shared, &msg.payload);
+        }
     }
 }
 

@@ -176,9 +176,13 @@ async fn serve_halves<S>(
     let link = Link::new(link_id, tx, Arc::clone(&kill), Arc::clone(&current));
     let connected_at = link.connected_at;
     if let Some(cluster) = &shared.cluster {
-        if let Err(e) =
-            Box::pin(cluster.claim(&shared, &client_id, connect.clean_session, &principal)).await
-        {
+        let claimed =
+            Box::pin(cluster.claim(&shared, &client_id, connect.clean_session, &principal)).await;
+        let owned = match claimed {
+            Ok(()) => cluster.own(&client_id, connected_at).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = owned {
             crate::log(&format!("client {client_id:?}: refused: {e}"));
             inc(&shared.metrics.connects_refused_total);
             refuse(&mut wr, ConnectReturnCode::ServerUnavailable, &shared).await;
@@ -193,10 +197,6 @@ async fn serve_halves<S>(
     ) {
         Ok(_) => {
             inc(&shared.metrics.connects_accepted_total);
-            if let Some(cluster) = &shared.cluster {
-                // Another node holding this client id closes its connection.
-                cluster.announce(&client_id, connected_at).await;
-            }
         }
         Err(SessionRefusal::TooManySessions | SessionRefusal::QueueFull) => {
             inc(&shared.metrics.connects_refused_total);
@@ -286,9 +286,6 @@ async fn serve_halves<S>(
     };
 
     shared.broker.disconnect(&client_id, link_id);
-    if let Some(cluster) = &shared.cluster {
-        cluster.let_go(&client_id);
-    }
     if matches!(flow, Flow::Close) {
         if let Some(will) = will {
             inc(&shared.metrics.wills_published_total);

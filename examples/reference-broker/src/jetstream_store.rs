@@ -91,7 +91,7 @@ pub(crate) struct JetStreamStore {
 }
 
 /// The subject token of a client id or filter.
-fn digest_token(text: &str) -> String {
+pub(crate) fn digest_token(text: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes()))
 }
 

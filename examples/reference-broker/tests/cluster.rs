@@ -272,6 +272,37 @@ async fn a_client_id_is_taken_over_across_nodes() {
     new.ping().await;
 }
 
+/// Two CONNECTs with one client id at the same instant on two nodes: the owner record is
+/// written over the revision each node read, so one of them reads the other's and closes it.
+/// Exactly one connection stays, every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_connects_at_once_on_two_nodes_leave_one_connection() {
+    let nats = nats();
+    let nodes = three_nodes(&nats, "cluster-race").await;
+    for round in 1..=5u64 {
+        let id = format!("race-{round}");
+        let ((mut a, _), (mut b, _)) = tokio::join!(
+            Client::connect(nodes[0].plain(), &id, true),
+            Client::connect(nodes[1].plain(), &id, true)
+        );
+        let takeovers = || nodes[0].metric("takeovers_total") + nodes[1].metric("takeovers_total");
+        for _ in 0..100 {
+            if takeovers() >= round {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(takeovers(), round, "{id}");
+        let mut alive = 0;
+        for client in [&mut a, &mut b] {
+            if client.try_send(&Packet::PingReq).await.is_ok() && client.next().await.is_some() {
+                alive += 1;
+            }
+        }
+        assert_eq!(alive, 1, "{id}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_publishers_order_is_kept_across_nodes() {
     let nats = nats();
