@@ -276,7 +276,10 @@ impl Cluster {
                 bucket: bucket.clone(),
                 description: "reference-broker: the node holding each client id".to_owned(),
                 history: 1,
-                storage: async_nats::jetstream::stream::StorageType::File,
+                // Read and written by every CONNECT: in memory, so that a read never waits for
+                // the disk (with 500,000 keys on file, reads took seconds and stalled the
+                // server's read loops). Lost when NATS restarts; see the README.
+                storage: async_nats::jetstream::stream::StorageType::Memory,
                 ..Default::default()
             })
             .await
