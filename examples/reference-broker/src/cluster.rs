@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_nats::jetstream::kv;
+use async_nats::jetstream::stream::StorageType;
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
 use mqtt_wire::{QoS, TopicFilter, TopicName};
@@ -255,39 +256,23 @@ impl Cluster {
                 ))
             })?;
         set(&metrics.cluster_connected, 1);
-        let bucket = format!("{}_retained", config.subject_prefix);
-        let retained = async_nats::jetstream::new(client.clone())
-            .create_or_update_key_value(async_nats::jetstream::kv::Config {
-                bucket: bucket.clone(),
-                description: "reference-broker retained messages, one key per topic".to_owned(),
-                history: 1,
-                storage: async_nats::jetstream::stream::StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| {
-                ClusterError(format!(
-                    "cluster: no JetStream key-value bucket {bucket} ({e}); start nats-server with JetStream (-js)"
-                ))
-            })?;
-        let bucket = format!("{}_owners", config.subject_prefix);
-        let owners = async_nats::jetstream::new(client.clone())
-            .create_or_update_key_value(kv::Config {
-                bucket: bucket.clone(),
-                description: "reference-broker: the node holding each client id".to_owned(),
-                history: 1,
-                // Read and written by every CONNECT: in memory, so that a read never waits for
-                // the disk (with 500,000 keys on file, reads took seconds and stalled the
-                // server's read loops). Lost when NATS restarts; see the README.
-                storage: async_nats::jetstream::stream::StorageType::Memory,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| {
-                ClusterError(format!(
-                    "cluster: no JetStream key-value bucket {bucket} ({e}); start nats-server with JetStream (-js)"
-                ))
-            })?;
+        let retained = key_value(
+            &client,
+            format!("{}_retained", config.subject_prefix),
+            "reference-broker retained messages, one key per topic",
+            StorageType::File,
+        )
+        .await?;
+        // Read and written by every CONNECT: in memory, so that a read never waits for the
+        // disk (with 500,000 keys on file, reads took seconds and stalled the server's read
+        // loops). Lost when NATS restarts; see the README.
+        let owners = key_value(
+            &client,
+            format!("{}_owners", config.subject_prefix),
+            "reference-broker: the node holding each client id",
+            StorageType::Memory,
+        )
+        .await?;
         let store = JetStreamStore::open(
             client.clone(),
             &config.subject_prefix,
@@ -820,6 +805,29 @@ impl Cluster {
         }
         Ok(())
     }
+}
+
+/// Creates (or finds) a key-value bucket that keeps each key's last value.
+async fn key_value(
+    client: &async_nats::Client,
+    bucket: String,
+    description: &str,
+    storage: StorageType,
+) -> Result<kv::Store, ClusterError> {
+    async_nats::jetstream::new(client.clone())
+        .create_or_update_key_value(kv::Config {
+            bucket: bucket.clone(),
+            description: description.to_owned(),
+            history: 1,
+            storage,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| {
+            ClusterError(format!(
+                "cluster: no JetStream key-value bucket {bucket} ({e}); start nats-server with JetStream (-js)"
+            ))
+        })
 }
 
 /// The node and connection time an owner record holds.
