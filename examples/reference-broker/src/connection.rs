@@ -179,7 +179,8 @@ async fn serve_halves<S>(
         let claimed =
             Box::pin(cluster.claim(&shared, &client_id, connect.clean_session, &principal)).await;
         let owned = match claimed {
-            Ok(()) => cluster.own(&client_id, connected_at).await,
+            // Boxed as the claim is: the connection's task would carry its state for life.
+            Ok(()) => Box::pin(cluster.own(&client_id, connected_at)).await,
             Err(e) => Err(e),
         };
         if let Err(e) = owned {
