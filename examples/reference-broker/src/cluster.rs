@@ -521,7 +521,7 @@ impl Cluster {
 
     /// Another node took over a client id held here: closes the connection it replaced.
     fn takeover(&self, shared: &Shared, payload: &Bytes) {
-        inc(&self.metrics.cluster_announcements_received_total);
+        inc(&self.metrics.cluster_takeover_requests_total);
         let at = payload
             .get(..8)
             .and_then(|b| <[u8; 8]>::try_from(b).ok())

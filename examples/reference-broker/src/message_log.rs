@@ -40,7 +40,7 @@ use crate::jetstream_store::{JetStreamError, read_consumer};
 const READ_WAIT: Duration = Duration::from_secs(30);
 
 /// The most messages one read returns (a session's share of a long outage)...
-pub(crate) const MAX_READ: usize = 100_000;
+const MAX_READ: usize = 100_000;
 
 /// ...and the most bytes of their envelopes.
 const MAX_READ_BYTES: usize = 256 << 20;

@@ -153,8 +153,8 @@ metrics! {
     counter cluster_dropped_in_gap_total: "Messages from other nodes dropped while this node read the log again after a gap (more than 65,536 waiting; QoS 1/2 ones are read again).",
     /// The message log watermark.
     gauge cluster_watermark: "The message log sequence up to which everything this node received is committed.",
-    /// Announcements of a client id held here, from other nodes.
-    counter cluster_announcements_received_total: "CONNECT announcements from other nodes for a client id held on this node (takeovers).",
+    /// Requests from other nodes to close a connection they took a client id over from.
+    counter cluster_takeover_requests_total: "Requests from other nodes to close a connection of a client id they took over (owner records).",
     /// Records written to the message log.
     counter cluster_log_records_total: "Records written to the cluster's message log (each holds the QoS 1/2 messages that waited together).",
     /// Messages written to the message log.

@@ -262,8 +262,8 @@ async fn a_client_id_is_taken_over_across_nodes() {
     old.expect_closed().await;
     nodes[0].wait_metric("takeovers_total", 1).await;
     // Only the node holding the id heard of it (the watcher's node was not told).
-    assert_eq!(nodes[0].metric("cluster_announcements_received_total"), 1);
-    assert_eq!(nodes[2].metric("cluster_announcements_received_total"), 0);
+    assert_eq!(nodes[0].metric("cluster_takeover_requests_total"), 1);
+    assert_eq!(nodes[2].metric("cluster_takeover_requests_total"), 0);
     // The older connection's Will reaches a subscriber on a third node.
     assert_eq!(
         drain(&mut watcher, 2).await,
