@@ -5,8 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use mqtt_wire::Packet;
-
 use crate::measure::{Counters, ErrorKind, latency_micros};
 use crate::run::{Context, RunError, ScenarioResult};
 use crate::transport::{ConnError, handshake};
@@ -51,7 +49,6 @@ async fn once(ctx: &Context, n: u64) -> Result<u64, ConnError> {
         0,
         u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
     );
-    let _ = writer.send(Packet::Disconnect).await;
-    writer.shutdown().await;
+    writer.close().await;
     Ok(micros)
 }

@@ -140,8 +140,7 @@ async fn subscriber(ctx: Arc<Context>, halves: Halves, in_window: Arc<AtomicU64>
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .add(&local);
-    let _ = writer.send(Packet::Disconnect).await;
-    writer.shutdown().await;
+    writer.close().await;
 }
 
 /// Publishes this many messages per write (QoS 0), so a write carries a few kilobytes.
@@ -245,7 +244,6 @@ async fn publisher(ctx: Arc<Context>, index: u32) {
         let all = u32::from(o.inflight);
         let _ = tokio::time::timeout_at(ctx.end.into(), window.acquire_many(all)).await;
     }
-    let _ = writer.send(Packet::Disconnect).await;
-    writer.shutdown().await;
+    writer.close().await;
     acks.abort();
 }

@@ -22,7 +22,7 @@ use crate::payload::Stamp;
 use crate::profile::{Profile, seed_average, seed_peak};
 use crate::rng::Rng;
 use crate::run::{Context, RunError, ScenarioResult};
-use crate::transport::{ConnError, Halves, handshake};
+use crate::transport::{CLOSE_LIMIT, ConnError, Halves, PacketWriter, handshake};
 
 /// What the run knows about one agent (kept small: there may be 500,000).
 #[derive(Debug, Default)]
@@ -193,8 +193,14 @@ pub(crate) async fn run(ctx: Arc<Context>) -> Result<ScenarioResult, RunError> {
         .filter(|a| a.subscribed.load(Ordering::Relaxed))
         .count() as u64;
     let _ = stop_tx.send(true);
+    // An agent whose node stopped reading can sit in a write for ever: past the grace period
+    // it is abandoned, so that the run stops by itself whatever the brokers do.
+    let abandon_at = Instant::now().checked_add(CLOSE_LIMIT).unwrap_or(ctx.end);
     for t in agent_tasks {
-        let _ = t.await;
+        let abort = t.abort_handle();
+        if tokio::time::timeout_at(abandon_at.into(), t).await.is_err() {
+            abort.abort();
+        }
     }
     result.lost_jobs = [LossCause::Reconnecting, LossCause::Broker]
         .into_iter()
@@ -274,7 +280,11 @@ async fn agent(
             &client_id,
             &topic_name,
         ));
-        let mut halves = match connecting.await {
+        let connected = tokio::select! {
+            c = connecting => c,
+            _ = stop.changed() => return,
+        };
+        let mut halves = match connected {
             Ok(h) => h,
             Err(_) => {
                 Counters::bump(&ctx.counters.connect_failures);
@@ -299,8 +309,7 @@ async fn agent(
         state.epoch.fetch_add(1, Ordering::AcqRel);
         match ended {
             Ok(()) => {
-                let _ = halves.1.send(Packet::Disconnect).await;
-                halves.1.shutdown().await;
+                halves.1.close().await;
                 return;
             }
             Err(_) => {
@@ -375,6 +384,18 @@ async fn serve_jobs(
             last_sent = Instant::now();
         }
     }
+}
+
+/// Writes out what `writer` holds; false if that fails or is not done by `deadline` (a
+/// broker that stopped reading must not hold the service past the end of the run).
+async fn flushed_by<W: tokio::io::AsyncWrite + Unpin>(
+    writer: &mut PacketWriter<W>,
+    deadline: Instant,
+) -> bool {
+    matches!(
+        tokio::time::timeout_at(deadline.into(), writer.flush()).await,
+        Ok(Ok(()))
+    )
 }
 
 struct ServiceOutcome {
@@ -479,7 +500,7 @@ async fn service(
         tokio::time::sleep_until(wake.into()).await;
         if ping.is_some_and(|p| last_ping.elapsed() >= p) {
             let mut w = writer.lock().await;
-            if w.queue(Packet::PingReq).is_err() || w.flush().await.is_err() {
+            if w.queue(Packet::PingReq).is_err() || !flushed_by(&mut w, ctx.end).await {
                 break;
             }
             last_ping = Instant::now();
@@ -549,16 +570,21 @@ async fn service(
             let _ = w.queue(Packet::PingReq);
             last_ping = Instant::now();
         }
-        if w.queued_bytes() > 0 && w.flush().await.is_err() {
+        if w.queued_bytes() > 0 && !flushed_by(&mut w, ctx.end).await {
             break;
         }
     }
     sending_done.store(true, Ordering::Release);
-    let _ = receiver.await;
+    let abandon_at = ctx.end.checked_add(CLOSE_LIMIT).unwrap_or(ctx.end);
+    let abort = receiver.abort_handle();
+    if tokio::time::timeout_at(abandon_at.into(), receiver)
+        .await
+        .is_err()
     {
-        let mut w = writer.lock().await;
-        let _ = w.send(Packet::Disconnect).await;
-        w.shutdown().await;
+        abort.abort();
+    }
+    if let Ok(mut w) = tokio::time::timeout(CLOSE_LIMIT, writer.lock()).await {
+        w.close().await;
     }
     let outstanding = outstanding
         .lock()

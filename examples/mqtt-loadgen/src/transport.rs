@@ -4,6 +4,7 @@
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use mqtt_wire::{
@@ -211,6 +212,9 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
     }
 }
 
+/// The longest the end of a run waits for one connection to close.
+pub const CLOSE_LIMIT: Duration = Duration::from_secs(5);
+
 /// The writing side of an MQTT connection: packets are encoded into a buffer and written
 /// together by `flush`.
 pub struct PacketWriter<W> {
@@ -259,6 +263,16 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
     /// Closes the write side (TLS close_notify, TCP FIN).
     pub async fn shutdown(&mut self) {
         let _ = self.io.shutdown().await;
+    }
+
+    /// Sends DISCONNECT and closes the write side, giving up after [`CLOSE_LIMIT`] (a peer
+    /// that stopped reading would hold the write for ever).
+    pub async fn close(&mut self) {
+        let _ = tokio::time::timeout(CLOSE_LIMIT, async {
+            let _ = self.send(Packet::Disconnect).await;
+            self.shutdown().await;
+        })
+        .await;
     }
 }
 
