@@ -56,6 +56,15 @@ const MAX_OUTBOX: u64 = 64 * 1024;
 /// How long the node holding a session may take to let it go.
 const RELEASE_WAIT: Duration = Duration::from_secs(5);
 
+/// How long a record's acknowledgement may take (async-nats' default is 5 s: at 500,000
+/// connections on two cores the server took longer at times, and each late acknowledgement
+/// closed the connections waiting on it).
+const LOG_ACK_WAIT: Duration = Duration::from_secs(20);
+
+/// Why a record failed when the NATS connection was down or went down before its
+/// acknowledgement.
+const NO_LINK: &str = "the NATS connection was lost";
+
 /// Message ids remembered to drop the second copy of a message.
 const SEEN: usize = 64 * 1024;
 
@@ -145,6 +154,8 @@ struct Gaps {
     open: AtomicBool,
     /// Wakes the watermark loop when the connection is back.
     reconnected: Notify,
+    /// Counts lost connections: an acknowledgement awaited across one is lost with it.
+    disconnects: tokio::sync::watch::Sender<u64>,
 }
 
 impl Gaps {
@@ -235,6 +246,7 @@ impl Cluster {
                         }
                         async_nats::Event::Disconnected => {
                             missed.open();
+                            missed.disconnects.send_modify(|n| *n = n.wrapping_add(1));
                             set(&metrics.cluster_connected, 0);
                             inc(&metrics.cluster_disconnects_total);
                             crate::log("cluster: lost NATS; reconnecting");
@@ -399,8 +411,8 @@ impl Cluster {
             tokio::spawn(takeover_loop(weak.clone(), takeovers)),
             tokio::spawn(outbox_loop(
                 cluster.client.clone(),
-                cluster.log.clone(),
-                cluster.node_id,
+                cluster.log.subject(cluster.node_id),
+                Arc::clone(&cluster.gaps),
                 pending.outbox,
                 Arc::clone(&cluster.outbox_len),
                 Arc::clone(&cluster.room),
@@ -939,15 +951,18 @@ impl Sending {
 /// acknowledgement per batch, not per message, once the node is busy.
 async fn outbox_loop(
     client: async_nats::Client,
-    log: MessageLog,
-    node: u64,
+    subject: String,
+    gaps: Arc<Gaps>,
     mut rx: mpsc::UnboundedReceiver<Out>,
     len: Arc<AtomicU64>,
     room: Arc<Notify>,
     metrics: Arc<Metrics>,
 ) {
-    let js = async_nats::jetstream::new(client.clone());
-    let subject = log.subject(node);
+    // A busy server acknowledges late rather than not at all: the PUBACKs waiting wait, and
+    // only a record unacknowledged this long fails its connections.
+    let js = async_nats::jetstream::ContextBuilder::new()
+        .timeout(LOG_ACK_WAIT)
+        .build(client.clone());
     let mut acks = futures_util::stream::FuturesUnordered::new();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
@@ -962,16 +977,28 @@ async fn outbox_loop(
                     if !dones.is_empty() {
                         inc(&metrics.cluster_log_records_total);
                         add(&metrics.cluster_logged_total, dones.len());
-                        match js.publish(subject.clone(), record.finish()).await {
+                        // Watched from before the publish: a connection lost after it is seen.
+                        let mut link = gaps.disconnects.subscribe();
+                        let published = if client.connection_state() == async_nats::connection::State::Connected {
+                            js.publish(subject.clone(), record.finish()).await.map_err(|e| e.to_string())
+                        } else {
+                            Err(NO_LINK.to_owned())
+                        };
+                        match published {
                             Ok(ack) => acks.push(async move {
-                                let outcome = ack.await.map(|_| ()).map_err(|e| e.to_string());
+                                // The reply to a publish is lost with the connection it
+                                // was sent on: no use waiting for it.
+                                let outcome = tokio::select! {
+                                    a = ack => a.map(drop).map_err(|e| e.to_string()),
+                                    _ = link.changed() => Err(NO_LINK.to_owned()),
+                                };
                                 for done in dones {
                                     let _ = done.send(Some(outcome.clone()));
                                 }
                             }),
                             Err(e) => {
                                 for done in dones {
-                                    let _ = done.send(Some(Err(e.to_string())));
+                                    let _ = done.send(Some(Err(e.clone())));
                                 }
                             }
                         }

@@ -912,3 +912,36 @@ async fn a_node_cut_off_from_nats_does_not_acknowledge_qos1() {
     }
     assert!(started.elapsed() < common::WAIT);
 }
+
+/// A record sent but not yet acknowledged when the NATS connection goes cannot be
+/// acknowledged any more (the reply would come on the lost connection): its PUBACK is
+/// refused at once, not after the acknowledgement wait of 20 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_in_flight_when_nats_is_lost_fails_at_once() {
+    let nats = nats();
+    // What the node sends reaches the server 300 ms late: a record can be cut in flight.
+    let relay = Relay::slow(&nats, Duration::from_millis(300)).await;
+    let node = start_with("cluster-cut-in-flight", |c, _| {
+        cluster_config(c, &nats, "inflight");
+        c.cluster.nats_urls = vec![relay.url.clone()];
+    })
+    .await;
+    let (mut publ, _) = Client::connect(node.plain(), "pub", true).await;
+    publ.publish_acked("c/1", 1, "logged").await;
+    publ.publish(
+        "c/2",
+        mqtt_wire::QosPid::AtLeastOnce(common::pid(2)),
+        "in flight",
+        false,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    relay.cut();
+    match tokio::time::timeout(common::WAIT, publ.next()).await {
+        Ok(None) => {}
+        other => panic!("expected the connection closed without a PUBACK, got {other:?}"),
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(4), "{took:?}");
+}
