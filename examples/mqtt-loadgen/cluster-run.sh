@@ -92,13 +92,22 @@ IDLE_KIB=$(rss_total "${NODE_PIDS[@]}")
 # machine's MemAvailable (KiB).
 (
   while sleep 10; do
+    # The connection count first (30 HTTP requests, slow on a loaded machine), so that the
+    # time, RSS, load and CPU figures of a line are read together.
+    conns=$(conns_total)
     # shellcheck disable=SC2046 # one pid per word
-    echo "$(date +%s) $(rss_total "${NODE_PIDS[@]}") $(conns_total) $(cut -d' ' -f1 /proc/loadavg)" \
+    echo "$(date +%s) $(rss_total "${NODE_PIDS[@]}") $conns $(cut -d' ' -f1 /proc/loadavg)" \
       "$(cpu_secs "${NODE_PIDS[@]}") $(cpu_secs "${PIDS[0]}") $(cpu_secs $(pgrep -f "^$BIN/mqtt-loadgen"))" \
       "$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)"
   done
 ) >rss.log 2>/dev/null &
 PIDS+=($!)
+# Where the time goes when the machine is saturated: run queue, blocked processes, page-ins,
+# CPU user/system/wait.
+if command -v vmstat >/dev/null; then
+  vmstat -t 10 >vmstat.log 2>&1 &
+  PIDS+=($!)
+fi
 
 BROKER_LIST=$(IFS=,; echo "${BROKERS[*]}")
 START=$(date +%s)

@@ -64,7 +64,7 @@ fn build(input: Input) -> Option<Packet> {
                 Some(u) => Some(MqttString::new(&u).ok()?),
                 None => None,
             };
-            Packet::Connect(Connect {
+            Packet::from(Connect {
                 clean_session,
                 keep_alive,
                 client_id: MqttString::new(&client_id).ok()?,

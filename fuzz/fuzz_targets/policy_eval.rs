@@ -55,7 +55,9 @@ fn compile(statements: &[&str], client_id: Option<&str>) -> Option<PolicySet> {
         body = body.replace("${iot:ClientId}", &literal(id));
     }
     let doc = format!(r#"{{"Version":"2012-10-17","Statement":[{body}]}}"#);
-    let policy = Policy::parse(&doc, &ParseOptions { max_size: usize::MAX }).ok()?;
+    let mut options = ParseOptions::default();
+    options.max_size = usize::MAX;
+    let policy = Policy::parse(&doc, &options).ok()?;
     Some(PolicySet::compile([("p", policy)]))
 }
 

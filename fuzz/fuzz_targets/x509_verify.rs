@@ -17,7 +17,9 @@ fn verifier() -> &'static Verifier {
     static VERIFIER: OnceLock<Verifier> = OnceLock::new();
     VERIFIER.get_or_init(|| {
         let store = TrustStore::from_pem(ROOT).unwrap_or_default();
-        Verifier::new(store, VerifierOptions { issuer_cache_capacity: 16, ..VerifierOptions::default() })
+        let mut options = VerifierOptions::default();
+        options.issuer_cache_capacity = 16;
+        Verifier::new(store, options)
     })
 }
 

@@ -65,7 +65,12 @@ fn bench(c: &mut Criterion) {
         let doc = document(n);
         let ours = PolicySet::compile([(
             "p",
-            Policy::parse(&doc, &ParseOptions { max_size: 1 << 20 }).unwrap(),
+            Policy::parse(&doc, &{
+                let mut options = ParseOptions::default();
+                options.max_size = 1 << 20;
+                options
+            })
+            .unwrap(),
         )]);
         let resource = resource(n);
         let ctx = RequestContext {

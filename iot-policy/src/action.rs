@@ -6,6 +6,7 @@ use crate::pattern::glob_match_str;
 
 /// An AWS IoT data-plane action that a policy can allow or deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Action {
     /// `iot:Connect`, on `client/<clientId>`.
     Connect,
@@ -98,6 +99,64 @@ impl Action {
 
     pub(crate) fn bit(self) -> u32 {
         1u32 << (self as u32)
+    }
+}
+
+/// The kind of resource an action applies to, from AWS IoT Core's table of action
+/// resources: a policy names it in the resource's ARN,
+/// `arn:aws:iot:<region>:<account>:<type>/<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ResourceKind {
+    /// `client/<clientId>`.
+    Client,
+    /// `topic/<topicName>`.
+    Topic,
+    /// `topicfilter/<topicFilter>`.
+    TopicFilter,
+    /// `thing/<thingName>` (and `thing/<thingName>/<shadowName>` for named shadows).
+    Thing,
+    /// `rolealias/<alias>`.
+    RoleAlias,
+    /// No resource of its own: the policy's resource must be `*`.
+    All,
+}
+
+impl ResourceKind {
+    /// The resource type as ARNs write it (`client`, `topicfilter`, ...); `None` for
+    /// [`ResourceKind::All`].
+    pub fn arn_type(self) -> Option<&'static str> {
+        match self {
+            ResourceKind::Client => Some("client"),
+            ResourceKind::Topic => Some("topic"),
+            ResourceKind::TopicFilter => Some("topicfilter"),
+            ResourceKind::Thing => Some("thing"),
+            ResourceKind::RoleAlias => Some("rolealias"),
+            ResourceKind::All => None,
+        }
+    }
+}
+
+impl Action {
+    /// The kind of resource the action applies to: what to build the resource's ARN from.
+    pub fn resource_kind(self) -> ResourceKind {
+        match self {
+            Action::Connect => ResourceKind::Client,
+            Action::Publish
+            | Action::Receive
+            | Action::RetainPublish
+            | Action::GetRetainedMessage => ResourceKind::Topic,
+            Action::Subscribe => ResourceKind::TopicFilter,
+            Action::GetThingShadow
+            | Action::UpdateThingShadow
+            | Action::DeleteThingShadow
+            | Action::DescribeJobExecution
+            | Action::GetPendingJobExecutions
+            | Action::StartNextPendingJobExecution
+            | Action::UpdateJobExecution => ResourceKind::Thing,
+            Action::AssumeRoleWithCertificate => ResourceKind::RoleAlias,
+            Action::ListRetainedMessages | Action::ListNamedShadowsForThing => ResourceKind::All,
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::context::RequestContext;
+use crate::context::RequestContextOf;
 use crate::pattern::{Match, Pattern, Syntax, compile};
 use crate::variables::KeyRef;
 
@@ -360,7 +360,7 @@ pub(crate) fn parse_date(text: &str) -> Option<i64> {
 impl Condition {
     /// Whether one request value satisfies the operator before negation; `None` when the
     /// value cannot be read as the operator's type (it then satisfies nothing).
-    fn positive(&self, value: &str, ctx: &RequestContext<'_>) -> Option<bool> {
+    fn positive<S: AsRef<str>>(&self, value: &str, ctx: &RequestContextOf<'_, S>) -> Option<bool> {
         Some(match &self.values {
             Values::Patterns { patterns, fold } => patterns
                 .iter()
@@ -386,7 +386,7 @@ impl Condition {
     }
 
     /// The operator (negation applied) on one request value.
-    fn holds(&self, value: &str, ctx: &RequestContext<'_>) -> bool {
+    fn holds<S: AsRef<str>>(&self, value: &str, ctx: &RequestContextOf<'_, S>) -> bool {
         match self.positive(value, ctx) {
             Some(p) => p != self.negated,
             None => false,
@@ -396,7 +396,7 @@ impl Condition {
     /// Evaluates the condition against a request. A missing key makes a positive operator
     /// false and a negated one true; `...IfExists` makes it true; `ForAnyValue` is false and
     /// `ForAllValues` true over no values, as in IAM.
-    pub(crate) fn evaluate(&self, ctx: &RequestContext<'_>) -> bool {
+    pub(crate) fn evaluate<S: AsRef<str>>(&self, ctx: &RequestContextOf<'_, S>) -> bool {
         let mut values = self.key.selected(ctx);
         if let Values::Null(expected) = &self.values {
             let absent = values.next().is_none();

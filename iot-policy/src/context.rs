@@ -1,116 +1,6 @@
 //! The request context: who is asking, as borrowed slices the broker already holds.
 
-/// A distinguished-name attribute of a certificate's subject or issuer, as AWS IoT names them
-/// in `iot:Certificate.Subject.<Attribute>` and `iot:Certificate.Issuer.<Attribute>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DnAttribute {
-    /// CN
-    CommonName,
-    /// C
-    Country,
-    /// O
-    Organization,
-    /// OU
-    OrganizationalUnit,
-    /// dnQualifier
-    DistinguishedNameQualifier,
-    /// ST
-    State,
-    /// L
-    Locality,
-    /// serialNumber (the subject's attribute, not the certificate's serial)
-    SerialNumber,
-    /// title
-    Title,
-    /// SN
-    Surname,
-    /// GN
-    GivenName,
-    /// initials
-    Initials,
-    /// pseudonym
-    Pseudonym,
-    /// generationQualifier
-    GenerationQualifier,
-}
-
-impl DnAttribute {
-    /// Every attribute.
-    pub const ALL: [DnAttribute; 14] = [
-        DnAttribute::CommonName,
-        DnAttribute::Country,
-        DnAttribute::Organization,
-        DnAttribute::OrganizationalUnit,
-        DnAttribute::DistinguishedNameQualifier,
-        DnAttribute::State,
-        DnAttribute::Locality,
-        DnAttribute::SerialNumber,
-        DnAttribute::Title,
-        DnAttribute::Surname,
-        DnAttribute::GivenName,
-        DnAttribute::Initials,
-        DnAttribute::Pseudonym,
-        DnAttribute::GenerationQualifier,
-    ];
-
-    /// The name used in policy variables, e.g. `CommonName`.
-    pub fn name(self) -> &'static str {
-        match self {
-            DnAttribute::CommonName => "CommonName",
-            DnAttribute::Country => "Country",
-            DnAttribute::Organization => "Organization",
-            DnAttribute::OrganizationalUnit => "OrganizationalUnit",
-            DnAttribute::DistinguishedNameQualifier => "DistinguishedNameQualifier",
-            DnAttribute::State => "State",
-            DnAttribute::Locality => "Locality",
-            DnAttribute::SerialNumber => "SerialNumber",
-            DnAttribute::Title => "Title",
-            DnAttribute::Surname => "Surname",
-            DnAttribute::GivenName => "GivenName",
-            DnAttribute::Initials => "Initials",
-            DnAttribute::Pseudonym => "Pseudonym",
-            DnAttribute::GenerationQualifier => "GenerationQualifier",
-        }
-    }
-}
-
-/// A kind of subject or issuer alternative name, as in
-/// `iot:Certificate.Subject.AlternativeName.<Kind>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AltNameKind {
-    /// rfc822Name (e-mail)
-    Rfc822Name,
-    /// dNSName
-    DnsName,
-    /// directoryName
-    DirectoryName,
-    /// uniformResourceIdentifier
-    UniformResourceIdentifier,
-    /// iPAddress, in its textual form
-    IpAddress,
-}
-
-impl AltNameKind {
-    /// Every kind.
-    pub const ALL: [AltNameKind; 5] = [
-        AltNameKind::Rfc822Name,
-        AltNameKind::DnsName,
-        AltNameKind::DirectoryName,
-        AltNameKind::UniformResourceIdentifier,
-        AltNameKind::IpAddress,
-    ];
-
-    /// The name used in policy variables, e.g. `DNSName`.
-    pub fn name(self) -> &'static str {
-        match self {
-            AltNameKind::Rfc822Name => "RFC822Name",
-            AltNameKind::DnsName => "DNSName",
-            AltNameKind::DirectoryName => "DirectoryName",
-            AltNameKind::UniformResourceIdentifier => "UniformResourceIdentifier",
-            AltNameKind::IpAddress => "IPAddress",
-        }
-    }
-}
+pub use iot_identity::{AltNameKind, DnAttribute};
 
 /// Everything a decision may look at, borrowed: the MQTT client id, the attached thing, the
 /// client certificate's fields, the connection. Multi-valued certificate fields are lists of
@@ -123,8 +13,14 @@ impl AltNameKind {
 /// [`other`](Self::other) by its full name (case-insensitively), which is how condition keys
 /// such as `aws:CurrentTime` or `iot:Connection.Thing.Attributes[color]` can be supplied
 /// from name/value pairs.
+///
+/// The strings of the certificate and thing fields are of type `S`: `&str` by default, or
+/// `String` for a caller that keeps its principal's fields in owned form and builds the
+/// context once per connection (`RequestContextOf<'_, String>`), borrowing its vectors as they
+/// are instead of collecting `&str` pairs for every decision. [`RequestContext`] is the
+/// borrowed form, the one to write struct literals with.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RequestContext<'a> {
+pub struct RequestContextOf<'a, S> {
     /// `iot:ClientId`.
     pub client_id: Option<&'a str>,
     /// `iot:Connection.Thing.ThingName`: set only when a thing is attached to the principal and
@@ -134,15 +30,15 @@ pub struct RequestContext<'a> {
     /// `iot:Connection.Thing.ThingTypeName`.
     pub thing_type_name: Option<&'a str>,
     /// `iot:Connection.Thing.Attributes[name]`, as `(name, value)` pairs.
-    pub thing_attributes: &'a [(&'a str, &'a str)],
+    pub thing_attributes: &'a [(S, S)],
     /// `iot:Certificate.Subject.*`.
-    pub subject: &'a [(DnAttribute, &'a str)],
+    pub subject: &'a [(DnAttribute, S)],
     /// `iot:Certificate.Issuer.*`.
-    pub issuer: &'a [(DnAttribute, &'a str)],
+    pub issuer: &'a [(DnAttribute, S)],
     /// `iot:Certificate.Subject.AlternativeName.*`.
-    pub subject_alt_names: &'a [(AltNameKind, &'a str)],
+    pub subject_alt_names: &'a [(AltNameKind, S)],
     /// `iot:Certificate.Issuer.AlternativeName.*`.
-    pub issuer_alt_names: &'a [(AltNameKind, &'a str)],
+    pub issuer_alt_names: &'a [(AltNameKind, S)],
     /// `iot:Certificate.SerialNumber`, as text.
     pub serial_number: Option<&'a str>,
     /// `iot:CertificateId`.
@@ -154,3 +50,7 @@ pub struct RequestContext<'a> {
     /// Any other key, by full name: `("aws:CurrentTime", &["2024-06-01T12:00:00Z"])`.
     pub other: &'a [(&'a str, &'a [&'a str])],
 }
+
+/// The request context with borrowed strings: what a struct literal builds
+/// (`RequestContext { client_id: Some("c1"), ..Default::default() }`).
+pub type RequestContext<'a> = RequestContextOf<'a, &'a str>;

@@ -31,6 +31,7 @@ impl fmt::Display for StatementInfo {
 
 /// Why a statement did not decide the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Reason {
     /// Its `Action`/`NotAction` does not cover the action.
     Action,
@@ -68,6 +69,7 @@ impl fmt::Display for Reason {
 
 /// What a policy variable resolved to in the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Resolved {
     /// Substituted as this literal text.
     Value(String),

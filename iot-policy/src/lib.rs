@@ -13,8 +13,8 @@ mod policy;
 mod set;
 mod variables;
 
-pub use action::Action;
-pub use context::{AltNameKind, DnAttribute, RequestContext};
+pub use action::{Action, ResourceKind};
+pub use context::{AltNameKind, DnAttribute, RequestContext, RequestContextOf};
 pub use error::{PolicyError, PolicyErrorKind};
 pub use explain::{Explanation, Reason, Resolved, StatementInfo, VariableInfo};
 pub use lint::{Lint, LintKind};

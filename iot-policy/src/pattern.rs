@@ -1,7 +1,7 @@
 //! Compiled string patterns: literal text, `*` and `?` wildcards, and `${...}` policy
 //! variables, matched without allocating and in O(pattern × text) time at worst.
 
-use crate::context::RequestContext;
+use crate::context::RequestContextOf;
 use crate::error::PolicyErrorKind;
 use crate::variables::{KeyRef, Resolution, parse_key};
 
@@ -137,7 +137,12 @@ impl Pattern {
     /// Matches `text`, substituting variables from `ctx` as literal text. `fold` compares
     /// ASCII letters case-insensitively. Reports [`Match::Unresolved`] when a variable does not
     /// resolve, whatever the text.
-    pub(crate) fn matches(&self, text: &str, ctx: &RequestContext<'_>, fold: bool) -> Match {
+    pub(crate) fn matches<S: AsRef<str>>(
+        &self,
+        text: &str,
+        ctx: &RequestContextOf<'_, S>,
+        fold: bool,
+    ) -> Match {
         for key in self.variables() {
             if !matches!(key.substitute(ctx), Resolution::Value(_)) {
                 return Match::Unresolved;
@@ -154,7 +159,12 @@ impl Pattern {
     /// it, and one that does not resolve matches nothing there — so the whole pattern cannot
     /// match, exactly as with [`matches`](Self::matches), only faster when the literal text
     /// before it already differs.
-    pub(crate) fn matches_lazily(&self, text: &str, ctx: &RequestContext<'_>, fold: bool) -> bool {
+    pub(crate) fn matches_lazily<S: AsRef<str>>(
+        &self,
+        text: &str,
+        ctx: &RequestContextOf<'_, S>,
+        fold: bool,
+    ) -> bool {
         let prefix = |piece: &Piece, rest: &[u8]| -> Option<usize> {
             let lit: &str = match piece {
                 Piece::Lit(s) => s,

@@ -15,6 +15,7 @@ pub const DEFAULT_MAX_POLICY_SIZE: usize = 2048;
 
 /// Options for [`Policy::parse`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ParseOptions {
     /// The largest accepted document, in characters excluding whitespace. Default
     /// [`DEFAULT_MAX_POLICY_SIZE`].
@@ -31,6 +32,7 @@ impl Default for ParseOptions {
 
 /// The policy language version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Version {
     /// `2012-10-17`: `${...}` policy variables are substituted.
     V2012_10_17,

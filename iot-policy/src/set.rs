@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::action::Action;
-use crate::context::RequestContext;
+use crate::context::RequestContextOf;
 use crate::explain::{Explanation, Reason, Resolved, StatementInfo, VariableInfo};
 use crate::pattern::Match;
 use crate::policy::{Effect, Policy, Statement};
@@ -103,7 +103,12 @@ impl PolicySet {
     }
 
     /// Decides one request. Allocation-free.
-    pub fn evaluate(&self, action: Action, resource: &str, ctx: &RequestContext<'_>) -> Decision {
+    pub fn evaluate<S: AsRef<str>>(
+        &self,
+        action: Action,
+        resource: &str,
+        ctx: &RequestContextOf<'_, S>,
+    ) -> Decision {
         let applies = |i: &usize| {
             self.entries
                 .get(*i)
@@ -131,11 +136,11 @@ impl PolicySet {
 
     /// Decides one request and says why: the deciding statements, what each policy variable
     /// resolved to, and, with `all_statements`, why every other statement did not apply.
-    pub fn explain(
+    pub fn explain<S: AsRef<str>>(
         &self,
         action: Action,
         resource: &str,
-        ctx: &RequestContext<'_>,
+        ctx: &RequestContextOf<'_, S>,
         all_statements: bool,
     ) -> Explanation {
         let decision = self.evaluate(action, resource, ctx);
@@ -213,10 +218,10 @@ impl PolicySet {
 
 /// Whether a statement (already known to cover the action) applies to the resource and
 /// context; on `Err`, why not.
-fn statement_applies(
+fn statement_applies<S: AsRef<str>>(
     st: &Statement,
     resource: &str,
-    ctx: &RequestContext<'_>,
+    ctx: &RequestContextOf<'_, S>,
 ) -> Result<(), Reason> {
     if st.not_resource {
         let mut unresolved = false;
@@ -266,7 +271,11 @@ fn statement_applies(
 
 /// [`statement_applies`] without the reason: the same answer, but `Resource` entries resolve
 /// their variables lazily (an unresolvable entry matches nothing either way).
-fn statement_applies_fast(st: &Statement, resource: &str, ctx: &RequestContext<'_>) -> bool {
+fn statement_applies_fast<S: AsRef<str>>(
+    st: &Statement,
+    resource: &str,
+    ctx: &RequestContextOf<'_, S>,
+) -> bool {
     if st.not_resource {
         return statement_applies(st, resource, ctx).is_ok();
     }

@@ -2,7 +2,7 @@
 
 use std::slice;
 
-use crate::context::{AltNameKind, DnAttribute, RequestContext};
+use crate::context::{AltNameKind, DnAttribute, RequestContextOf};
 
 /// The characters that stop a certificate field from being substituted into a policy: AWS IoT
 /// documents that a certificate policy variable whose value contains one of them is left
@@ -121,13 +121,13 @@ fn split_selector(rest: &str) -> Result<(&str, Selector), KeyError> {
 fn dn_attribute(name: &str) -> Option<DnAttribute> {
     DnAttribute::ALL
         .into_iter()
-        .find(|a| a.name().eq_ignore_ascii_case(name))
+        .find(|a| a.aws_name().eq_ignore_ascii_case(name))
 }
 
 fn alt_name_kind(name: &str) -> Option<AltNameKind> {
     AltNameKind::ALL
         .into_iter()
-        .find(|k| k.name().eq_ignore_ascii_case(name))
+        .find(|k| k.aws_name().eq_ignore_ascii_case(name))
 }
 
 /// Parses a key name. With `variable`, the name is inside `${...}`: it must be one AWS IoT
@@ -226,7 +226,8 @@ fn classify(name: &str) -> Result<Classified, KeyError> {
                 } else {
                     Key::IssuerAlt(kind)
                 };
-                let canonical = format!("iot:Certificate.{side}.AlternativeName.{}", kind.name());
+                let canonical =
+                    format!("iot:Certificate.{side}.AlternativeName.{}", kind.aws_name());
                 return Ok(Some((key, selector, canonical)));
             }
             let Some(attr) = dn_attribute(field) else {
@@ -237,7 +238,7 @@ fn classify(name: &str) -> Result<Classified, KeyError> {
             } else {
                 Key::Issuer(attr)
             };
-            let canonical = format!("iot:Certificate.{side}.{}", attr.name());
+            let canonical = format!("iot:Certificate.{side}.{}", attr.aws_name());
             return Ok(Some((key, selector, canonical)));
         }
         return Ok(None);
@@ -246,30 +247,44 @@ fn classify(name: &str) -> Result<Classified, KeyError> {
 }
 
 /// The values of a key in a request, in order, without allocating.
-#[derive(Debug, Clone)]
-pub(crate) enum Values<'a, 'k> {
+pub(crate) enum Values<'a, 'k, S> {
     One(Option<&'a str>),
-    Dn(slice::Iter<'a, (DnAttribute, &'a str)>, DnAttribute),
-    Alt(slice::Iter<'a, (AltNameKind, &'a str)>, AltNameKind),
-    Attr(slice::Iter<'a, (&'a str, &'a str)>, &'k str),
+    Dn(slice::Iter<'a, (DnAttribute, S)>, DnAttribute),
+    Alt(slice::Iter<'a, (AltNameKind, S)>, AltNameKind),
+    Attr(slice::Iter<'a, (S, S)>, &'k str),
     Slice(slice::Iter<'a, &'a str>),
 }
 
-impl<'a> Iterator for Values<'a, '_> {
+// By hand: a derived Clone would require `S: Clone`, and only the iterators are cloned.
+impl<S> Clone for Values<'_, '_, S> {
+    fn clone(&self) -> Self {
+        match self {
+            Values::One(v) => Values::One(*v),
+            Values::Dn(iter, attr) => Values::Dn(iter.clone(), *attr),
+            Values::Alt(iter, kind) => Values::Alt(iter.clone(), *kind),
+            Values::Attr(iter, name) => Values::Attr(iter.clone(), name),
+            Values::Slice(iter) => Values::Slice(iter.clone()),
+        }
+    }
+}
+
+impl<'a, S: AsRef<str>> Iterator for Values<'a, '_, S> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
         match self {
             Values::One(v) => v.take(),
-            Values::Dn(iter, attr) => iter.find(|(a, _)| a == attr).map(|&(_, v)| v),
-            Values::Alt(iter, kind) => iter.find(|(k, _)| k == kind).map(|&(_, v)| v),
-            Values::Attr(iter, name) => iter.find(|(n, _)| n == name).map(|&(_, v)| v),
+            Values::Dn(iter, attr) => iter.find(|(a, _)| a == attr).map(|(_, v)| v.as_ref()),
+            Values::Alt(iter, kind) => iter.find(|(k, _)| k == kind).map(|(_, v)| v.as_ref()),
+            Values::Attr(iter, name) => iter
+                .find(|(n, _)| n.as_ref() == *name)
+                .map(|(_, v)| v.as_ref()),
             Values::Slice(iter) => iter.next().copied(),
         }
     }
 }
 
-fn other<'a>(ctx: &RequestContext<'a>, base: &str) -> Values<'a, 'static> {
+fn other<'a, S>(ctx: &RequestContextOf<'a, S>, base: &str) -> Values<'a, 'static, S> {
     let found = ctx
         .other
         .iter()
@@ -282,7 +297,10 @@ fn other<'a>(ctx: &RequestContext<'a>, base: &str) -> Values<'a, 'static> {
 impl KeyRef {
     /// All values of the key (its selector ignored), from the context's field or, when that is
     /// empty, from [`RequestContext::other`].
-    pub(crate) fn all_values<'a, 'k>(&'k self, ctx: &RequestContext<'a>) -> Values<'a, 'k> {
+    pub(crate) fn all_values<'a, 'k, S: AsRef<str>>(
+        &'k self,
+        ctx: &RequestContextOf<'a, S>,
+    ) -> Values<'a, 'k, S> {
         let direct = match &self.key {
             Key::ClientId => Values::One(ctx.client_id),
             Key::ThingName => Values::One(ctx.thing_name),
@@ -317,7 +335,10 @@ impl KeyRef {
     }
 
     /// The values the reference selects: one for a bare name or `.N`, all for `.List`.
-    pub(crate) fn selected<'a, 'k>(&'k self, ctx: &RequestContext<'a>) -> Selected<'a, 'k> {
+    pub(crate) fn selected<'a, 'k, S: AsRef<str>>(
+        &'k self,
+        ctx: &RequestContextOf<'a, S>,
+    ) -> Selected<'a, 'k, S> {
         let mut all = self.all_values(ctx);
         match self.selector {
             Selector::List => Selected::All(all),
@@ -327,7 +348,10 @@ impl KeyRef {
     }
 
     /// The single value substituted for `${name}`, if it resolves and may be substituted.
-    pub(crate) fn substitute<'a>(&self, ctx: &RequestContext<'a>) -> Resolution<'a> {
+    pub(crate) fn substitute<'a, S: AsRef<str>>(
+        &self,
+        ctx: &RequestContextOf<'a, S>,
+    ) -> Resolution<'a> {
         let mut all = self.all_values(ctx);
         let value = match self.selector {
             Selector::First | Selector::List => all.next(),
@@ -353,13 +377,22 @@ pub(crate) enum Resolution<'a> {
 }
 
 /// The values a condition tests.
-#[derive(Debug, Clone)]
-pub(crate) enum Selected<'a, 'k> {
+pub(crate) enum Selected<'a, 'k, S> {
     One(Option<&'a str>),
-    All(Values<'a, 'k>),
+    All(Values<'a, 'k, S>),
 }
 
-impl<'a> Iterator for Selected<'a, '_> {
+// By hand, as for `Values`.
+impl<S> Clone for Selected<'_, '_, S> {
+    fn clone(&self) -> Self {
+        match self {
+            Selected::One(v) => Selected::One(*v),
+            Selected::All(values) => Selected::All(values.clone()),
+        }
+    }
+}
+
+impl<'a, S: AsRef<str>> Iterator for Selected<'a, '_, S> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {

@@ -10,6 +10,7 @@
 
 use iot_policy::{
     Action, AltNameKind, Decision, DnAttribute, ParseOptions, Policy, PolicySet, RequestContext,
+    RequestContextOf,
 };
 
 use Decision::{Allowed, ExplicitDeny, ImplicitDeny};
@@ -509,6 +510,77 @@ fn multi_valued_fields_first_index_and_list() {
     );
 }
 
+/// A caller that keeps the fields as `String`s borrows them as they are: the same decisions
+/// as with `&str` pairs.
+#[test]
+fn an_owned_context_decides_as_a_borrowed_one() {
+    let s = set(&[r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"iot:Publish","Resource":"ARN:topic/org/${iot:Certificate.Subject.Organization.1}/${iot:Connection.Thing.Attributes[room]}"},
+        {"Effect":"Allow","Action":"iot:Subscribe","Resource":"ARN:topicfilter/dns/${iot:Certificate.Subject.AlternativeName.DNSName}",
+         "Condition":{"ForAnyValue:StringEquals":{"iot:Certificate.Subject.OrganizationalUnit.List":"ops"}}}]}"#]);
+    let subject: Vec<(DnAttribute, String)> = [
+        (DnAttribute::Organization, "acme"),
+        (DnAttribute::OrganizationalUnit, "dev"),
+        (DnAttribute::Organization, "widgets"),
+        (DnAttribute::OrganizationalUnit, "ops"),
+    ]
+    .map(|(a, v)| (a, v.to_owned()))
+    .to_vec();
+    let sans = vec![(AltNameKind::DnsName, "d1.example.com".to_owned())];
+    let attributes = vec![("room".to_owned(), "b7".to_owned())];
+    let owned: RequestContextOf<'_, String> = RequestContextOf {
+        subject: &subject,
+        subject_alt_names: &sans,
+        thing_attributes: &attributes,
+        ..Default::default()
+    };
+    let subject_ref: Vec<(DnAttribute, &str)> =
+        subject.iter().map(|(a, v)| (*a, v.as_str())).collect();
+    let sans_ref = [(AltNameKind::DnsName, "d1.example.com")];
+    let attributes_ref = [("room", "b7")];
+    let borrowed = RequestContext {
+        subject: &subject_ref,
+        subject_alt_names: &sans_ref,
+        thing_attributes: &attributes_ref,
+        ..Default::default()
+    };
+    let requests = [
+        (Action::Publish, res("topic", "org/widgets/b7"), Allowed),
+        (Action::Publish, res("topic", "org/acme/b7"), ImplicitDeny),
+        (
+            Action::Publish,
+            res("topic", "org/widgets/b8"),
+            ImplicitDeny,
+        ),
+        (
+            Action::Subscribe,
+            res("topicfilter", "dns/d1.example.com"),
+            Allowed,
+        ),
+        (
+            Action::Subscribe,
+            res("topicfilter", "dns/d2.example.com"),
+            ImplicitDeny,
+        ),
+    ];
+    for (action, resource, expected) in requests {
+        assert_eq!(
+            s.evaluate(action, &resource, &owned),
+            expected,
+            "{resource}"
+        );
+        assert_eq!(
+            s.evaluate(action, &resource, &borrowed),
+            expected,
+            "{resource}"
+        );
+        assert_eq!(
+            s.explain(action, &resource, &owned, true).to_string(),
+            s.explain(action, &resource, &borrowed, true).to_string()
+        );
+    }
+}
+
 #[test]
 fn other_keys_supply_values_by_name() {
     let s = set(&[r#"{"Version":"2012-10-17","Statement":[
@@ -545,5 +617,39 @@ fn pathological_pattern_is_fast() {
         start.elapsed() < std::time::Duration::from_secs(1),
         "{:?}",
         start.elapsed()
+    );
+}
+
+#[test]
+fn every_action_names_the_resource_type_aws_gives_it() {
+    use iot_policy::ResourceKind;
+    let types: Vec<(&str, Option<&str>)> = Action::ALL
+        .iter()
+        .map(|a| (a.name(), a.resource_kind().arn_type()))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("iot:Connect", Some("client")),
+            ("iot:Publish", Some("topic")),
+            ("iot:Subscribe", Some("topicfilter")),
+            ("iot:Receive", Some("topic")),
+            ("iot:RetainPublish", Some("topic")),
+            ("iot:GetRetainedMessage", Some("topic")),
+            ("iot:ListRetainedMessages", None),
+            ("iot:GetThingShadow", Some("thing")),
+            ("iot:UpdateThingShadow", Some("thing")),
+            ("iot:DeleteThingShadow", Some("thing")),
+            ("iot:ListNamedShadowsForThing", None),
+            ("iot:DescribeJobExecution", Some("thing")),
+            ("iot:GetPendingJobExecutions", Some("thing")),
+            ("iot:StartNextPendingJobExecution", Some("thing")),
+            ("iot:UpdateJobExecution", Some("thing")),
+            ("iot:AssumeRoleWithCertificate", Some("rolealias")),
+        ]
+    );
+    assert_eq!(
+        Action::ListRetainedMessages.resource_kind(),
+        ResourceKind::All
     );
 }

@@ -265,7 +265,12 @@ fn size_limit_excludes_whitespace_and_is_configurable() {
     let padded = text.replace(',', " ,\n\t");
     let policy = Policy::parse(&padded, &ParseOptions::default()).unwrap();
     assert_eq!(policy.statements().len(), 1);
-    let e = Policy::parse(&text, &ParseOptions { max_size: 100 }).unwrap_err();
+    let e = Policy::parse(&text, &{
+        let mut options = ParseOptions::default();
+        options.max_size = 100;
+        options
+    })
+    .unwrap_err();
     assert_eq!(e.kind(), &PolicyErrorKind::TooLarge { size, limit: 100 });
     assert_eq!(e.path(), "");
 }

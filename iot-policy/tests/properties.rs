@@ -109,7 +109,12 @@ fn compile(policies: &[Vec<St>]) -> PolicySet {
         );
         (
             format!("p{i}"),
-            Policy::parse(&doc, &ParseOptions { max_size: 1 << 20 }).unwrap(),
+            Policy::parse(&doc, &{
+                let mut options = ParseOptions::default();
+                options.max_size = 1 << 20;
+                options
+            })
+            .unwrap(),
         )
     }))
 }

@@ -33,14 +33,15 @@ pub struct Select {
     /// The select list.
     pub items: Vec<SelectItem>,
     /// The FROM clause.
-    pub from: Option<From>,
+    pub from: Option<Source>,
     /// The WHERE condition.
     pub condition: Option<Expr>,
 }
 
 /// What a SELECT reads from.
 #[derive(Debug, Clone, PartialEq)]
-pub enum From {
+#[non_exhaustive]
+pub enum Source {
     /// The top-level query's MQTT topic filter, as written.
     Topic(String),
     /// A nested query's source: an expression (a path like `e` or `a.b`, or `*`) evaluated in
@@ -50,6 +51,7 @@ pub enum From {
 
 /// One item of a select list.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum SelectItem {
     /// `*`: every member of the current object.
     Wildcard,
@@ -64,6 +66,7 @@ pub enum SelectItem {
 
 /// A literal value.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Literal {
     /// `NULL`.
     Null,
@@ -79,6 +82,7 @@ pub enum Literal {
 
 /// Unary operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UnaryOp {
     /// `-e`.
     Neg,
@@ -88,6 +92,7 @@ pub enum UnaryOp {
 
 /// Binary operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BinaryOp {
     /// `OR`.
     Or,
@@ -143,6 +148,7 @@ impl BinaryOp {
 
 /// Target types of `cast(e AS type)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CastType {
     /// `String`, `Nvarchar`, `Text`, `Ntext`, `varchar`.
     String,
@@ -197,6 +203,7 @@ impl Expr {
 
 /// The kinds of expression.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum ExprKind {
     /// A literal.
     Literal(Literal),
@@ -428,11 +435,11 @@ impl fmt::Display for Select {
         }
         write_list(f, &self.items, |f, i| write!(f, "{i}"))?;
         match &self.from {
-            Some(From::Topic(t)) => {
+            Some(Source::Topic(t)) => {
                 f.write_str(" FROM ")?;
                 write_sql_string(f, t)?;
             }
-            Some(From::Expr(e)) => write!(f, " FROM {e}")?,
+            Some(Source::Expr(e)) => write!(f, " FROM {e}")?,
             None => {}
         }
         if let Some(c) = &self.condition {

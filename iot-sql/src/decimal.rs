@@ -405,7 +405,7 @@ impl Decimal {
     }
 
     /// `self + other`, exact to 34 digits.
-    pub fn add(&self, other: &Decimal) -> Option<Decimal> {
+    pub fn checked_add(&self, other: &Decimal) -> Option<Decimal> {
         if self.coefficient() == 0 && other.coefficient() == 0 {
             return Some(Decimal {
                 coef: Coefficient::new(0),
@@ -454,12 +454,12 @@ impl Decimal {
     }
 
     /// `self - other`.
-    pub fn sub(&self, other: &Decimal) -> Option<Decimal> {
-        self.add(&other.neg())
+    pub fn checked_sub(&self, other: &Decimal) -> Option<Decimal> {
+        self.checked_add(&other.neg())
     }
 
     /// `self × other`, exact to 34 digits.
-    pub fn mul(&self, other: &Decimal) -> Option<Decimal> {
+    pub fn checked_mul(&self, other: &Decimal) -> Option<Decimal> {
         let e = self.exponent.checked_add(other.exponent)?;
         let negative = (self.coefficient() < 0) != (other.coefficient() < 0);
         let a = self.coefficient().unsigned_abs();
@@ -488,7 +488,7 @@ impl Decimal {
     }
 
     /// `self / other`, correctly rounded to 34 digits; `None` when dividing by zero.
-    pub fn div(&self, other: &Decimal) -> Option<Decimal> {
+    pub fn checked_div(&self, other: &Decimal) -> Option<Decimal> {
         if other.coefficient() == 0 {
             return None;
         }

@@ -11,7 +11,7 @@ use mqtt_wire::{TopicFilter, TopicName};
 use regex::Regex;
 
 use crate::ast::{
-    BinaryOp, CastType, Expr, ExprKind, From, Literal, Select, SelectItem, Statement, UnaryOp,
+    BinaryOp, CastType, Expr, ExprKind, Literal, Select, SelectItem, Source, Statement, UnaryOp,
 };
 use crate::error::{EvalError, ExternalError, ParseError};
 use crate::functions::{self, Function};
@@ -52,6 +52,7 @@ pub struct Message<'a> {
 
 /// Limits applied while evaluating, with safe defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Largest payload evaluated, in bytes. Default 128 KiB, AWS IoT Core's message size limit.
     pub max_payload: usize,
@@ -220,7 +221,7 @@ fn collect_select_regexes(s: &Select, out: &mut HashMap<String, Regex>) {
             collect_regexes(expr, out);
         }
     }
-    if let Some(From::Expr(e)) = &s.from {
+    if let Some(Source::Expr(e)) = &s.from {
         collect_regexes(e, out);
     }
     if let Some(c) = &s.condition {
@@ -249,7 +250,7 @@ impl Rule {
     /// the tree is walked recursively, so one built in code must stay within them too.
     pub fn from_statement(statement: Statement, version: SqlVersion) -> Rule {
         let filter = match &statement.select.from {
-            Some(From::Topic(t)) => TopicFilter::new(t).ok(),
+            Some(Source::Topic(t)) => TopicFilter::new(t).ok(),
             _ => None,
         };
         let exact_topic = filter.as_ref().is_some_and(|f| !f.has_wildcards());
@@ -308,7 +309,7 @@ impl Rule {
         match (&self.filter, &self.statement.select.from) {
             (Some(filter), _) if self.exact_topic => filter.as_str() == topic,
             (Some(filter), _) => TopicName::new(topic).is_ok_and(|name| filter.matches(&name)),
-            (None, Some(From::Topic(_))) => false,
+            (None, Some(Source::Topic(_))) => false,
             (None, _) => true,
         }
     }
@@ -645,7 +646,7 @@ impl<'a> Env<'a> {
     /// any other source, once (its result, or `Undefined` when WHERE does not hold).
     fn subquery<'s>(&'s self, select: &Select, scope: &Scope<'s>) -> Result<Value, EvalError> {
         let source = match &select.from {
-            Some(From::Expr(e)) => self.eval(e, scope)?,
+            Some(Source::Expr(e)) => self.eval(e, scope)?,
             _ => Cow::Borrowed(self.row(scope)),
         };
         match source.as_ref() {
@@ -676,7 +677,7 @@ impl<'a> Env<'a> {
                 let result = self.row_result(select, &inner)?;
                 let from_star = matches!(
                     &select.from,
-                    Some(From::Expr(Expr {
+                    Some(Source::Expr(Expr {
                         kind: ExprKind::Wildcard,
                         ..
                     }))

@@ -17,6 +17,7 @@ use crate::version::SqlVersion;
 
 /// How a function's result depends on its inputs (the DataFusion notion of volatility).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Volatility {
     /// Depends on its arguments only.
     Pure,

@@ -15,7 +15,7 @@ mod value;
 mod version;
 
 pub use ast::{
-    Assignment, BinaryOp, CastType, Expr, ExprKind, From, Literal, Select, SelectItem, Statement,
+    Assignment, BinaryOp, CastType, Expr, ExprKind, Literal, Select, SelectItem, Source, Statement,
     UnaryOp,
 };
 pub use decimal::{Decimal, DecimalParseError, Rounding};

@@ -58,7 +58,7 @@ fn concat_or_add(l: &Value, r: &Value, max: usize) -> Option<Value> {
         }
         return Some(Value::String(a + &b));
     }
-    Some(arith(l, r, i64::checked_add, Decimal::add))
+    Some(arith(l, r, i64::checked_add, Decimal::checked_add))
 }
 
 /// Evaluates a binary operator (not AND/OR short-circuiting: both sides are values already).
@@ -81,9 +81,9 @@ pub(crate) fn binary(op: BinaryOp, l: &Value, r: &Value, max_string: usize) -> O
             _ => Value::Undefined,
         },
         BinaryOp::Add => return concat_or_add(l, r, max_string),
-        BinaryOp::Sub => arith(l, r, i64::checked_sub, Decimal::sub),
-        BinaryOp::Mul => arith(l, r, i64::checked_mul, Decimal::mul),
-        BinaryOp::Div => arith(l, r, i64::checked_div, Decimal::div),
+        BinaryOp::Sub => arith(l, r, i64::checked_sub, Decimal::checked_sub),
+        BinaryOp::Mul => arith(l, r, i64::checked_mul, Decimal::checked_mul),
+        BinaryOp::Div => arith(l, r, i64::checked_div, Decimal::checked_div),
         BinaryOp::Mod => arith(l, r, i64::checked_rem, Decimal::rem),
     })
 }

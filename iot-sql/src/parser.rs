@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use mqtt_wire::TopicFilter;
 
 use crate::ast::{
-    Assignment, BinaryOp, CastType, Expr, ExprKind, From, Literal, Select, SelectItem, Statement,
+    Assignment, BinaryOp, CastType, Expr, ExprKind, Literal, Select, SelectItem, Source, Statement,
     UnaryOp,
 };
 use crate::decimal::Decimal;
@@ -23,6 +23,7 @@ use crate::version::SqlVersion;
 /// of every shape needs under 600 KiB of stack in an unoptimized build, within a 2 MiB thread
 /// stack (a tokio worker's default); raising them needs a larger stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ParseOptions {
     /// Longest SQL text accepted, in bytes. Default 64 KiB, far above any real rule; AWS does not
     /// publish its own limit.
@@ -432,7 +433,7 @@ impl<'a> Parser<'a> {
 
     /// An optional FROM clause: the top-level query's quoted topic filter, a nested query's `*`
     /// or expression (with its depth).
-    fn parse_from(&mut self, top: bool) -> PResult<(Option<From>, usize)> {
+    fn parse_from(&mut self, top: bool) -> PResult<(Option<Source>, usize)> {
         if !self.eat_keyword("FROM")? {
             return Ok((None, 0));
         }
@@ -445,17 +446,17 @@ impl<'a> Parser<'a> {
                 kind: ExprKind::Wildcard,
                 span,
             };
-            return Ok((Some(From::Expr(expr)), 1));
+            return Ok((Some(Source::Expr(expr)), 1));
         }
         let e = self.parse_expr_prec(Prec::Unary)?;
-        Ok((Some(From::Expr(e.expr)), e.depth))
+        Ok((Some(Source::Expr(e.expr)), e.depth))
     }
 
-    fn parse_topic_filter(&mut self) -> PResult<From> {
+    fn parse_topic_filter(&mut self) -> PResult<Source> {
         let t = self.bump()?;
         match t.tok {
             Tok::Str(filter) => match TopicFilter::new(&filter) {
-                Ok(_) => Ok(From::Topic(filter)),
+                Ok(_) => Ok(Source::Topic(filter)),
                 Err(e) => Err(self.error(ParseErrorKind::InvalidTopicFilter(e), t.span.start)),
             },
             other => Err(self.error(

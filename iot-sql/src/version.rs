@@ -11,6 +11,7 @@ use std::str::FromStr;
 /// whole-number decimals processed as `Int`. `beta` is treated as 2016-03-23 plus everything this
 /// crate knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[non_exhaustive]
 pub enum SqlVersion {
     /// `2015-10-08`, the original version (the default).
     #[default]

@@ -492,10 +492,11 @@ fn longest_texts_fail_fast() {
 /// The limits are options: lower ones apply exactly.
 #[test]
 fn custom_limits() {
-    let options = ParseOptions {
-        max_tree_depth: 8,
-        max_alias_segments: 2,
-        ..ParseOptions::default()
+    let options = {
+        let mut options = ParseOptions::default();
+        options.max_tree_depth = 8;
+        options.max_alias_segments = 2;
+        options
     };
     let sql = repeat("SELECT a", ".a", 7, " AS b.c FROM 't'");
     assert!(Rule::parse_with(&sql, V2, &options).is_ok());

@@ -620,9 +620,10 @@ fn limits() {
             max: 64 * 1024
         }
     );
-    let small = ParseOptions {
-        max_len: 10,
-        ..ParseOptions::default()
+    let small = {
+        let mut options = ParseOptions::default();
+        options.max_len = 10;
+        options
     };
     assert!(matches!(
         Rule::parse_with("SELECT 1234567", V2, &small)
@@ -633,10 +634,11 @@ fn limits() {
 
     let rule = Rule::parse("SELECT concat(s, s, s, s) AS x FROM 't'", V2)
         .unwrap()
-        .with_limits(Limits {
-            max_payload: 1000,
-            max_value_bytes: 100,
-            ..Limits::default()
+        .with_limits({
+            let mut options = Limits::default();
+            options.max_payload = 1000;
+            options.max_value_bytes = 100;
+            options
         });
     let ctx = context();
     let big = format!(r#"{{"s":"{}"}}"#, "y".repeat(30));

@@ -126,7 +126,7 @@ fn to_ours(spec: &Spec) -> Packet {
             });
             connect.username = c.username.as_deref().map(|u| MqttString::new(u).unwrap());
             connect.password = c.password.clone();
-            Packet::Connect(connect)
+            Packet::from(connect)
         }
         Spec::Publish {
             topic,

@@ -89,7 +89,7 @@ fn decode_body(
     reader: Reader,
 ) -> Result<Option<Packet>, DecodeError> {
     let packet = match packet_type {
-        PacketType::Connect => Packet::Connect(packet::Connect::decode(reader)?),
+        PacketType::Connect => Packet::Connect(Box::new(packet::Connect::decode(reader)?)),
         PacketType::ConnAck => Packet::ConnAck(packet::ConnAck::decode(reader)?),
         PacketType::Publish => Packet::Publish(packet::Publish::decode(flags, reader)?),
         PacketType::PubAck => Packet::PubAck(packet::decode_packet_id_only(reader, packet_type)?),

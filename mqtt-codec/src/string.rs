@@ -9,6 +9,7 @@ pub const MAX_STRING_LEN: usize = u16::MAX as usize;
 
 /// What makes a byte sequence unfit to be an MQTT string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StringError {
     /// Not well-formed UTF-8, at this byte offset [MQTT-1.5.3-1].
     InvalidUtf8 {

@@ -145,7 +145,7 @@ fn unsubscribe() -> impl Strategy<Value = Unsubscribe> {
 /// Packets a client sends (a server decodes them).
 fn client_packet() -> impl Strategy<Value = Packet> {
     prop_oneof![
-        connect().prop_map(Packet::Connect),
+        connect().prop_map(Packet::from),
         publish().prop_map(Packet::Publish),
         packet_id().prop_map(Packet::PubAck),
         packet_id().prop_map(Packet::PubRec),
@@ -368,7 +368,7 @@ fn known_encodings_match_the_specification() {
             "a205 1234 0001 61",
         ),
         (
-            Packet::Connect(Connect {
+            Packet::from(Connect {
                 clean_session: true,
                 keep_alive: 60,
                 client_id: MqttString::new("c").unwrap(),
@@ -452,23 +452,20 @@ fn the_encoder_refuses_what_mqtt_forbids_and_writes_nothing() {
     );
     let cases: Vec<(Packet, EncodeError)> = vec![
         (Packet::Publish(dup0), EncodeError::DupOnQos0),
-        (
-            Packet::Connect(connect),
-            EncodeError::PasswordWithoutUsername,
-        ),
+        (Packet::from(connect), EncodeError::PasswordWithoutUsername),
         (
             Packet::ConnAck(ConnAck::new(true, ConnectReturnCode::NotAuthorized)),
             EncodeError::SessionPresentOnRefusal,
         ),
         (
-            Packet::Connect(big_will),
+            Packet::from(big_will),
             EncodeError::FieldTooLong {
                 field: "will message",
                 len: 65_536,
             },
         ),
         (
-            Packet::Connect(big_password),
+            Packet::from(big_password),
             EncodeError::FieldTooLong {
                 field: "password",
                 len: 65_536,
@@ -545,4 +542,20 @@ fn decoded_lists_read_back_in_order() {
         panic!("not a CONNECT");
     };
     assert!(c.client_id.is_empty() && !c.clean_session);
+}
+
+/// A CONNECT is boxed inside `Packet`: one per connection, it would otherwise make every
+/// queued packet as large as itself (176 bytes before).
+#[test]
+fn a_packet_is_as_small_as_a_publish() {
+    let packet = std::mem::size_of::<Packet>();
+    let publish = std::mem::size_of::<Publish>();
+    assert!(
+        packet <= publish + 8,
+        "Packet {packet} B, Publish {publish} B"
+    );
+    assert!(
+        std::mem::size_of::<Connect>() > packet,
+        "boxing gains nothing"
+    );
 }

@@ -1,5 +1,6 @@
-//! Decoding performs no heap allocation: a counting global allocator watches every decode of
-//! every packet type, and the reads of SUBSCRIBE, UNSUBSCRIBE and SUBACK lists.
+//! Decoding performs no heap allocation but the CONNECT's box (one per connection, so that
+//! every other packet stays small): a counting global allocator watches every decode of every
+//! packet type, and the reads of SUBSCRIBE, UNSUBSCRIBE and SUBACK lists.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -36,7 +37,7 @@ fn filters() -> Vec<SubscribeFilter> {
 
 fn client_packets() -> Vec<Packet> {
     vec![
-        Packet::Connect(Connect {
+        Packet::from(Connect {
             clean_session: false,
             keep_alive: 30,
             client_id: MqttString::new("G030JF0000000001").unwrap(),
@@ -125,7 +126,10 @@ fn check_zero_allocations(packets: Vec<Packet>, options: DecodeOptions) {
     for expected in packets {
         let (count, decoded) = allocations_during(|| decode(&mut buf, &options));
         let decoded = decoded.unwrap().unwrap();
-        assert_eq!(count, 0, "decoding {:?}", decoded.packet_type());
+        // The CONNECT's fields are views of the frame like every other packet's; only the
+        // box that holds them is allocated.
+        let boxes = usize::from(matches!(decoded, Packet::Connect(_)));
+        assert_eq!(count, boxes, "decoding {:?}", decoded.packet_type());
         let (count, entries) = allocations_during(|| match &decoded {
             Packet::Subscribe(s) => s.filters().map(|f| f.filter.len()).sum::<usize>(),
             Packet::Unsubscribe(u) => u.filters().map(|f| f.len()).sum(),

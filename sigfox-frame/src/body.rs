@@ -9,6 +9,7 @@ use crate::callback::{CallbackError, CallbackLimits, Reason};
 
 /// How a body is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BodyEncoding {
     /// A JSON object.
     Json,

@@ -15,6 +15,7 @@ use crate::grammar::MAX_PAYLOAD_LEN;
 /// Which callback the endpoint receives. Sigfox posts each callback type to the URL configured
 /// for it, so the endpoint knows the kind; it is not guessed from the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CallbackKind {
     /// DATA UPLINK.
     DataUplink,
@@ -196,6 +197,7 @@ impl Key {
 
 /// Limits on a callback body, checked before anything is allocated for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CallbackLimits {
     /// Largest body in bytes (default 16 KiB; a DATA_ADVANCED body with 20 stations is ~3 KiB).
     pub max_body_len: usize,
@@ -223,6 +225,7 @@ impl Default for CallbackLimits {
 
 /// How to read callbacks: key names and limits.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct CallbackOptions {
     renames: Vec<(Key, String)>,
     /// Size limits.
@@ -271,6 +274,7 @@ impl CallbackOptions {
 
 /// Why a field or body was rejected.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Reason {
     /// The body is larger than [`CallbackLimits::max_body_len`].
     BodyTooLarge {

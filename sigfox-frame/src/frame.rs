@@ -27,6 +27,7 @@ use crate::callback::DeviceId;
 
 /// The payload length class of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FrameClass {
     /// No payload, or a single bit.
     A,
@@ -79,6 +80,7 @@ const FRAME_TYPES: [(FrameClass, [u16; 3]); 6] = [
 
 /// A frame that could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FrameError {
     /// A character that is not a hex digit, at this offset.
     NotHex {

@@ -11,6 +11,7 @@ pub const MAX_PAYLOAD_LEN: usize = 12;
 
 /// Limits applied while parsing a format. The defaults are generous for a 12-byte payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FormatLimits {
     /// Longest accepted format string, in bytes (default 4096).
     pub max_format_len: usize,
@@ -41,6 +42,7 @@ pub enum Endian {
 
 /// The type of one field, with its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FieldType {
     /// `bool:B`: bit B (0–7, 7 = MSB) of the start byte.
     Bool {
@@ -136,6 +138,7 @@ pub struct PayloadFormat {
 
 /// What was wrong with a format.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FormatErrorKind {
     /// The format has no field.
     Empty,

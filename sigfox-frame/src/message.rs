@@ -24,6 +24,7 @@ enum Part {
 
 /// A topic template rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TemplateError {
     /// The template is empty.
     Empty,

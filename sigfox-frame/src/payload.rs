@@ -8,6 +8,7 @@ use crate::grammar::{Endian, Field, FieldType, MAX_PAYLOAD_LEN, PayloadFormat};
 
 /// The value of one decoded field.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum FieldValue {
     /// `bool`.
     Bool(bool),
@@ -38,6 +39,7 @@ impl FieldValue {
 
 /// A payload that cannot be decoded at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PayloadError {
     /// The payload is longer than the 12 bytes of a Sigfox uplink.
     TooLong {

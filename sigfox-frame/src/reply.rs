@@ -12,6 +12,7 @@ pub struct DownlinkData(pub [u8; 8]);
 
 /// Downlink data rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DownlinkError {
     /// Not exactly 16 hex digits.
     Length {

@@ -11,6 +11,7 @@ use crate::callback::DeviceId;
 
 /// How an uplink relates to what was already seen from its device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SeqClass {
     /// Not seen before: ahead of the last number (within half the modulus), or a late arrival
     /// inside the window that was not seen yet.
@@ -23,6 +24,7 @@ pub enum SeqClass {
 
 /// Tracker settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SequenceOptions {
     /// Sequence numbers run `0..modulus` (default 4096; 128..=4096).
     pub modulus: u16,
@@ -45,6 +47,7 @@ impl Default for SequenceOptions {
 
 /// Tracker misuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SequenceError {
     /// The modulus is outside 128..=4096.
     Modulus(u16),

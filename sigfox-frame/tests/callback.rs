@@ -707,12 +707,14 @@ fn service_callbacks() {
 
 #[test]
 fn limits() {
-    let options = CallbackOptions::new().with_limits(CallbackLimits {
-        max_body_len: 40,
-        max_keys: 2,
-        max_key_len: 6,
-        max_value_len: 4,
-        max_duplicates: 1,
+    let options = CallbackOptions::new().with_limits({
+        let mut options = CallbackLimits::default();
+        options.max_body_len = 40;
+        options.max_keys = 2;
+        options.max_key_len = 6;
+        options.max_value_len = 4;
+        options.max_duplicates = 1;
+        options
     });
     let p = |b: &str| Callback::parse(CallbackKind::DataAdvanced, b.as_bytes(), None, &options);
     assert_eq!(

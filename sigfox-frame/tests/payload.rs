@@ -295,10 +295,12 @@ fn format_rejections() {
 
 #[test]
 fn limits() {
-    let limits = FormatLimits {
-        max_format_len: 20,
-        max_fields: 2,
-        max_name_len: 3,
+    let limits = {
+        let mut options = FormatLimits::default();
+        options.max_format_len = 20;
+        options.max_fields = 2;
+        options.max_name_len = 3;
+        options
     };
     assert_eq!(
         PayloadFormat::parse_with("abcd::uint:8", &limits)
@@ -313,13 +315,11 @@ fn limits() {
         FormatErrorKind::TooLong { len: 29, max: 20 }
     );
     assert_eq!(
-        PayloadFormat::parse_with(
-            "a::bool:1 b::bool:2 c::bool:3",
-            &FormatLimits {
-                max_format_len: 100,
-                ..limits
-            }
-        )
+        PayloadFormat::parse_with("a::bool:1 b::bool:2 c::bool:3", &{
+            let mut options = limits;
+            options.max_format_len = 100;
+            options
+        })
         .unwrap_err(),
         FormatError {
             kind: FormatErrorKind::TooManyFields { max: 2 },

@@ -201,10 +201,11 @@ fn sequence_window() {
         })
     );
     // A device wrapping at 128.
-    let mut t = SequenceTracker::new(SequenceOptions {
-        modulus: 128,
-        window: 16,
-        ..Default::default()
+    let mut t = SequenceTracker::new({
+        let mut options = SequenceOptions::default();
+        options.modulus = 128;
+        options.window = 16;
+        options
     })
     .unwrap();
     for (seq, expected) in [
@@ -220,33 +221,37 @@ fn sequence_window() {
     t.forget(d);
     assert!(t.is_empty());
     assert_eq!(
-        SequenceTracker::new(SequenceOptions {
-            modulus: 100,
-            ..Default::default()
+        SequenceTracker::new({
+            let mut options = SequenceOptions::default();
+            options.modulus = 100;
+            options
         })
         .err(),
         Some(SequenceError::Modulus(100))
     );
     assert_eq!(
-        SequenceTracker::new(SequenceOptions {
-            window: 0,
-            ..Default::default()
+        SequenceTracker::new({
+            let mut options = SequenceOptions::default();
+            options.window = 0;
+            options
         })
         .err(),
         Some(SequenceError::Window(0))
     );
     assert_eq!(
-        SequenceTracker::new(SequenceOptions {
-            modulus: 128,
-            window: 65,
-            ..Default::default()
+        SequenceTracker::new({
+            let mut options = SequenceOptions::default();
+            options.modulus = 128;
+            options.window = 65;
+            options
         })
         .err(),
         Some(SequenceError::Window(65))
     );
-    let mut t = SequenceTracker::new(SequenceOptions {
-        max_devices: 1,
-        ..Default::default()
+    let mut t = SequenceTracker::new({
+        let mut options = SequenceOptions::default();
+        options.max_devices = 1;
+        options
     })
     .unwrap();
     assert_eq!(t.classify(DeviceId::from_value(1), 0), Ok(New));

@@ -1,6 +1,4 @@
-//! Test harness pieces shared by the workspace's crates (a dev-dependency only, never
-//! published): a counting global allocator for the zero-allocation tests, and a locator that
-//! builds an example binary for the tests that run one.
+#![doc = include_str!("../README.md")]
 #![allow(unsafe_code)] // The counting allocator; see its SAFETY comment.
 #![allow(clippy::panic)] // Test code: a failed build of an example should stop the test.
 #![allow(clippy::indexing_slicing)] // `serde_json::Value` indexing returns Null, never panics.

@@ -89,28 +89,22 @@ fn bench(c: &mut Criterion) {
 
         let variants = [
             ("x509-chain-rustcrypto", VerifierOptions::default()),
-            (
-                "x509-chain-aws-lc-rs",
-                VerifierOptions {
-                    algorithms: aws,
-                    ..VerifierOptions::default()
-                },
-            ),
-            (
-                "x509-chain-aws-lc-rs-cache",
-                VerifierOptions {
-                    algorithms: aws,
-                    issuer_cache_capacity: 64,
-                    ..VerifierOptions::default()
-                },
-            ),
-            (
-                "x509-chain-rustcrypto-cache",
-                VerifierOptions {
-                    issuer_cache_capacity: 64,
-                    ..VerifierOptions::default()
-                },
-            ),
+            ("x509-chain-aws-lc-rs", {
+                let mut options = VerifierOptions::default();
+                options.algorithms = aws;
+                options
+            }),
+            ("x509-chain-aws-lc-rs-cache", {
+                let mut options = VerifierOptions::default();
+                options.algorithms = aws;
+                options.issuer_cache_capacity = 64;
+                options
+            }),
+            ("x509-chain-rustcrypto-cache", {
+                let mut options = VerifierOptions::default();
+                options.issuer_cache_capacity = 64;
+                options
+            }),
         ];
         for (label, options) in variants {
             let verifier = Verifier::new(store(&[&f.root]), options);

@@ -10,6 +10,7 @@ use crate::time::from_secs;
 
 /// What the leaf is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Usage {
     /// TLS server authentication: extendedKeyUsage, when present, must include serverAuth.
     ServerAuth,

@@ -1,131 +1,23 @@
-//! Distinguished names: attribute values as text, RFC 4514 rendering, and the attribute
-//! names AWS IoT uses.
+//! Distinguished names: attribute values as text, RFC 4514 rendering, and the attributes AWS
+//! IoT names (their vocabulary is `iot-identity`'s).
 
 use der::Tagged as _;
 use der::oid::ObjectIdentifier;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::name::Name;
 
-/// A subject or issuer attribute under the name AWS IoT gives it in
-/// `${iot:Certificate.Subject.<Name>}` policy variables.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum DnAttribute {
-    /// CN, 2.5.4.3
-    CommonName,
-    /// C, 2.5.4.6
-    Country,
-    /// O, 2.5.4.10
-    Organization,
-    /// OU, 2.5.4.11
-    OrganizationalUnit,
-    /// dnQualifier, 2.5.4.46
-    DistinguishedNameQualifier,
-    /// ST, 2.5.4.8
-    State,
-    /// L, 2.5.4.7
-    Locality,
-    /// serialNumber, 2.5.4.5 (the subject attribute, not the certificate's serial)
-    SerialNumber,
-    /// title, 2.5.4.12
-    Title,
-    /// SN (surname), 2.5.4.4
-    Surname,
-    /// GN (givenName), 2.5.4.42
-    GivenName,
-    /// initials, 2.5.4.43
-    Initials,
-    /// pseudonym, 2.5.4.65
-    Pseudonym,
-    /// generationQualifier, 2.5.4.44
-    GenerationQualifier,
-}
+pub use iot_identity::DnAttribute;
 
-const ATTRIBUTES: [(DnAttribute, &str, &str, &str); 14] = [
-    (DnAttribute::CommonName, "2.5.4.3", "CommonName", "CN"),
-    (DnAttribute::Country, "2.5.4.6", "Country", "C"),
-    (DnAttribute::Organization, "2.5.4.10", "Organization", "O"),
-    (
-        DnAttribute::OrganizationalUnit,
-        "2.5.4.11",
-        "OrganizationalUnit",
-        "OU",
-    ),
-    (
-        DnAttribute::DistinguishedNameQualifier,
-        "2.5.4.46",
-        "DistinguishedNameQualifier",
-        "dnQualifier",
-    ),
-    (DnAttribute::State, "2.5.4.8", "State", "ST"),
-    (DnAttribute::Locality, "2.5.4.7", "Locality", "L"),
-    (
-        DnAttribute::SerialNumber,
-        "2.5.4.5",
-        "SerialNumber",
-        "serialNumber",
-    ),
-    (DnAttribute::Title, "2.5.4.12", "Title", "title"),
-    (DnAttribute::Surname, "2.5.4.4", "Surname", "SN"),
-    (DnAttribute::GivenName, "2.5.4.42", "GivenName", "GN"),
-    (DnAttribute::Initials, "2.5.4.43", "Initials", "initials"),
-    (DnAttribute::Pseudonym, "2.5.4.65", "Pseudonym", "pseudonym"),
-    (
-        DnAttribute::GenerationQualifier,
-        "2.5.4.44",
-        "GenerationQualifier",
-        "generationQualifier",
-    ),
-];
-
-impl DnAttribute {
-    /// Every attribute.
-    pub const ALL: [DnAttribute; 14] = [
-        DnAttribute::CommonName,
-        DnAttribute::Country,
-        DnAttribute::Organization,
-        DnAttribute::OrganizationalUnit,
-        DnAttribute::DistinguishedNameQualifier,
-        DnAttribute::State,
-        DnAttribute::Locality,
-        DnAttribute::SerialNumber,
-        DnAttribute::Title,
-        DnAttribute::Surname,
-        DnAttribute::GivenName,
-        DnAttribute::Initials,
-        DnAttribute::Pseudonym,
-        DnAttribute::GenerationQualifier,
-    ];
-
-    fn row(self) -> (DnAttribute, &'static str, &'static str, &'static str) {
-        ATTRIBUTES
-            .iter()
-            .copied()
-            .find(|r| r.0 == self)
-            .unwrap_or(ATTRIBUTES[0])
-    }
-
-    /// The AWS IoT name, as in `iot:Certificate.Subject.<aws_name>`.
-    pub fn aws_name(self) -> &'static str {
-        self.row().2
-    }
-
-    /// The object identifier in dotted form.
-    pub fn oid(self) -> &'static str {
-        self.row().1
-    }
-
-    /// The attribute for an object identifier, if it is one of the fourteen.
-    pub fn from_oid(oid: &ObjectIdentifier) -> Option<DnAttribute> {
-        let dotted = oid.to_string();
-        ATTRIBUTES.iter().find(|r| r.1 == dotted).map(|r| r.0)
-    }
+/// The attribute for an object identifier, if it is one AWS IoT names.
+fn attribute(oid: &ObjectIdentifier) -> Option<DnAttribute> {
+    DnAttribute::from_oid(&oid.to_string())
 }
 
 /// The short name RFC 4514 (or common usage) gives an attribute type.
 fn short_name(oid: &ObjectIdentifier) -> Option<&'static str> {
     let dotted = oid.to_string();
-    if let Some(row) = ATTRIBUTES.iter().find(|r| r.1 == dotted) {
-        return Some(row.3);
+    if let Some(a) = DnAttribute::from_oid(&dotted) {
+        return Some(a.short_name());
     }
     match dotted.as_str() {
         "0.9.2342.19200300.100.1.25" => Some("DC"),
@@ -168,7 +60,7 @@ pub(crate) fn value_text(atv: &AttributeTypeAndValue) -> Option<String> {
 pub(crate) fn attributes(name: &Name) -> Vec<(DnAttribute, String)> {
     name.iter_rdn()
         .flat_map(|rdn| rdn.iter())
-        .filter_map(|atv| Some((DnAttribute::from_oid(&atv.oid)?, value_text(atv)?)))
+        .filter_map(|atv| Some((attribute(&atv.oid)?, value_text(atv)?)))
         .collect()
 }
 

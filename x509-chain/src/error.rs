@@ -8,6 +8,7 @@ use crate::time::format_rfc3339;
 
 /// A certificate (or CRL) that could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CertificateError {
     /// Not a DER `Certificate` as RFC 5280 §4.1 defines it.
     Encoding {
@@ -270,11 +271,30 @@ pub enum VerifyError {
         /// The name expected.
         expected: String,
     },
-    /// Path building used up its budget (signature checks or candidate paths).
+    /// Path building used up one of its budgets ([`VerifierOptions`](crate::VerifierOptions)).
     BudgetExceeded {
         /// Which budget.
-        what: &'static str,
+        budget: Budget,
     },
+}
+
+/// A limit on the work of one path search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Budget {
+    /// `max_signature_checks`: signatures verified (certificates and CRLs).
+    SignatureChecks,
+    /// `max_candidates`: candidate issuers tried.
+    CandidateIssuers,
+}
+
+impl fmt::Display for Budget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::SignatureChecks => "signature checks",
+            Self::CandidateIssuers => "candidate issuers",
+        })
+    }
 }
 
 impl VerifyError {
@@ -349,7 +369,9 @@ impl fmt::Display for VerifyError {
             Self::PeerNameMismatch { expected } => {
                 write!(f, "the leaf's subjectAltName does not match {expected}")
             }
-            Self::BudgetExceeded { what } => write!(f, "path building budget exhausted ({what})"),
+            Self::BudgetExceeded { budget } => {
+                write!(f, "path building budget exhausted ({budget})")
+            }
         }
     }
 }

@@ -11,43 +11,7 @@ use crate::dn::{self, DnAttribute};
 use crate::error::CertificateError;
 use crate::time::from_secs;
 
-/// The kind of a subjectAltName entry, named as in AWS IoT's
-/// `iot:Certificate.Subject.AlternativeName.<Kind>` policy variables.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AltNameKind {
-    /// rfc822Name (e-mail)
-    Rfc822Name,
-    /// dNSName
-    DnsName,
-    /// directoryName, as RFC 4514 text
-    DirectoryName,
-    /// uniformResourceIdentifier
-    UniformResourceIdentifier,
-    /// iPAddress, in its textual form
-    IpAddress,
-}
-
-impl AltNameKind {
-    /// Every kind.
-    pub const ALL: [AltNameKind; 5] = [
-        AltNameKind::Rfc822Name,
-        AltNameKind::DnsName,
-        AltNameKind::DirectoryName,
-        AltNameKind::UniformResourceIdentifier,
-        AltNameKind::IpAddress,
-    ];
-
-    /// The AWS IoT name, as in `iot:Certificate.Subject.AlternativeName.<aws_name>`.
-    pub fn aws_name(self) -> &'static str {
-        match self {
-            Self::Rfc822Name => "RFC822Name",
-            Self::DnsName => "DNSName",
-            Self::DirectoryName => "DirectoryName",
-            Self::UniformResourceIdentifier => "UniformResourceIdentifier",
-            Self::IpAddress => "IPAddress",
-        }
-    }
-}
+pub use iot_identity::AltNameKind;
 
 /// An IP address from an iPAddress GeneralName (4 or 16 octets).
 pub(crate) fn ip_from_octets(octets: &[u8]) -> Option<IpAddr> {

@@ -33,7 +33,7 @@ pub use algorithms::RUSTCRYPTO_ALGORITHMS;
 pub use checks::Usage;
 pub use crl::Crl;
 pub use dn::DnAttribute;
-pub use error::{CertificateError, Check, RejectedCandidate, VerifyError};
+pub use error::{Budget, CertificateError, Check, RejectedCandidate, VerifyError};
 pub use identity::{AltNameKind, Identity, certificate_id};
 pub use names::PeerName;
 pub use pem::{certificates_from_pem, crls_from_pem};

@@ -19,6 +19,7 @@ pub(crate) const MAX_NAME_CONSTRAINT_CHECKS: usize = 65_536;
 
 /// The name a TLS peer is expected to have.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PeerName {
     /// A DNS name (no wildcard), matched against dNSName entries (RFC 6125 §6.4).
     Dns(String),

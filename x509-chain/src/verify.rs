@@ -10,13 +10,14 @@ use crate::cert::Cert;
 use crate::checks::{self, Role, Usage};
 use crate::crl::Crl;
 use crate::dn;
-use crate::error::{Check, RejectedCandidate, VerifyError};
+use crate::error::{Budget, Check, RejectedCandidate, VerifyError};
 use crate::identity::Identity;
 use crate::names::{self, PeerName};
 use crate::trust::TrustStore;
 
 /// How the verifier is configured; every limit has a safe default.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct VerifierOptions {
     /// The signature algorithms allowed. Default: [`RUSTCRYPTO_ALGORITHMS`]. A rustls
     /// provider's set plugs in directly:
@@ -63,6 +64,7 @@ impl Default for VerifierOptions {
 
 /// What one verification asks for.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct VerifyRequest {
     /// The validation time.
     pub time: UnixTime,
@@ -213,7 +215,7 @@ impl Verifier {
             candidates: 0,
         };
         let mut path: Vec<&Cert> = vec![&leaf];
-        let anchor = search.extend(&mut path)?;
+        let anchor = search.extend(&mut path, &leaf)?;
 
         // RFC 6125 §6: after the path, the name (only subjectAltName; never the CN).
         if let Some(expected) = &request.peer_name {
@@ -224,13 +226,6 @@ impl Verifier {
             }
         }
 
-        let anchor = self
-            .store
-            .anchors
-            .get(anchor)
-            .ok_or(VerifyError::BudgetExceeded {
-                what: "anchor index",
-            })?;
         let certificates = path
             .iter()
             .copied()
@@ -277,35 +272,30 @@ fn key_ids_agree(candidate: &Cert, child: &Cert) -> bool {
     }
 }
 
-/// A candidate issuer: an anchor (by index in the store) or an intermediate from the pool.
+/// A candidate issuer: an anchor from the store or an intermediate from the pool.
 #[derive(Clone, Copy)]
 enum Candidate<'a> {
-    Anchor(usize, &'a Cert),
+    Anchor(&'a Cert),
     Intermediate(&'a Cert),
 }
 
 impl<'a> Search<'a> {
-    /// Extends `path` (leaf first) to an anchor; returns the anchor's index in the store.
+    /// Extends `path` (leaf first, ending with `child`) to an anchor, and returns the anchor.
     /// On failure `path` is as it was.
-    fn extend(&mut self, path: &mut Vec<&'a Cert>) -> Result<usize, VerifyError> {
-        let Some(&child) = path.last() else {
-            return Err(VerifyError::BudgetExceeded { what: "empty path" });
-        };
+    fn extend(
+        &mut self,
+        path: &mut Vec<&'a Cert>,
+        child: &'a Cert,
+    ) -> Result<&'a Cert, VerifyError> {
         let index = path.len().saturating_sub(1);
         let issuer_index = path.len();
         // Anchors first: the shortest path wins when one exists.
-        let anchors = self
-            .verifier
-            .store
-            .anchors
-            .iter()
-            .enumerate()
-            .map(|(i, c)| Candidate::Anchor(i, c));
+        let anchors = self.verifier.store.anchors.iter().map(Candidate::Anchor);
         let pool = self.pool.iter().map(Candidate::Intermediate);
         let candidates: Vec<Candidate<'a>> = anchors
             .chain(pool)
             .filter(|c| match c {
-                Candidate::Anchor(_, cert) | Candidate::Intermediate(cert) => {
+                Candidate::Anchor(cert) | Candidate::Intermediate(cert) => {
                     named_issuer(cert, child)
                 }
             })
@@ -316,19 +306,19 @@ impl<'a> Search<'a> {
             self.candidates = self.candidates.saturating_add(1);
             if self.candidates > self.verifier.options.max_candidates {
                 return Err(VerifyError::BudgetExceeded {
-                    what: "candidate issuers",
+                    budget: Budget::CandidateIssuers,
                 });
             }
             let (cert, anchor) = match candidate {
-                Candidate::Anchor(i, cert) => (cert, Some(i)),
-                Candidate::Intermediate(cert) => (cert, None),
+                Candidate::Anchor(cert) => (cert, true),
+                Candidate::Intermediate(cert) => (cert, false),
             };
-            match self.try_candidate(path, cert, anchor, issuer_index) {
+            match self.try_candidate(path, child, cert, anchor, issuer_index) {
                 Ok(found) => return Ok(found),
                 Err(e @ VerifyError::BudgetExceeded { .. }) => return Err(e),
                 Err(reason) => rejected.push(RejectedCandidate {
                     subject: dn::to_rfc4514(cert.parsed.tbs_certificate().subject()),
-                    trust_anchor: anchor.is_some(),
+                    trust_anchor: anchor,
                     reason,
                 }),
             }
@@ -358,30 +348,29 @@ impl<'a> Search<'a> {
         })
     }
 
+    /// Checks `cert` as the issuer of `child` (the last of `path`) and, if it is not an
+    /// anchor, extends the path beyond it.
     fn try_candidate(
         &mut self,
         path: &mut Vec<&'a Cert>,
+        child: &'a Cert,
         cert: &'a Cert,
-        anchor: Option<usize>,
+        anchor: bool,
         issuer_index: usize,
-    ) -> Result<usize, VerifyError> {
+    ) -> Result<&'a Cert, VerifyError> {
         let invalid = |check| VerifyError::Invalid {
             index: issuer_index,
             check,
         };
-        let role = if anchor.is_some() {
+        let role = if anchor {
             Role::Anchor
         } else {
             Role::Intermediate
         };
-        let child = path
-            .last()
-            .copied()
-            .ok_or(VerifyError::BudgetExceeded { what: "empty path" })?;
         if !key_ids_agree(cert, child) {
             return Err(invalid(Check::KeyIdentifierMismatch));
         }
-        if anchor.is_none() {
+        if !anchor {
             // Loop detection: the same certificate, or the same subject and key.
             if path.iter().any(|p| {
                 p.der == cert.der
@@ -418,24 +407,32 @@ impl<'a> Search<'a> {
         let child_index = issuer_index.saturating_sub(1);
         self.verify_link(child, child_index, cert)?;
 
-        match anchor {
-            Some(found) => {
-                self.check_revocation(path, cert)?;
-                Ok(found)
+        if anchor {
+            self.check_revocation(path, cert)?;
+            Ok(cert)
+        } else {
+            path.push(cert);
+            let result = self.extend(path, cert);
+            if result.is_err() {
+                path.pop();
             }
-            None => {
-                path.push(cert);
-                let result = self.extend(path);
-                if result.is_err() {
-                    path.pop();
-                }
-                result
-            }
+            result
         }
     }
 
-    /// Picks the algorithm for `signed_alg` with `issuer`'s key type and verifies, spending
-    /// one unit of the signature budget.
+    /// Spends one unit of the signature budget, or says it is used up.
+    fn spend_signature(&mut self) -> Result<(), VerifyError> {
+        if self.signatures >= self.verifier.options.max_signature_checks {
+            return Err(VerifyError::BudgetExceeded {
+                budget: Budget::SignatureChecks,
+            });
+        }
+        self.signatures = self.signatures.saturating_add(1);
+        Ok(())
+    }
+
+    /// Picks the algorithm for `signed_alg` with `issuer`'s key type and verifies (the
+    /// caller has spent the budget: [`Search::spend_signature`]).
     fn verify_signature(
         &mut self,
         issuer: &Cert,
@@ -450,10 +447,6 @@ impl<'a> Search<'a> {
         }) else {
             return Err(Check::UnsupportedSignatureAlgorithm);
         };
-        self.signatures = self.signatures.saturating_add(1);
-        if self.signatures > self.verifier.options.max_signature_checks {
-            return Err(Check::BadSignature);
-        }
         alg.verify_signature(issuer.spki_key(), message, signature)
             .map_err(|_| Check::BadSignature)
     }
@@ -473,11 +466,7 @@ impl<'a> Search<'a> {
                 return Ok(());
             }
         }
-        if self.signatures >= self.verifier.options.max_signature_checks {
-            return Err(VerifyError::BudgetExceeded {
-                what: "signature checks",
-            });
-        }
+        self.spend_signature()?;
         self.verify_signature(
             issuer,
             child.signature_algorithm(),
@@ -529,11 +518,7 @@ impl<'a> Search<'a> {
                         "the issuer's keyUsage lacks cRLSign (RFC 5280 4.2.1.3)",
                     ));
                 }
-                if self.signatures >= self.verifier.options.max_signature_checks {
-                    return Err(VerifyError::BudgetExceeded {
-                        what: "signature checks",
-                    });
-                }
+                self.spend_signature()?;
                 self.verify_signature(
                     issuer,
                     crl.signature_algorithm(),

@@ -79,44 +79,6 @@ fn alt_names_serial_fingerprint_and_validity() {
 }
 
 #[test]
-fn aws_names_and_oids_of_every_attribute() {
-    let table: Vec<(&str, &str)> = DnAttribute::ALL
-        .iter()
-        .map(|a| (a.aws_name(), a.oid()))
-        .collect();
-    assert_eq!(
-        table,
-        [
-            ("CommonName", "2.5.4.3"),
-            ("Country", "2.5.4.6"),
-            ("Organization", "2.5.4.10"),
-            ("OrganizationalUnit", "2.5.4.11"),
-            ("DistinguishedNameQualifier", "2.5.4.46"),
-            ("State", "2.5.4.8"),
-            ("Locality", "2.5.4.7"),
-            ("SerialNumber", "2.5.4.5"),
-            ("Title", "2.5.4.12"),
-            ("Surname", "2.5.4.4"),
-            ("GivenName", "2.5.4.42"),
-            ("Initials", "2.5.4.43"),
-            ("Pseudonym", "2.5.4.65"),
-            ("GenerationQualifier", "2.5.4.44"),
-        ]
-    );
-    let kinds: Vec<&str> = AltNameKind::ALL.iter().map(|k| k.aws_name()).collect();
-    assert_eq!(
-        kinds,
-        [
-            "RFC822Name",
-            "DNSName",
-            "DirectoryName",
-            "UniformResourceIdentifier",
-            "IPAddress"
-        ]
-    );
-}
-
-#[test]
 fn malformed_certificates_are_typed_errors() {
     assert!(matches!(
         Identity::from_der(b""),

@@ -13,8 +13,8 @@ mod common;
 use common::*;
 use rcgen::{CustomExtension, GeneralSubtree, KeyUsagePurpose, NameConstraints, SanType};
 use x509_chain::{
-    Check, Crl, PeerName, TrustStore, Usage, VerifiedPath, Verifier, VerifierOptions, VerifyError,
-    VerifyRequest,
+    Budget, Check, Crl, PeerName, TrustStore, Usage, VerifiedPath, Verifier, VerifierOptions,
+    VerifyError, VerifyRequest,
 };
 
 fn verify(
@@ -218,13 +218,11 @@ fn a_ca_certificate_as_the_leaf_is_refused_unless_allowed() {
             .len(),
         3
     );
-    let lenient = Verifier::new(
-        store(&[&c.root]),
-        VerifierOptions {
-            allow_ca_leaf: true,
-            ..VerifierOptions::default()
-        },
-    );
+    let lenient = Verifier::new(store(&[&c.root]), {
+        let mut options = VerifierOptions::default();
+        options.allow_ca_leaf = true;
+        options
+    });
     let path = lenient
         .verify(&c.intermediate.der, none, &client_request())
         .unwrap();
@@ -409,9 +407,10 @@ fn max_intermediates_bounds_the_path() {
     let i1 = signed(ca_params("I1", None), &root);
     let i2 = signed(ca_params("I2", None), &i1);
     let leaf = signed(leaf_params("d", &["d.example.com"]), &i2);
-    let options = VerifierOptions {
-        max_intermediates: 1,
-        ..VerifierOptions::default()
+    let options = {
+        let mut options = VerifierOptions::default();
+        options.max_intermediates = 1;
+        options
     };
     let err = Verifier::new(store(&[&root]), options)
         .verify(
@@ -461,9 +460,10 @@ fn signature_budget_stops_a_mesh_of_same_named_intermediates() {
         .unwrap()
         .der()
         .clone();
-    let options = VerifierOptions {
-        max_signature_checks: 20,
-        ..VerifierOptions::default()
+    let options = {
+        let mut options = VerifierOptions::default();
+        options.max_signature_checks = 20;
+        options
     };
     let err = Verifier::new(store(&[&root]), options)
         .verify(&leaf, &ders, &client_request())
@@ -471,7 +471,7 @@ fn signature_budget_stops_a_mesh_of_same_named_intermediates() {
     assert_eq!(
         err,
         VerifyError::BudgetExceeded {
-            what: "signature checks"
+            budget: Budget::SignatureChecks
         }
     );
 }
@@ -479,9 +479,10 @@ fn signature_budget_stops_a_mesh_of_same_named_intermediates() {
 #[test]
 fn issuer_cache_gives_the_same_answers() {
     let c = chain();
-    let options = VerifierOptions {
-        issuer_cache_capacity: 4,
-        ..VerifierOptions::default()
+    let options = {
+        let mut options = VerifierOptions::default();
+        options.issuer_cache_capacity = 4;
+        options
     };
     let verifier = Verifier::new(store(&[&c.root]), options);
     for _ in 0..3 {
@@ -544,9 +545,10 @@ fn crl_revokes_a_listed_serial() {
         key_identifier_method: rcgen::KeyIdMethod::Sha256,
     };
     let crl = crl_params.signed_by(&c.intermediate.issuer).unwrap();
-    let options = VerifierOptions {
-        crls: vec![Crl::from_der(crl.der()).unwrap()],
-        ..VerifierOptions::default()
+    let options = {
+        let mut options = VerifierOptions::default();
+        options.crls = vec![Crl::from_der(crl.der()).unwrap()];
+        options
     };
     let verifier = Verifier::new(store(&[&c.root]), options);
     assert_eq!(
@@ -640,9 +642,10 @@ fn ed25519_and_p384_signatures_and_the_allowed_algorithm_list() {
     // Only P-256/SHA-256 allowed: the leaf's P-384 signature has no algorithm.
     static ONLY_P256: &[&dyn x509_chain::SignatureVerificationAlgorithm] =
         &[x509_chain::rustcrypto::ECDSA_P256_SHA256];
-    let options = VerifierOptions {
-        algorithms: ONLY_P256,
-        ..VerifierOptions::default()
+    let options = {
+        let mut options = VerifierOptions::default();
+        options.algorithms = ONLY_P256;
+        options
     };
     let err = Verifier::new(store(&[&root]), options)
         .verify(
@@ -657,11 +660,12 @@ fn ed25519_and_p384_signatures_and_the_allowed_algorithm_list() {
 #[test]
 fn aws_lc_rs_algorithms_plug_in_and_agree() {
     let c = chain();
-    let options = VerifierOptions {
-        algorithms: rustls::crypto::aws_lc_rs::default_provider()
+    let options = {
+        let mut options = VerifierOptions::default();
+        options.algorithms = rustls::crypto::aws_lc_rs::default_provider()
             .signature_verification_algorithms
-            .all,
-        ..VerifierOptions::default()
+            .all;
+        options
     };
     let verifier = Verifier::new(store(&[&c.root]), options);
     assert!(

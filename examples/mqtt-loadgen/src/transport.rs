@@ -304,7 +304,7 @@ pub async fn handshake_session(
     let id = MqttString::new(client_id).map_err(|_| ConnError::ClientId(client_id.to_owned()))?;
     let mut connect = Connect::new(id, keep_alive);
     connect.clean_session = clean;
-    writer.send(Packet::Connect(connect)).await?;
+    writer.send(Packet::from(connect)).await?;
     match reader.next().await? {
         Packet::ConnAck(ConnAck {
             code: ConnectReturnCode::Accepted,

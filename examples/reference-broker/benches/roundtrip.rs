@@ -30,7 +30,7 @@ impl Client {
         };
         c.stream.set_nodelay(true).unwrap();
         let connect = Connect::new(MqttString::new("bench").unwrap(), 60);
-        c.send(&Packet::Connect(connect)).await;
+        c.send(&Packet::from(connect)).await;
         assert!(matches!(c.next().await, Packet::ConnAck(_)));
         let sub = Subscribe::new(
             PacketId::new(1).unwrap(),

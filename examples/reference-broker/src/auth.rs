@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use iot_policy::{Action, AltNameKind, Decision, DnAttribute, PolicySet, RequestContext};
+use iot_policy::{Action, Decision, PolicySet, RequestContextOf};
 
 use crate::config::ArnConfig;
 use crate::identity::Identity;
@@ -25,6 +25,8 @@ pub struct Principal {
     pub source_ip: String,
     /// The attached policies, compiled.
     pub policies: Arc<PolicySet>,
+    /// The thing's attributes as the request context takes them (`iot:Connection.Thing.Attributes`).
+    thing_attributes: Vec<(String, String)>,
     /// Decisions already made; a clone starts empty.
     decisions: DecisionCache,
 }
@@ -79,12 +81,22 @@ impl Principal {
         source_ip: String,
         policies: Arc<PolicySet>,
     ) -> Self {
+        let thing_attributes = thing
+            .as_ref()
+            .map(|t| {
+                t.attributes
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
         Self {
             client_id,
             identity,
             thing,
             source_ip,
             policies,
+            thing_attributes,
             decisions: DecisionCache::default(),
         }
     }
@@ -151,45 +163,24 @@ impl Principal {
         })
     }
 
-    fn with_context<R>(&self, f: impl FnOnce(&RequestContext<'_>) -> R) -> R {
-        let (subject, issuer) = match &self.identity {
-            Some(id) => (pairs(&id.subject), pairs(&id.issuer)),
-            None => (Vec::new(), Vec::new()),
-        };
-        let attributes: Vec<(&str, &str)> = self
-            .thing
-            .as_ref()
-            .map(|t| {
-                t.attributes
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let alt_names: Vec<(AltNameKind, &str)> = self
-            .identity
-            .as_ref()
-            .map(|i| i.alt_names.iter().map(|(k, v)| (*k, v.as_str())).collect())
-            .unwrap_or_default();
-        let ctx = RequestContext {
+    /// The request context, borrowing the principal's fields as they are.
+    fn with_context<R>(&self, f: impl FnOnce(&RequestContextOf<'_, String>) -> R) -> R {
+        let identity = self.identity.as_ref();
+        let ctx = RequestContextOf {
             client_id: Some(&self.client_id),
             thing_name: self.thing.as_ref().map(|t| t.name.as_str()),
             thing_type_name: self.thing.as_ref().and_then(|t| t.thing_type.as_deref()),
-            thing_attributes: &attributes,
-            subject: &subject,
-            issuer: &issuer,
-            subject_alt_names: &alt_names,
-            serial_number: self.identity.as_ref().map(|i| i.serial_number.as_str()),
-            certificate_id: self.identity.as_ref().map(|i| i.certificate_id.as_str()),
+            thing_attributes: &self.thing_attributes,
+            subject: identity.map_or(&[][..], |i| i.subject.as_slice()),
+            issuer: identity.map_or(&[][..], |i| i.issuer.as_slice()),
+            subject_alt_names: identity.map_or(&[][..], |i| i.alt_names.as_slice()),
+            serial_number: identity.map(|i| i.serial_number.as_str()),
+            certificate_id: identity.map(|i| i.certificate_id.as_str()),
             source_ip: Some(&self.source_ip),
-            ..RequestContext::default()
+            ..RequestContextOf::default()
         };
         f(&ctx)
     }
-}
-
-fn pairs(v: &[(DnAttribute, String)]) -> Vec<(DnAttribute, &str)> {
-    v.iter().map(|(a, s)| (*a, s.as_str())).collect()
 }
 
 /// Checks requests against a principal's policies, and logs and counts each denial.
@@ -205,18 +196,22 @@ impl Authorizer {
         Self { arn, metrics }
     }
 
-    /// The ARN of `kind/name` (`client`, `topic`, `topicfilter`).
-    pub fn resource(&self, kind: &str, name: &str) -> String {
-        self.arn.resource(kind, name)
+    /// The ARN of the resource `name` that `action` applies to (`*` for an action without
+    /// a resource of its own).
+    pub fn resource(&self, action: Action, name: &str) -> String {
+        match action.resource_kind().arn_type() {
+            Some(kind) => self.arn.resource(kind, name),
+            None => "*".to_owned(),
+        }
     }
 
-    /// Whether `principal` may do `action` on `kind/name`; a denial is counted, and logged
-    /// with its explanation when first made. `kind` must be the one `action` applies to.
-    pub fn allows(&self, principal: &Principal, action: Action, kind: &str, name: &str) -> bool {
+    /// Whether `principal` may do `action` on the resource `name` (of the kind the action
+    /// applies to); a denial is counted, and logged with its explanation when first made.
+    pub fn allows(&self, principal: &Principal, action: Action, name: &str) -> bool {
         let (decision, fresh) = match principal.decisions.get(action, name) {
             Some(d) => (d, false),
             None => {
-                let d = principal.decide(action, &self.resource(kind, name));
+                let d = principal.decide(action, &self.resource(action, name));
                 principal.decisions.insert(action, name, d);
                 (d, true)
             }
@@ -232,7 +227,7 @@ impl Authorizer {
         };
         inc(counter);
         if fresh {
-            let resource = self.resource(kind, name);
+            let resource = self.resource(action, name);
             crate::log(&format!(
                 "denied client {:?}: {}",
                 principal.client_id,

@@ -65,10 +65,8 @@ async fn connect(config: &BridgeConfig) -> Result<Box<dyn Io>, String> {
     let store = x509_chain::TrustStore::from_pem(&read(&tls.ca_file)?)
         .map_err(|e| format!("{}: {e}", tls.ca_file.display()))?;
     let provider = rustls::crypto::aws_lc_rs::default_provider();
-    let options = x509_chain::VerifierOptions {
-        algorithms: provider.signature_verification_algorithms.all,
-        ..x509_chain::VerifierOptions::default()
-    };
+    let mut options = x509_chain::VerifierOptions::default();
+    options.algorithms = provider.signature_verification_algorithms.all;
     let verifier = x509_chain::rustls::ChainServerVerifier::new(
         Arc::new(x509_chain::Verifier::new(store, options)),
         &provider,
@@ -157,7 +155,7 @@ async fn session(shared: &Arc<Shared>, config: &BridgeConfig) -> Result<(), Stri
     let client_id = MqttString::new(&config.client_id).map_err(|e| e.to_string())?;
     let mut connect = mqtt_wire::Connect::new(client_id, config.keep_alive.max(5));
     connect.clean_session = config.clean_session;
-    remote.send(&Packet::Connect(connect)).await?;
+    remote.send(&Packet::from(connect)).await?;
     match timeout(CONNECT_TIMEOUT, remote.next()).await {
         Ok(Ok(Packet::ConnAck(ack))) if ack.code == ConnectReturnCode::Accepted => {}
         Ok(Ok(Packet::ConnAck(ack))) => return Err(format!("refused: {:?}", ack.code)),
@@ -218,12 +216,9 @@ async fn session(shared: &Arc<Shared>, config: &BridgeConfig) -> Result<(), Stri
         .filter(|t| t.direction != BridgeDirection::In)
         .filter_map(|t| {
             let filter = TopicFilter::new(&t.pattern).ok()?;
-            let allowed = shared.authorizer.allows(
-                &principal,
-                Action::Subscribe,
-                "topicfilter",
-                filter.as_str(),
-            );
+            let allowed = shared
+                .authorizer
+                .allows(&principal, Action::Subscribe, filter.as_str());
             // Local deliveries to the bridge are at most QoS 1: the bridge acknowledges them
             // when the remote has.
             let qos = QoS::from_u8(t.qos.min(1))?;
@@ -323,7 +318,7 @@ async fn forward(
                         if let Some(i) = echo {
                             echoes.remove(i);
                         } else if fresh
-                            && shared.authorizer.allows(principal, Action::Publish, "topic", &topic)
+                            && shared.authorizer.allows(principal, Action::Publish, &topic)
                         {
                                 let message = Message {
                                     topic: p.topic.clone(),

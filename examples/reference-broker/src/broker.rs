@@ -759,10 +759,8 @@ impl Broker {
         let mut closed = 0usize;
         let mut discard = Vec::new();
         for (client_id, session) in state.sessions.iter_mut() {
-            let rebuilt = rebuild(&session.principal).filter(|p| {
-                self.authorizer
-                    .allows(p, Action::Connect, "client", client_id)
-            });
+            let rebuilt = rebuild(&session.principal)
+                .filter(|p| self.authorizer.allows(p, Action::Connect, client_id));
             match rebuilt {
                 Some(p) => {
                     let p = Arc::new(p);
@@ -888,12 +886,10 @@ impl Broker {
             let Some(session) = state.sessions.get_mut(&client) else {
                 continue;
             };
-            if !self.authorizer.allows(
-                &session.principal,
-                Action::Receive,
-                "topic",
-                message.topic.as_str(),
-            ) {
+            if !self
+                .authorizer
+                .allows(&session.principal, Action::Receive, message.topic.as_str())
+            {
                 continue;
             }
             let delivered = Message {
@@ -971,12 +967,10 @@ impl Broker {
                 .cloned()
                 .collect();
             for m in matching {
-                if !self.authorizer.allows(
-                    &session.principal,
-                    Action::Receive,
-                    "topic",
-                    m.topic.as_str(),
-                ) {
+                if !self
+                    .authorizer
+                    .allows(&session.principal, Action::Receive, m.topic.as_str())
+                {
                     continue;
                 }
                 let qos = m.qos.min(*granted);

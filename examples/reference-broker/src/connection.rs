@@ -356,17 +356,12 @@ async fn admit<W: AsyncWrite + Unpin>(
         }
     };
     let auth = &shared.authorizer;
-    let mut allowed = auth.allows(&principal, Action::Connect, "client", &client_id);
+    let mut allowed = auth.allows(&principal, Action::Connect, &client_id);
     if let (true, Some(will)) = (allowed, &connect.will) {
         // A Will is a publish the broker makes on the client's behalf later; authorize it now.
-        allowed = auth.allows(&principal, Action::Publish, "topic", will.topic.as_str())
+        allowed = auth.allows(&principal, Action::Publish, will.topic.as_str())
             && (!will.retain
-                || auth.allows(
-                    &principal,
-                    Action::RetainPublish,
-                    "topic",
-                    will.topic.as_str(),
-                ));
+                || auth.allows(&principal, Action::RetainPublish, will.topic.as_str()));
     }
     if !allowed {
         deny(wr, shared).await;
@@ -544,8 +539,8 @@ impl Conn<'_> {
                     return Flow::Close;
                 }
                 // AWS IoT disconnects a client whose PUBLISH is not authorized.
-                if !auth.allows(principal, Action::Publish, "topic", topic)
-                    || (p.retain && !auth.allows(principal, Action::RetainPublish, "topic", topic))
+                if !auth.allows(principal, Action::Publish, topic)
+                    || (p.retain && !auth.allows(principal, Action::RetainPublish, topic))
                 {
                     return Flow::Close;
                 }
@@ -591,12 +586,7 @@ impl Conn<'_> {
                     .map(|f| {
                         // A filter over the broker's limits is refused like a denied one.
                         let allowed = topic_acceptable(self.shared, f.filter.as_str())
-                            && auth.allows(
-                                principal,
-                                Action::Subscribe,
-                                "topicfilter",
-                                f.filter.as_str(),
-                            );
+                            && auth.allows(principal, Action::Subscribe, f.filter.as_str());
                         let grant = allowed.then_some(f.qos.min(QoS::ExactlyOnce));
                         (f.filter, grant)
                     })

@@ -92,14 +92,12 @@ pub(crate) fn server_config(
     let store = TrustStore::from_der(trust_anchors.iter().map(|c| c.as_ref()))
         .map_err(|e| TlsError::Verifier(e.to_string()))?;
     let provider = rustls::crypto::aws_lc_rs::default_provider();
-    let options = VerifierOptions {
-        // The provider rustls already uses: about 6x faster than the pure-Rust set
-        // (DESIGN.md), which matters for the connection rate.
-        algorithms: provider.signature_verification_algorithms.all,
-        // A fleet under one CA then pays one signature check (the leaf's) per handshake.
-        issuer_cache_capacity: 64,
-        ..VerifierOptions::default()
-    };
+    let mut options = VerifierOptions::default();
+    // The provider rustls already uses: about 6x faster than the pure-Rust set (DESIGN.md),
+    // which matters for the connection rate.
+    options.algorithms = provider.signature_verification_algorithms.all;
+    // A fleet under one CA then pays one signature check (the leaf's) per handshake.
+    options.issuer_cache_capacity = 64;
     let verifier = Arc::new(ChainClientVerifier::new(
         Arc::new(Verifier::new(store, options)),
         &provider,
@@ -116,21 +114,13 @@ impl Identity {
     pub fn from_der(der: &[u8]) -> Result<Identity, TlsError> {
         let id = x509_chain::Identity::from_der(der)
             .map_err(|e| TlsError::Certificate(e.to_string()))?;
-        let names = |v: &[(x509_chain::DnAttribute, String)]| -> Vec<(DnAttribute, String)> {
-            v.iter()
-                .filter_map(|(a, s)| dn_attribute(*a).map(|a| (a, s.clone())))
-                .collect()
-        };
+        // x509-chain and iot-policy share the attribute vocabulary (iot-identity).
         Ok(Identity {
             certificate_id: id.certificate_id().to_owned(),
             serial_number: id.serial_number().to_owned(),
-            subject: names(id.subject()),
-            issuer: names(id.issuer()),
-            alt_names: id
-                .alt_names()
-                .iter()
-                .map(|(k, v)| (alt_name_kind(*k), v.clone()))
-                .collect(),
+            subject: id.subject().to_vec(),
+            issuer: id.issuer().to_vec(),
+            alt_names: id.alt_names().to_vec(),
         })
     }
 
@@ -140,39 +130,5 @@ impl Identity {
             .iter()
             .find(|(a, _)| *a == attribute)
             .map(|(_, v)| v.as_str())
-    }
-}
-
-/// x509-chain and iot-policy name the same AWS IoT attributes; this maps one onto the other.
-fn dn_attribute(a: x509_chain::DnAttribute) -> Option<DnAttribute> {
-    use x509_chain::DnAttribute as X;
-    Some(match a {
-        X::CommonName => DnAttribute::CommonName,
-        X::Country => DnAttribute::Country,
-        X::Organization => DnAttribute::Organization,
-        X::OrganizationalUnit => DnAttribute::OrganizationalUnit,
-        X::DistinguishedNameQualifier => DnAttribute::DistinguishedNameQualifier,
-        X::State => DnAttribute::State,
-        X::Locality => DnAttribute::Locality,
-        X::SerialNumber => DnAttribute::SerialNumber,
-        X::Title => DnAttribute::Title,
-        X::Surname => DnAttribute::Surname,
-        X::GivenName => DnAttribute::GivenName,
-        X::Initials => DnAttribute::Initials,
-        X::Pseudonym => DnAttribute::Pseudonym,
-        X::GenerationQualifier => DnAttribute::GenerationQualifier,
-        #[allow(unreachable_patterns)]
-        _ => return None,
-    })
-}
-
-fn alt_name_kind(k: x509_chain::AltNameKind) -> AltNameKind {
-    use x509_chain::AltNameKind as X;
-    match k {
-        X::Rfc822Name => AltNameKind::Rfc822Name,
-        X::DnsName => AltNameKind::DnsName,
-        X::DirectoryName => AltNameKind::DirectoryName,
-        X::UniformResourceIdentifier => AltNameKind::UniformResourceIdentifier,
-        X::IpAddress => AltNameKind::IpAddress,
     }
 }

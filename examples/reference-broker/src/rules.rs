@@ -474,10 +474,7 @@ async fn execute(
             let topic = rendered(topic)?;
             let name = TopicName::new(&topic).map_err(|e| format!("topic {topic:?}: {e}"))?;
             if let Some(principal) = &rule.principal {
-                if !shared
-                    .authorizer
-                    .allows(principal, Action::Publish, "topic", &topic)
-                {
+                if !shared.authorizer.allows(principal, Action::Publish, &topic) {
                     return Err(format!("iot:Publish on {topic:?} is not allowed"));
                 }
             }
@@ -558,10 +555,8 @@ fn https_client(ca_file: &Path) -> Result<Arc<rustls::ClientConfig>, String> {
     let store = x509_chain::TrustStore::from_pem(&pem)
         .map_err(|e| format!("{}: {e}", ca_file.display()))?;
     let provider = rustls::crypto::aws_lc_rs::default_provider();
-    let options = x509_chain::VerifierOptions {
-        algorithms: provider.signature_verification_algorithms.all,
-        ..x509_chain::VerifierOptions::default()
-    };
+    let mut options = x509_chain::VerifierOptions::default();
+    options.algorithms = provider.signature_verification_algorithms.all;
     let verifier = x509_chain::rustls::ChainServerVerifier::new(
         Arc::new(x509_chain::Verifier::new(store, options)),
         &provider,

@@ -121,7 +121,8 @@ impl SigfoxIngest {
                 let mut tracker = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
                 match tracker.classify(callback.device, seq) {
                     Ok(SeqClass::New) => true,
-                    Ok(SeqClass::Duplicate | SeqClass::Stale) => false,
+                    // Duplicate, stale, or a class this version does not know: not new.
+                    Ok(_) => false,
                     Err(e) => {
                         inc(&metrics.sigfox_rejected_total);
                         return Reply::text(503, format!("{e}\n"));

@@ -28,7 +28,7 @@ async fn broker(name: &str, deny: DenyConnect) -> TestBroker {
 async fn denied_connect_gets_connack_5_or_a_silent_close() {
     let b = broker("authz-connect", DenyConnect::Connack).await;
     let mut c = Client::tcp(b.plain()).await;
-    c.send(&Packet::Connect(connect_packet("intruder", true)))
+    c.send(&Packet::from(connect_packet("intruder", true)))
         .await;
     assert_eq!(
         c.recv().await,
@@ -39,7 +39,7 @@ async fn denied_connect_gets_connack_5_or_a_silent_close() {
     let mut c = Client::tcp(b.plain()).await;
     let mut connect = connect_packet("ok-will", true);
     connect.will = Some(will("closed/will", "x", QoS::AtMostOnce, false));
-    c.send(&Packet::Connect(connect)).await;
+    c.send(&Packet::from(connect)).await;
     assert_eq!(
         c.recv().await,
         Packet::ConnAck(ConnAck::new(false, ConnectReturnCode::NotAuthorized))
@@ -50,7 +50,7 @@ async fn denied_connect_gets_connack_5_or_a_silent_close() {
 
     let b = broker("authz-close", DenyConnect::Close).await;
     let mut c = Client::tcp(b.plain()).await;
-    c.send(&Packet::Connect(connect_packet("intruder", true)))
+    c.send(&Packet::from(connect_packet("intruder", true)))
         .await;
     c.expect_closed().await;
     assert_eq!(b.metric("denied_connect_total"), 1);

@@ -77,7 +77,7 @@ async fn subscriber(addr: SocketAddr, first: bool, seen: Arc<Mutex<Seen>>) {
 async fn try_connect(addr: SocketAddr, id: &str, clean: bool) -> Option<(Client, bool)> {
     let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
     let mut c = Client::from_stream(Box::new(stream));
-    send(&mut c, &Packet::Connect(connect_packet(id, clean)))
+    send(&mut c, &Packet::from(connect_packet(id, clean)))
         .await
         .ok()?;
     match c.next().await? {

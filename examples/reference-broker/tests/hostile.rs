@@ -79,7 +79,7 @@ async fn no_connect_is_closed_after_the_connect_timeout() {
     // A second CONNECT [MQTT-3.1.0-2].
     let (mut twice, _) = Client::connect(b.plain(), "twice", true).await;
     twice
-        .send(&Packet::Connect(connect_packet("twice", true)))
+        .send(&Packet::from(connect_packet("twice", true)))
         .await;
     twice.expect_closed().await;
     assert_eq!(b.metric("protocol_errors_total"), 2);
@@ -136,7 +136,7 @@ async fn connect_flood_is_bounded_and_good_client_keeps_working() {
             };
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let mut buf = bytes::BytesMut::new();
-            let c = Packet::Connect(connect_packet(&format!("flood-{i}"), true));
+            let c = Packet::from(connect_packet(&format!("flood-{i}"), true));
             mqtt_wire::Encode::encode(&c, &mut buf).unwrap();
             let _ = s.write_all(&buf).await;
             let mut out = [0u8; 16];

@@ -37,7 +37,7 @@ async fn connack_codes() {
     c.expect_closed().await;
     // [MQTT-3.1.3-8]: an empty client id with clean session 0 gets 0x02.
     let mut c = Client::tcp(b.plain()).await;
-    c.send(&Packet::Connect(connect_packet("", false))).await;
+    c.send(&Packet::from(connect_packet("", false))).await;
     assert_eq!(
         c.recv().await,
         Packet::ConnAck(ConnAck::new(false, ConnectReturnCode::IdentifierRejected))
@@ -48,7 +48,7 @@ async fn connack_codes() {
     c.ping().await;
     // AWS IoT's 128-byte limit on client ids.
     let mut c = Client::tcp(b.plain()).await;
-    c.send(&Packet::Connect(connect_packet(&"x".repeat(129), true)))
+    c.send(&Packet::from(connect_packet(&"x".repeat(129), true)))
         .await;
     assert_eq!(
         c.recv().await,

@@ -194,7 +194,7 @@ async fn tls_sessions_are_restored_only_while_their_certificate_is_active() {
     let mut b = start_with("persist-tls", |c, _| c.reload_watch_secs = 0).await;
     for device in ["button-1", "button-2"] {
         let mut c = common::Client::tls(&b, device).await;
-        c.send(&Packet::Connect(common::connect_packet(device, false)))
+        c.send(&Packet::from(common::connect_packet(device, false)))
             .await;
         assert!(matches!(c.recv().await, Packet::ConnAck(_)));
         c.send(&Packet::Disconnect).await;
@@ -211,7 +211,7 @@ async fn tls_sessions_are_restored_only_while_their_certificate_is_active() {
     b.restart().await;
     assert_eq!(b.metric("sessions_current"), 1);
     let mut c = common::Client::tls(&b, "button-1").await;
-    c.send(&Packet::Connect(common::connect_packet("button-1", false)))
+    c.send(&Packet::from(common::connect_packet("button-1", false)))
         .await;
     match c.recv().await {
         Packet::ConnAck(ack) => assert!(

@@ -59,7 +59,7 @@ async fn acknowledgements_that_do_not_fit_close_the_connection() {
 
 async fn expect_connack(b: &common::TestBroker, connect: mqtt_wire::Connect) -> Option<Packet> {
     let mut c = Client::tcp(b.plain()).await;
-    c.send(&Packet::Connect(connect)).await;
+    c.send(&Packet::from(connect)).await;
     c.next().await
 }
 

@@ -75,7 +75,7 @@ async fn revoking_a_certificate_closes_its_connection_on_file_change() {
     // And the revoked certificate cannot come back.
     let mut again = Client::tls(&b, "button-1").await;
     again
-        .send(&mqtt_wire::Packet::Connect(common::connect_packet(
+        .send(&mqtt_wire::Packet::from(common::connect_packet(
             "button-1", true,
         )))
         .await;
@@ -166,7 +166,7 @@ async fn unregistered_certificates_are_refused() {
     // Signed by the registered CA but not registered itself: CONNACK 5.
     let mut stranger = Client::tls(&b, "stranger").await;
     stranger
-        .send(&mqtt_wire::Packet::Connect(common::connect_packet(
+        .send(&mqtt_wire::Packet::from(common::connect_packet(
             "stranger", true,
         )))
         .await;

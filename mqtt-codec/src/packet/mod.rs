@@ -23,8 +23,9 @@ pub(crate) use ack::{decode_packet_id_only, encode_packet_id_only};
 /// A decoded or to-be-encoded MQTT 3.1.1 control packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Packet {
-    /// Client request to connect (§3.1).
-    Connect(Connect),
+    /// Client request to connect (§3.1). Boxed: a CONNECT is one per connection and more than
+    /// twice the size of any other packet, which would make every packet as large.
+    Connect(Box<Connect>),
     /// Connect acknowledgement (§3.2).
     ConnAck(ConnAck),
     /// Publish message (§3.3).
@@ -51,6 +52,12 @@ pub enum Packet {
     PingResp,
     /// Client is disconnecting (§3.14).
     Disconnect,
+}
+
+impl From<Connect> for Packet {
+    fn from(connect: Connect) -> Packet {
+        Packet::Connect(Box::new(connect))
+    }
 }
 
 impl Packet {
@@ -84,7 +91,7 @@ macro_rules! packet_from {
         }
     )*};
 }
-packet_from!(Connect, ConnAck, Publish, Subscribe, SubAck, Unsubscribe);
+packet_from!(ConnAck, Publish, Subscribe, SubAck, Unsubscribe);
 
 /// The control packet type: the four high bits of the first byte (§2.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

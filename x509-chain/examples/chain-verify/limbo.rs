@@ -69,9 +69,10 @@ fn run_case(
         .next()
         .ok_or("no peer certificate")?;
 
-    let mut options = VerifierOptions {
-        algorithms,
-        ..VerifierOptions::default()
+    let mut options = {
+        let mut options = VerifierOptions::default();
+        options.algorithms = algorithms;
+        options
     };
     if let Some(depth) = case["max_chain_depth"].as_u64() {
         options.max_intermediates = usize::try_from(depth).unwrap_or(usize::MAX);

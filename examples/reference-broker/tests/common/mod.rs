@@ -245,8 +245,7 @@ impl Client {
     /// Connects over TLS and expects CONNACK 0.
     pub async fn tls_connect(b: &TestBroker, device: &str, client_id: &str) -> Client {
         let mut c = Client::tls(b, device).await;
-        c.send(&Packet::Connect(connect_packet(client_id, true)))
-            .await;
+        c.send(&Packet::from(connect_packet(client_id, true))).await;
         match c.recv().await {
             Packet::ConnAck(ConnAck {
                 code: mqtt_wire::ConnectReturnCode::Accepted,
@@ -263,7 +262,7 @@ impl Client {
 
     pub async fn connect_with(addr: SocketAddr, connect: Connect) -> (Client, bool) {
         let mut c = Client::tcp(addr).await;
-        c.send(&Packet::Connect(connect)).await;
+        c.send(&Packet::from(connect)).await;
         match c.recv().await {
             Packet::ConnAck(ConnAck {
                 session_present,
