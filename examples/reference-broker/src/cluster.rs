@@ -47,6 +47,7 @@ use crate::jetstream_store::{
 use crate::message_log::{LogAck, LogAckSender, LogRecord, Logged, MessageLog};
 use crate::metrics::{Metrics, add, dec, inc, set};
 use crate::nats_subject::{filter_subjects, subject_topic, topic_subject};
+use crate::routes::{Delivery, Routes, Server};
 use crate::server::Shared;
 use crate::store::Change;
 
@@ -165,6 +166,25 @@ impl Gaps {
     }
 }
 
+/// What the routing connection's state means for the node: a lost connection is a gap; a
+/// restored one (every subscription back) lets the watermark loop read the log again.
+struct GapLink {
+    gaps: Arc<Gaps>,
+    metrics: Arc<Metrics>,
+}
+
+impl crate::routes::Link for GapLink {
+    fn lost(&self) {
+        self.gaps.open();
+        inc(&self.metrics.cluster_routing_disconnects_total);
+        crate::log("cluster: lost the routing connection to NATS; reconnecting");
+    }
+
+    fn restored(&self) {
+        self.gaps.reconnected.notify_one();
+    }
+}
+
 /// A node's link to the cluster.
 #[derive(Debug)]
 pub(crate) struct Cluster {
@@ -177,7 +197,9 @@ pub(crate) struct Cluster {
     log: MessageLog,
     gaps: Arc<Gaps>,
     /// Messages that arrived while a gap was open, delivered after the log's read.
-    held: Mutex<Vec<async_nats::Message>>,
+    held: Mutex<Vec<Delivery>>,
+    /// The routing subscriptions, on a NATS connection of their own (`routes.rs`).
+    routes: Routes,
     /// Cluster-wide commands (reload).
     control: String,
     /// This node's own subject (session release requests).
@@ -206,6 +228,7 @@ pub(crate) struct Cluster {
 struct Pending {
     outbox: mpsc::UnboundedReceiver<Out>,
     interest: mpsc::UnboundedReceiver<Interest>,
+    deliveries: mpsc::Receiver<Delivery>,
 }
 
 impl Cluster {
@@ -215,10 +238,23 @@ impl Cluster {
         metrics: Arc<Metrics>,
     ) -> Result<Cluster, ClusterError> {
         let mut addrs = Vec::new();
+        let mut servers = Vec::new();
         for url in &config.nats_urls {
             let addr = url
                 .parse::<async_nats::ServerAddr>()
                 .map_err(|e| ClusterError(format!("cluster: bad NATS URL {url:?}: {e}")))?;
+            servers.push(Server {
+                host: addr.host().to_owned(),
+                port: addr.port(),
+                user: addr
+                    .username()
+                    .map(|u| (u.to_owned(), addr.password().unwrap_or_default().to_owned())),
+            });
+            if addr.tls_required() {
+                return Err(ClusterError(format!(
+                    "cluster: {url:?}: TLS to NATS is not supported yet (nats:// only)"
+                )));
+            }
             addrs.push(addr);
         }
         let node_id = random_u64()?;
@@ -310,6 +346,18 @@ impl Cluster {
             ))
         })?;
         let nodes = format!("{}.n", config.subject_prefix);
+        let (deliveries, deliveries_rx) = mpsc::channel(crate::routes::QUEUE);
+        let routes = Routes::start(
+            servers,
+            format!("reference-broker {node_name} routes"),
+            deliveries,
+            Arc::new(GapLink {
+                gaps: Arc::clone(&gaps),
+                metrics: Arc::clone(&metrics),
+            }),
+        )
+        .await
+        .map_err(|e| ClusterError(format!("cluster: routing connection to NATS: {e}")))?;
         let (outbox, outbox_rx) = mpsc::unbounded_channel();
         let (interest, interest_rx) = mpsc::unbounded_channel();
         let (unwatch_tx, unwatch_rx) = mpsc::unbounded_channel();
@@ -321,6 +369,7 @@ impl Cluster {
             log,
             gaps,
             held: Mutex::new(Vec::new()),
+            routes,
             control: format!("{}.x", config.subject_prefix),
             release: format!("{nodes}.{node_id:016x}.release"),
             nodes,
@@ -339,6 +388,7 @@ impl Cluster {
             pending: Mutex::new(Some(Pending {
                 outbox: outbox_rx,
                 interest: interest_rx,
+                deliveries: deliveries_rx,
             })),
         })
     }
@@ -351,6 +401,7 @@ impl Cluster {
     /// Whether the NATS connection is up.
     pub(crate) fn connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
+            && self.routes.connected()
     }
 
     /// Where the broker reports filters a session no longer holds.
@@ -403,7 +454,6 @@ impl Cluster {
         let start = cluster.log.last_seq().await?;
         cluster.log.set_watermark(cluster.node_id, start).await?;
         let weak = Arc::downgrade(shared);
-        let (readers, readers_rx) = mpsc::unbounded_channel();
         Ok(vec![
             tokio::spawn(watermark_loop(weak.clone(), start)),
             tokio::spawn(mirror_loop(weak.clone(), mirror)),
@@ -418,8 +468,8 @@ impl Cluster {
                 Arc::clone(&cluster.room),
                 Arc::clone(&cluster.metrics),
             )),
-            tokio::spawn(interest_loop(weak.clone(), pending.interest, readers)),
-            tokio::spawn(reader_loop(weak.clone(), readers_rx)),
+            tokio::spawn(interest_loop(weak.clone(), pending.interest)),
+            tokio::spawn(reader_loop(weak.clone(), pending.deliveries)),
             tokio::spawn(unwatch_loop(weak.clone(), unwatch)),
             tokio::spawn(reload_loop(weak, reloads)),
         ])
@@ -674,19 +724,6 @@ impl Cluster {
         }
     }
 
-    /// Returns once the NATS server has handled everything this node sent before (its
-    /// subscriptions): a request nobody answers comes back "no responders" only then. A
-    /// flush would not do: it returns once the bytes are written to the socket.
-    async fn round_trip(&self) {
-        use async_nats::RequestErrorKind;
-        let subject = format!("{}.round-trip", self.nodes);
-        match self.client.request(subject, Bytes::new()).await {
-            Ok(_) => {}
-            Err(e) if e.kind() == RequestErrorKind::NoResponders => {}
-            Err(e) => crate::log(&format!("cluster: round trip to NATS: {e}")),
-        }
-    }
-
     /// One count fewer for each filter's subjects.
     pub(crate) fn unwatch(&self, filters: &[TopicFilter]) {
         let subjects = self.subjects(filters);
@@ -713,13 +750,13 @@ impl Cluster {
 
     /// A message from another node: delivered to this node's subscribers once, in the order
     /// the copies arrive (the dedup lock is held across the delivery for that).
-    fn receive(&self, shared: &Shared, msg: &async_nats::Message) {
+    fn receive(&self, shared: &Shared, msg: Delivery) {
         if self.gaps.open.load(Ordering::Acquire) {
             let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
             // Checked again under the lock `close_gap` holds while it empties `held`.
             if self.gaps.open.load(Ordering::Acquire) {
                 if held.len() < MAX_HELD {
-                    held.push(msg.clone());
+                    held.push(msg);
                 } else {
                     // Another gap: the log is read again up to past this message.
                     self.gaps.count.fetch_add(1, Ordering::AcqRel);
@@ -728,11 +765,11 @@ impl Cluster {
                 return;
             }
         }
-        self.receive_now(shared, msg);
+        self.receive_now(shared, &msg);
     }
 
-    fn receive_now(&self, shared: &Shared, msg: &async_nats::Message) {
-        self.deliver(shared, &self.messages, msg.subject.as_str(), &msg.payload);
+    fn receive_now(&self, shared: &Shared, msg: &Delivery) {
+        self.deliver(shared, &self.messages, &msg.subject, &msg.payload);
     }
 
     /// Delivers a message (`subject` under `prefix`, its envelope) to this node's
@@ -1015,16 +1052,9 @@ async fn outbox_loop(
     }
 }
 
-/// A NATS subscription of this node's filters, ended (and so unsubscribed) through its abort
-/// handle once no session here holds the filter.
-type Subscription = futures_util::stream::Abortable<async_nats::Subscriber>;
-
-async fn interest_loop(
-    shared: Weak<Shared>,
-    mut rx: mpsc::UnboundedReceiver<Interest>,
-    readers: mpsc::UnboundedSender<Subscription>,
-) {
-    let mut held: HashMap<String, (usize, futures_util::stream::AbortHandle)> = HashMap::new();
+/// Keeps the routing subscriptions: one per subject this node's sessions need, counted.
+async fn interest_loop(shared: Weak<Shared>, mut rx: mpsc::UnboundedReceiver<Interest>) {
+    let mut held: HashMap<String, usize> = HashMap::new();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let Some(strong) = shared.upgrade() else {
@@ -1039,46 +1069,38 @@ async fn interest_loop(
             match interest {
                 Interest::Watch(subjects, done) => {
                     for subject in subjects {
-                        if let Some((count, _)) = held.get_mut(&subject) {
+                        if let Some(count) = held.get_mut(&subject) {
                             *count = count.saturating_add(1);
                             continue;
                         }
-                        match cluster.client.subscribe(subject.clone()).await {
-                            Ok(sub) => {
-                                let (sub, abort) = futures_util::stream::abortable(sub);
-                                if readers.send(sub).is_err() {
-                                    return;
-                                }
-                                held.insert(subject, (1, abort));
-                                inc(&cluster.metrics.cluster_subjects_current);
-                            }
-                            Err(e) => crate::log(&format!("cluster: subscribe {subject}: {e}")),
-                        }
+                        cluster.routes.subscribe(subject.clone());
+                        held.insert(subject, 1);
+                        inc(&cluster.metrics.cluster_subjects_current);
                     }
                     watchers.push(done);
                 }
                 Interest::Unwatch(subjects) => {
                     for subject in subjects {
                         let gone = match held.get_mut(&subject) {
-                            Some((count, _)) => {
+                            Some(count) => {
                                 *count = count.saturating_sub(1);
                                 *count == 0
                             }
                             None => false,
                         };
                         if gone {
-                            if let Some((_, abort)) = held.remove(&subject) {
-                                // The reader drops the ended subscriber, which unsubscribes it.
-                                abort.abort();
-                                dec(&cluster.metrics.cluster_subjects_current);
-                            }
+                            held.remove(&subject);
+                            cluster.routes.unsubscribe(subject);
+                            dec(&cluster.metrics.cluster_subjects_current);
                         }
                     }
                 }
             }
         }
         if !watchers.is_empty() {
-            cluster.round_trip().await;
+            // The server has the subscriptions: a message published after the SUBACK
+            // reaches them.
+            cluster.routes.round_trip().await;
             for done in watchers {
                 let _ = done.send(());
             }
@@ -1086,25 +1108,14 @@ async fn interest_loop(
     }
 }
 
-/// Reads every subscription of this node's filters in one task: a task per subscription
-/// cost ~1 KB each, and a node holds one per distinct filter of its clients (~17,000 here).
-/// Each subscription's messages stay in their order.
-async fn reader_loop(shared: Weak<Shared>, mut added: mpsc::UnboundedReceiver<Subscription>) {
-    let mut subscriptions = futures_util::stream::SelectAll::new();
-    loop {
-        tokio::select! {
-            sub = added.recv() => match sub {
-                Some(sub) => subscriptions.push(sub),
-                None => return,
-            },
-            Some(msg) = subscriptions.next(), if !subscriptions.is_empty() => {
-                let Some(shared) = shared.upgrade() else {
-                    return;
-                };
-                if let Some(cluster) = &shared.cluster {
-                    cluster.receive(&shared, &msg);
-                }
-            }
+/// Hands what the routing connection read to the broker, in order.
+async fn reader_loop(shared: Weak<Shared>, mut deliveries: mpsc::Receiver<Delivery>) {
+    while let Some(msg) = deliveries.recv().await {
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        if let Some(cluster) = &shared.cluster {
+            cluster.receive(&shared, msg);
         }
     }
 }

@@ -18,6 +18,7 @@ mod persist;
 pub mod pki;
 mod ratelimit;
 mod registry;
+mod routes;
 mod rules;
 mod server;
 pub mod setup;

@@ -145,6 +145,8 @@ metrics! {
     counter cluster_subject_too_long_total: "Topics (delivered on their own node only) and filters (matched on their own node only) whose NATS subject would exceed 3 KiB.",
     /// NATS disconnects.
     counter cluster_disconnects_total: "Times the NATS connection was lost (the client reconnects).",
+    /// Routing connection losses.
+    counter cluster_routing_disconnects_total: "Times the routing connection (the subscriptions' own NATS connection) was lost; each is a gap read again from the log.",
     /// Sessions read back from JetStream.
     counter cluster_sessions_moved_total: "Persistent sessions read back from JetStream on a CONNECT here (held by another node or by none before).",
     /// Messages read again from the message log.

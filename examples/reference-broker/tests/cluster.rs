@@ -846,6 +846,7 @@ async fn a_node_cut_off_from_nats_reads_what_it_missed_from_the_log() {
     assert_eq!(expect_exactly(&mut sub, 7).await, want);
     assert!(cut_node.metric("cluster_replayed_total") >= 5);
     assert_eq!(cut_node.metric("cluster_disconnects_total"), 1);
+    assert_eq!(cut_node.metric("cluster_routing_disconnects_total"), 1);
     // The MQTT side never noticed.
     sub.ping().await;
 }
