@@ -31,7 +31,9 @@ const MAX_PAYLOAD: usize = 8 * 1024 * 1024;
 /// Messages read ahead of the node's reader; beyond, reading waits (and the server, whose
 /// buffer for this connection then fills, eventually drops it: a gap, read from the log).
 pub(crate) const QUEUE: usize = 64 * 1024;
-/// Waits between connection attempts, doubling up to the last.
+/// The wait between connection attempts once the first few have failed.
+const LONGEST_RETRY: Duration = Duration::from_secs(1);
+/// Waits between connection attempts, growing up to the longest.
 const RETRY: [Duration; 5] = [
     Duration::from_millis(50),
     Duration::from_millis(100),
@@ -39,8 +41,6 @@ const RETRY: [Duration; 5] = [
     Duration::from_millis(500),
     LONGEST_RETRY,
 ];
-
-const LONGEST_RETRY: Duration = Duration::from_secs(1);
 
 /// A message as the server delivered it: its subject and payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
