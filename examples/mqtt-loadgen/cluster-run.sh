@@ -155,7 +155,11 @@ drops() {
 # The sample with the most connections.
 read -r _ PEAK_KIB CONNS _ < <(sort -k3 -n rss.log | tail -1) || true # none in a run under 10 s
 {
-  echo "# $SCENARIO, $AGENTS mTLS agents, $NODES cluster nodes, $PROCESSES loadgen processes"
+  if [ "$SCENARIO" = flood ]; then
+    echo "# flood, QoS ${QOS:-0}, plain TCP: one node without --cluster, then $NODES cluster nodes with every message crossing through NATS"
+  else
+    echo "# $SCENARIO, $AGENTS mTLS agents, $NODES cluster nodes, $PROCESSES loadgen processes"
+  fi
   echo
   echo "$(date -u +%FT%TZ), $(nproc) cores, open-file limit $(ulimit -n), $("$NATS" --version) at nice $NICE"
   echo
@@ -169,7 +173,7 @@ read -r _ PEAK_KIB CONNS _ < <(sort -k3 -n rss.log | tail -1) || true # none in 
   echo
   echo "- wall time $((END - START)) s; broker nodes' RSS: idle $((IDLE_KIB / 1024)) MiB, $((${PEAK_KIB:-0} / 1024)) MiB at the most connections"
   echo "- most connections open at once (sum of the nodes' connections_current): ${CONNS:-0}"
-  if [ "${CONNS:-0}" -gt 0 ]; then
+  if [ "${CONNS:-0}" -gt 0 ] && [ "$SCENARIO" != flood ]; then
     echo "- memory per connection: $(((${PEAK_KIB:-0} - IDLE_KIB) * 1024 / CONNS)) bytes (the nodes' RSS at that sample - idle RSS, over the connections)"
   fi
   echo "- the nodes' drop and disconnect counters at the end, summed (metrics-node-N.txt): $(drops | tr '\n' ';' | sed 's/;$//; s/;/, /g')"
