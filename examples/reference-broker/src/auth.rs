@@ -228,11 +228,13 @@ impl Authorizer {
         inc(counter);
         if fresh {
             let resource = self.resource(action, name);
-            crate::log(&format!(
-                "denied client {:?}: {}",
-                principal.client_id,
-                principal.explain(action, &resource).replace('\n', "; ")
-            ));
+            tracing::info!(
+                client_id = %principal.client_id,
+                action = action.name(),
+                resource = %resource,
+                reason = %principal.explain(action, &resource).replace('\n', "; "),
+                "denied"
+            );
         }
         false
     }

@@ -15,12 +15,13 @@ use mqtt_wire::{
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 use tokio_rustls::TlsConnector;
 
 use crate::auth::Principal;
 use crate::broker::{Link, Message, Outbound};
+use crate::close::Kill;
 use crate::config::{BridgeConfig, BridgeDirection};
 use crate::metrics::inc;
 use crate::server::Shared;
@@ -42,7 +43,7 @@ pub(crate) async fn run(shared: Arc<Shared>, config: BridgeConfig) {
         let started = Instant::now();
         match session(&shared, &config).await {
             Ok(()) => {}
-            Err(e) => crate::log(&format!("bridge {:?}: {e}", config.name)),
+            Err(e) => tracing::warn!(bridge = %config.name, error = %e, "bridge disconnected"),
         }
         inc(&shared.metrics.bridge_disconnects_total);
         if started.elapsed() > MAX_BACKOFF {
@@ -164,10 +165,7 @@ async fn session(shared: &Arc<Shared>, config: &BridgeConfig) -> Result<(), Stri
         Err(_) => return Err("no CONNACK".to_owned()),
     }
     inc(&shared.metrics.bridge_connects_total);
-    crate::log(&format!(
-        "bridge {:?}: connected to {}",
-        config.name, config.address
-    ));
+    tracing::info!(bridge = %config.name, address = %config.address, "bridge connected");
 
     let inward: Vec<SubscribeFilter> = config
         .topics
@@ -198,7 +196,7 @@ async fn session(shared: &Arc<Shared>, config: &BridgeConfig) -> Result<(), Stri
         None,
     )?);
     let (tx, mut rx) = mpsc::channel(shared.config.limits.outbound_queue);
-    let kill = Arc::new(Notify::new());
+    let kill = Arc::new(Kill::default());
     let link_id = shared.broker.next_link_id();
     let link = Link::new(
         link_id,
@@ -248,7 +246,7 @@ async fn forward(
     config: &BridgeConfig,
     remote: &mut Remote,
     rx: &mut mpsc::Receiver<Outbound>,
-    kill: &Notify,
+    kill: &Kill,
     local_id: &str,
     principal: &Principal,
 ) -> Result<(), String> {
@@ -263,7 +261,7 @@ async fn forward(
     let mut echoes: VecDeque<(String, Bytes)> = VecDeque::new();
     loop {
         tokio::select! {
-            () = kill.notified() => return Err("local session closed".to_owned()),
+            reason = kill.closed() => return Err(format!("local session closed: {reason}")),
             _ = ping.tick() => {
                 // 1.5 keep-alive periods without a packet from the remote [MQTT-3.1.2-24].
                 if last_heard.elapsed() > keep_alive.saturating_mul(3).checked_div(2).unwrap_or(keep_alive) {

@@ -11,9 +11,10 @@ use mqtt_wire::{
     ConnAck, ConnectReturnCode, Packet, PacketId, Publish, QoS, QosPid, SubAck, SubAckReturnCode,
     SubscriptionTrie, TopicFilter, TopicName,
 };
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 use crate::auth::{Authorizer, Principal};
+use crate::close::{Close, Kill};
 use crate::config::Limits;
 use crate::metrics::{Metrics, inc, set};
 use crate::persist::{Deferred, Persister, Txn};
@@ -50,8 +51,8 @@ pub(crate) struct Link {
     pub(crate) id: u64,
     /// The connection's bounded outbound queue.
     pub(crate) tx: mpsc::Sender<Outbound>,
-    /// Wakes the connection to close it (takeover, slow reader, reload).
-    pub(crate) kill: Arc<Notify>,
+    /// Ends the connection, with a reason (takeover, slow reader, reload).
+    pub(crate) kill: Arc<Kill>,
     /// The connection's current principal; a reload replaces it.
     pub(crate) principal: Arc<RwLock<Arc<Principal>>>,
     /// Packets for this connection waiting for a commit (see `persist.rs`); while there are
@@ -68,7 +69,7 @@ impl Link {
     pub(crate) fn new(
         id: u64,
         tx: mpsc::Sender<Outbound>,
-        kill: Arc<Notify>,
+        kill: Arc<Kill>,
         principal: Arc<RwLock<Arc<Principal>>>,
     ) -> Link {
         Link {
@@ -374,7 +375,7 @@ impl Work<'_> {
             }
             Err(mpsc::error::TrySendError::Full(_)) => {
                 inc(&self.metrics.slow_client_disconnects_total);
-                link.kill.notify_one();
+                link.kill.close(Close::SlowReader);
                 // Detached here; the connection's `disconnect` still ends a clean session.
                 session.link = None;
             }
@@ -620,7 +621,7 @@ impl Broker {
             return false;
         };
         if let Some(link) = &old.link {
-            link.kill.notify_one();
+            link.kill.close(Close::TakenOverByNode);
             inc(&self.metrics.takeovers_total);
         }
         let work = self.work();
@@ -688,7 +689,7 @@ impl Broker {
         let mut resumable = false;
         if let Some(old) = state.sessions.get_mut(client_id) {
             if let Some(old_link) = old.link.take() {
-                old_link.kill.notify_one();
+                old_link.kill.close(Close::TakenOver);
                 inc(&self.metrics.takeovers_total);
             }
             // [MQTT-3.1.2-6]: a clean session's state ends with its connection, and a clean
@@ -771,7 +772,7 @@ impl Broker {
                 }
                 None => {
                     if let Some(link) = session.link.take() {
-                        link.kill.notify_one();
+                        link.kill.close(Close::NoLongerAllowed);
                         closed = closed.saturating_add(1);
                     }
                     discard.push(Arc::clone(client_id));
@@ -1046,7 +1047,7 @@ impl Broker {
         };
         match &session.link {
             Some(link) if link.connected_at == at => {
-                link.kill.notify_one();
+                link.kill.close(Close::TakenOverByNode);
                 true
             }
             _ => false,

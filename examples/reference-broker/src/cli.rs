@@ -1,17 +1,20 @@
 //! The command line: `--config FILE`, `--data-dir DIR`, `--mqtt-listen ADDR`,
-//! `--plain-listen ADDR|off`, `--http-listen ADDR`.
+//! `--plain-listen ADDR|off`, `--http-listen ADDR`, `--cluster URL[,URL…]`,
+//! `--log-format text|json`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::config::{Config, ConfigError};
+use crate::logging::LogFormat;
 use crate::setup::CONFIG_FILE;
 
 /// The usage text.
-pub const USAGE: &str = "usage: reference-broker [--config FILE] [--data-dir DIR] [--mqtt-listen ADDR] [--plain-listen ADDR|off] [--http-listen ADDR] [--cluster nats://HOST:PORT[,...]]
+pub const USAGE: &str = "usage: reference-broker [--config FILE] [--data-dir DIR] [--mqtt-listen ADDR] [--plain-listen ADDR|off] [--http-listen ADDR] [--cluster nats://HOST:PORT[,...]] [--log-format text|json]
 
 Without --config, DIR/broker.toml is read if it exists (DIR defaults to ./broker-data); on first
-start DIR is created with a development PKI, policies, registry.json and broker.toml.";
+start DIR is created with a development PKI, policies, registry.json and broker.toml.
+Logs go to stderr; RUST_LOG filters them (default: warn,reference_broker=info).";
 
 /// Parsed command-line options.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,6 +31,8 @@ pub struct Cli {
     pub http_listen: Option<SocketAddr>,
     /// `--cluster URL[,URL…]`: NATS servers (cluster mode).
     pub cluster: Option<Vec<String>>,
+    /// `--log-format text|json` (text when absent).
+    pub log_format: LogFormat,
     /// `--help`.
     pub help: bool,
 }
@@ -46,8 +51,9 @@ impl Cli {
                 cli.help = true;
                 continue;
             }
-            const KNOWN: [&str; 6] = [
+            const KNOWN: [&str; 7] = [
                 "--cluster",
+                "--log-format",
                 "--config",
                 "--data-dir",
                 "--mqtt-listen",
@@ -76,6 +82,11 @@ impl Cli {
                     cli.cluster = Some(value.split(',').map(|u| u.trim().to_owned()).collect())
                 }
                 "--data-dir" => cli.data_dir = Some(PathBuf::from(value)),
+                "--log-format" => {
+                    cli.log_format = value
+                        .parse()
+                        .map_err(|e| ConfigError::Usage(format!("--log-format {e}")))?
+                }
                 "--mqtt-listen" => cli.mqtt_listen = Some(addr(&value)?),
                 "--http-listen" => cli.http_listen = Some(addr(&value)?),
                 "--plain-listen" => {

@@ -177,7 +177,7 @@ impl crate::routes::Link for GapLink {
     fn lost(&self) {
         self.gaps.open();
         inc(&self.metrics.cluster_routing_disconnects_total);
-        crate::log("cluster: lost the routing connection to NATS; reconnecting");
+        tracing::warn!("cluster: lost the routing connection to NATS; reconnecting");
     }
 
     fn restored(&self) {
@@ -278,14 +278,14 @@ impl Cluster {
                         async_nats::Event::Connected => {
                             missed.reconnected.notify_one();
                             set(&metrics.cluster_connected, 1);
-                            crate::log("cluster: connected to NATS");
+                            tracing::info!("cluster: connected to NATS");
                         }
                         async_nats::Event::Disconnected => {
                             missed.open();
                             missed.disconnects.send_modify(|n| *n = n.wrapping_add(1));
                             set(&metrics.cluster_connected, 0);
                             inc(&metrics.cluster_disconnects_total);
-                            crate::log("cluster: lost NATS; reconnecting");
+                            tracing::warn!("cluster: lost NATS; reconnecting");
                         }
                         async_nats::Event::SlowConsumer(_) => {
                             missed.open();
@@ -1255,7 +1255,7 @@ async fn watermark_loop(shared: Weak<Shared>, start: u64) {
                 .replay_all(&strong, read_to.saturating_add(1), to)
                 .await
             {
-                crate::log(&e.0);
+                tracing::warn!("{}", e.0);
                 continue;
             }
             read_to = read_to.max(to);

@@ -12,11 +12,12 @@ use mqtt_wire::{
     QosPid, decode,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout, timeout_at};
 
 use crate::auth::Principal;
 use crate::broker::{AckFit, Link, Message, Outbound, Reply, SessionRefusal};
+use crate::close::{Close, Kill};
 use crate::config::DenyConnect;
 use crate::identity::Identity;
 use crate::metrics::inc;
@@ -83,12 +84,10 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
     }
 }
 
+/// What the connection does after a packet.
 enum Flow {
     Continue,
-    /// DISCONNECT: a normal end, the Will is discarded [MQTT-3.14.4-3].
-    Disconnect,
-    /// Any other end; the Will is published.
-    Close,
+    Close(Close),
 }
 
 /// Serves one connection until it ends. `deadline` bounds the wait for CONNECT.
@@ -144,7 +143,7 @@ async fn serve_halves<S>(
                 )
                 .await;
             }
-            crate::log(&format!("{peer}: malformed CONNECT: {e}"));
+            tracing::info!(%peer, error = %e, "malformed CONNECT");
             return;
         }
         Ok(Ok(Some(_))) => {
@@ -171,7 +170,7 @@ async fn serve_halves<S>(
     });
 
     let (tx, rx) = mpsc::channel(limits.outbound_queue);
-    let kill = Arc::new(Notify::new());
+    let kill = Arc::new(Kill::default());
     let current = Arc::new(RwLock::new(Arc::clone(&principal)));
     let link = Link::new(link_id, tx, Arc::clone(&kill), Arc::clone(&current));
     let connected_at = link.connected_at;
@@ -184,7 +183,7 @@ async fn serve_halves<S>(
             Err(e) => Err(e),
         };
         if let Err(e) = owned {
-            crate::log(&format!("client {client_id:?}: refused: {e}"));
+            tracing::warn!(%client_id, %peer, error = %e, "refused: the cluster could not take the client id");
             inc(&shared.metrics.connects_refused_total);
             refuse(&mut wr, ConnectReturnCode::ServerUnavailable, &shared).await;
             return;
@@ -199,7 +198,8 @@ async fn serve_halves<S>(
         Ok(_) => {
             inc(&shared.metrics.connects_accepted_total);
         }
-        Err(SessionRefusal::TooManySessions | SessionRefusal::QueueFull) => {
+        Err(refusal @ (SessionRefusal::TooManySessions | SessionRefusal::QueueFull)) => {
+            tracing::warn!(%client_id, %peer, reason = ?refusal, "refused: server unavailable");
             inc(&shared.metrics.connects_refused_total);
             refuse(&mut wr, ConnectReturnCode::ServerUnavailable, &shared).await;
             return;
@@ -230,15 +230,15 @@ async fn serve_halves<S>(
     // One kill future and one idle timer for the whole connection: creating (and
     // registering) them per packet would cost more than decoding the packet. The timer is
     // moved forward only when it fires early.
-    let killed = kill.notified();
+    let killed = kill.closed();
     tokio::pin!(killed);
     let idle = tokio::time::sleep(keep_alive.unwrap_or(Duration::MAX));
     tokio::pin!(idle);
     let mut last_packet = Instant::now();
-    let flow = loop {
+    let close = loop {
         let outcome = tokio::select! {
             biased;
-            () = &mut killed => break Flow::Close,
+            reason = &mut killed => break reason,
             () = &mut idle, if keep_alive.is_some() => {
                 match keep_alive.and_then(|d| last_packet.checked_add(d)) {
                     Some(deadline) if deadline > Instant::now() => {
@@ -247,7 +247,7 @@ async fn serve_halves<S>(
                     }
                     _ => {
                         inc(&shared.metrics.keepalive_timeouts_total);
-                        break Flow::Close;
+                        break Close::KeepAliveExpired;
                     }
                 }
             }
@@ -255,11 +255,11 @@ async fn serve_halves<S>(
         };
         let packet = match outcome {
             Ok(Some(p)) => p,
-            Ok(None) | Err(ReadError::Io) => break Flow::Close,
+            Ok(None) | Err(ReadError::Io) => break Close::PeerClosed,
             Err(ReadError::Decode(e)) => {
                 inc(&shared.metrics.protocol_errors_total);
-                crate::log(&format!("client {client_id:?}: closed: {e}"));
-                break Flow::Close;
+                tracing::info!(%client_id, %peer, error = %e, "malformed packet");
+                break Close::Malformed;
             }
         };
         last_packet = Instant::now();
@@ -282,12 +282,17 @@ async fn serve_halves<S>(
         }
         match conn.handle(packet) {
             Flow::Continue => {}
-            other => break other,
+            Flow::Close(reason) => break reason,
         }
     };
 
     shared.broker.disconnect(&client_id, link_id);
-    if matches!(flow, Flow::Close) {
+    if close == Close::Disconnect {
+        tracing::debug!(%client_id, %peer, reason = %close, "closed");
+    } else {
+        tracing::info!(%client_id, %peer, reason = %close, "closed");
+    }
+    if close.publishes_will() {
         if let Some(will) = will {
             inc(&shared.metrics.wills_published_total);
             shared.route(&will);
@@ -318,6 +323,7 @@ async fn admit<W: AsyncWrite + Unpin>(
     if client_id.is_empty() {
         if !connect.clean_session {
             // [MQTT-3.1.3-8]
+            tracing::info!(%peer, "refused: an empty client id needs a clean session");
             inc(&shared.metrics.connects_refused_total);
             refuse(wr, ConnectReturnCode::IdentifierRejected, shared).await;
             return None;
@@ -331,6 +337,11 @@ async fn admit<W: AsyncWrite + Unpin>(
         inc(&shared.metrics.control_characters_refused_total);
     }
     if client_id.len() > MAX_CLIENT_ID_LEN || control {
+        tracing::info!(
+            %peer,
+            client_id = client_id.escape_debug().to_string(),
+            "refused: client id too long or holding control characters"
+        );
         inc(&shared.metrics.connects_refused_total);
         refuse(wr, ConnectReturnCode::IdentifierRejected, shared).await;
         return None;
@@ -338,6 +349,7 @@ async fn admit<W: AsyncWrite + Unpin>(
     if let Some(will) = &connect.will {
         if !topic_acceptable(shared, will.topic.as_str()) {
             // As a PUBLISH to that topic would be: a protocol violation, closed.
+            tracing::info!(%client_id, %peer, "refused: Will topic over the broker's limits");
             inc(&shared.metrics.protocol_errors_total);
             inc(&shared.metrics.connects_refused_total);
             let _ = timeout(Duration::from_secs(1), wr.shutdown()).await;
@@ -348,9 +360,7 @@ async fn admit<W: AsyncWrite + Unpin>(
         Ok(p) => Arc::new(p),
         Err(reason) => {
             inc(&shared.metrics.denied_connect_total);
-            crate::log(&format!(
-                "denied client {client_id:?} from {peer}: {reason}"
-            ));
+            tracing::info!(%client_id, %peer, %reason, "denied");
             deny(wr, shared).await;
             return None;
         }
@@ -364,6 +374,7 @@ async fn admit<W: AsyncWrite + Unpin>(
                 || auth.allows(&principal, Action::RetainPublish, will.topic.as_str()));
     }
     if !allowed {
+        // The policy's explanation was logged by `allows`.
         deny(wr, shared).await;
         return None;
     }
@@ -447,7 +458,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     mut wr: W,
     mut rx: mpsc::Receiver<Outbound>,
     write_timeout: Duration,
-    kill: Arc<Notify>,
+    kill: Arc<Kill>,
 ) {
     const BATCH: usize = 64 * 1024;
     let mut buf = BytesMut::new();
@@ -469,7 +480,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(
         };
         if !matches!(timeout(write_timeout, write).await, Ok(Ok(()))) {
             // The peer does not read (or the socket failed): end the connection.
-            kill.notify_one();
+            kill.close(Close::WriteFailed);
             return;
         }
         if rx.is_empty() && buf.capacity() > 4096 {
@@ -516,11 +527,7 @@ impl Conn<'_> {
             }
             AckFit::Mismatch => {
                 inc(&self.shared.metrics.protocol_errors_total);
-                crate::log(&format!(
-                    "client {:?}: closed: an acknowledgement that does not fit the QoS or step of its message [MQTT-4.8.0-1]",
-                    self.client_id
-                ));
-                Flow::Close
+                Flow::Close(Close::AckMismatch)
             }
         }
     }
@@ -536,13 +543,13 @@ impl Conn<'_> {
                 let topic = p.topic.as_str();
                 if !topic_acceptable(self.shared, topic) {
                     inc(&self.shared.metrics.protocol_errors_total);
-                    return Flow::Close;
+                    return Flow::Close(Close::TopicRefused);
                 }
                 // AWS IoT disconnects a client whose PUBLISH is not authorized.
                 if !auth.allows(principal, Action::Publish, topic)
                     || (p.retain && !auth.allows(principal, Action::RetainPublish, topic))
                 {
-                    return Flow::Close;
+                    return Flow::Close(Close::PublishDenied);
                 }
                 let message = Message {
                     topic: p.topic.clone(),
@@ -569,7 +576,7 @@ impl Conn<'_> {
                         Ok(false) => broker.send(client, Outbound::PubRec(pid)),
                         Err(()) => {
                             inc(&self.shared.metrics.protocol_errors_total);
-                            return Flow::Close;
+                            return Flow::Close(Close::Qos2WindowFull);
                         }
                     },
                 }
@@ -608,16 +615,16 @@ impl Conn<'_> {
                 broker.unsubscribe(self.client_id, u.packet_id, &filters);
             }
             Packet::PingReq => broker.send(self.client_id, Outbound::PingResp),
-            Packet::Disconnect => return Flow::Disconnect,
+            Packet::Disconnect => return Flow::Close(Close::Disconnect),
             Packet::Connect(_) => {
                 // [MQTT-3.1.0-2]: a second CONNECT is a protocol violation.
                 inc(&self.shared.metrics.protocol_errors_total);
-                return Flow::Close;
+                return Flow::Close(Close::SecondConnect);
             }
             // The server-role decoder never yields server-to-client packets.
             Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
                 inc(&self.shared.metrics.protocol_errors_total);
-                return Flow::Close;
+                return Flow::Close(Close::ServerPacket);
             }
         }
         Flow::Continue

@@ -5,12 +5,14 @@ mod auth;
 mod bridge;
 mod broker;
 pub mod cli;
+mod close;
 mod cluster;
 pub mod config;
 mod connection;
 mod http;
 mod identity;
 mod jetstream_store;
+pub mod logging;
 mod message_log;
 mod metrics;
 pub mod nats_subject;
@@ -41,8 +43,3 @@ pub use server::{RunningBroker, StartError, start};
 pub use sigfox::DOWNLINK_TOPIC_PREFIX;
 pub use store::{Change, DB_FILE, Store, StoreError};
 pub use x509_chain::certificate_id;
-
-/// One log line on stderr.
-pub(crate) fn log(message: &str) {
-    eprintln!("reference-broker: {message}");
-}

@@ -17,17 +17,21 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
+    if let Err(e) = reference_broker::logging::install(cli.log_format) {
+        eprintln!("reference-broker: {e}");
+        return ExitCode::from(2);
+    }
     let (mut config, write_config) = match cli.resolve() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("reference-broker: {e}");
+            tracing::error!("{e}");
             return ExitCode::from(2);
         }
     };
     let created = match init_data_dir(&mut config, write_config) {
         Ok(created) => created,
         Err(e) => {
-            eprintln!("reference-broker: {e}");
+            tracing::error!("{e}");
             return ExitCode::FAILURE;
         }
     };
@@ -38,7 +42,7 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("reference-broker: cannot start the runtime: {e}");
+            tracing::error!("cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -46,7 +50,7 @@ fn main() -> ExitCode {
         let running = match reference_broker::start(config.clone()).await {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("reference-broker: {e}");
+                tracing::error!("{e}");
                 return ExitCode::FAILURE;
             }
         };
@@ -64,7 +68,7 @@ fn main() -> ExitCode {
         match running.stop().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("reference-broker: saving state failed: {e}");
+                tracing::error!("saving state failed: {e}");
                 ExitCode::FAILURE
             }
         }
@@ -94,6 +98,6 @@ async fn wait_for_signal(running: &reference_broker::RunningBroker) {
         }
     }
     if tokio::signal::ctrl_c().await.is_err() {
-        eprintln!("reference-broker: cannot wait for Ctrl-C");
+        tracing::error!("cannot wait for Ctrl-C");
     }
 }

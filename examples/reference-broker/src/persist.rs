@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::broker::Outbound;
+use crate::close::{Close, Kill};
 use crate::metrics::{Metrics, inc, set};
 use crate::store::{Change, Store};
 
@@ -52,7 +53,7 @@ pub(crate) struct Deferred {
     /// The connection's queue.
     pub(crate) tx: mpsc::Sender<Outbound>,
     /// Closes the connection when its queue is full.
-    pub(crate) kill: Arc<Notify>,
+    pub(crate) kill: Arc<Kill>,
     /// The connection's count of packets waiting here; later packets to the same connection
     /// wait too, so that none overtakes them.
     pub(crate) waiting: Arc<AtomicUsize>,
@@ -305,11 +306,12 @@ fn write_loop(
                 }
                 Err(e) => {
                     inc(&metrics.persist_failures_total);
-                    crate::log(&format!(
-                        "writing {} changes to {} failed: {e}; the connections waiting for them are closed",
-                        batch.len(),
-                        store.describe()
-                    ));
+                    tracing::error!(
+                        changes = batch.len(),
+                        store = %store.describe(),
+                        error = %e,
+                        "writing to the store failed; the connections waiting for it are closed"
+                    );
                     false
                 }
             }
@@ -348,12 +350,12 @@ fn deliver(d: Deferred, committed: bool, metrics: &Metrics) {
             }
             Err(mpsc::error::TrySendError::Full(_)) => {
                 inc(&metrics.slow_client_disconnects_total);
-                d.kill.notify_one();
+                d.kill.close(Close::SlowReader);
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     } else {
-        d.kill.notify_one();
+        d.kill.close(Close::StoreFailed);
     }
     // After the send: a packet sent directly once this reaches 0 cannot overtake it.
     d.waiting.fetch_sub(1, Ordering::AcqRel);

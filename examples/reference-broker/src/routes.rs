@@ -219,12 +219,12 @@ impl State {
                                 None => {}
                             },
                             Ok(Some(Op::Error(e))) => {
-                                crate::log(&format!("cluster: routing connection: NATS says {e}"));
+                                tracing::warn!(error = %e, "cluster: routing connection: NATS says");
                             }
                             Ok(Some(Op::Other)) => {}
                             Ok(None) => break,
                             Err(e) => {
-                                crate::log(&format!("cluster: routing connection: {e}"));
+                                tracing::warn!(error = %e, "cluster: routing connection lost");
                                 return true;
                             }
                         }
@@ -314,7 +314,7 @@ impl State {
             let _ = done.send(());
         }
         self.link.restored();
-        crate::log("cluster: routing connection to NATS restored");
+        tracing::info!("cluster: routing connection to NATS restored");
     }
 }
 

@@ -361,7 +361,7 @@ impl Rules {
                     Ok(None) => continue,
                     Err(e) => {
                         inc(&shared.metrics.rule_errors_total);
-                        crate::log(&format!("rule {:?} on {:?}: {e}", rule.name, job.topic));
+                        tracing::warn!(rule = %rule.name, topic = %job.topic, error = %e, "rule failed");
                         continue;
                     }
                 };
@@ -407,11 +407,12 @@ async fn run_actions(shared: &Shared, rule: &CompiledRule, output: &Output, job:
     for action in &rule.actions {
         if let Err(e) = execute(shared, rules, rule, action, output, &payload, job).await {
             inc(&shared.metrics.rule_actions_failed_total);
-            crate::log(&format!(
-                "rule {:?}: {} failed: {e}",
-                rule.name,
-                action.name()
-            ));
+            tracing::warn!(
+                rule = %rule.name,
+                action = action.name(),
+                error = %e,
+                "rule action failed"
+            );
             failures.push(serde_json::json!({
                 "failedAction": action.name(),
                 "errorMessage": e,
@@ -446,10 +447,7 @@ async fn run_actions(shared: &Shared, rule: &CompiledRule, output: &Output, job:
     .await
     {
         inc(&shared.metrics.rule_actions_failed_total);
-        crate::log(&format!(
-            "rule {:?}: error action failed too: {e}",
-            rule.name
-        ));
+        tracing::warn!(rule = %rule.name, error = %e, "rule's error action failed too");
     }
 }
 

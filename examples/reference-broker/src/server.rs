@@ -132,13 +132,14 @@ impl Shared {
                 self.metrics
                     .reload_disconnects_total
                     .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-                crate::log(&format!(
-                    "reloaded; {closed} connection(s) no longer allowed were closed"
-                ));
+                tracing::info!(
+                    closed,
+                    "reloaded; connections no longer allowed were closed"
+                );
             }
             Err(e) => {
                 inc(&self.metrics.reload_failures_total);
-                crate::log(&format!("reload refused, keeping the previous state: {e}"));
+                tracing::error!(error = %e, "reload refused, keeping the previous state");
             }
         }
         result
@@ -369,12 +370,12 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
         if config.persistence.enabled {
             // Nodes keep no shared state in a local file: sessions and retained messages are
             // in JetStream.
-            crate::log(
-                "cluster mode: sessions and retained messages are kept in JetStream, not broker.db",
+            tracing::info!(
+                "cluster mode: sessions and retained messages are kept in JetStream, not broker.db"
             );
             config.persistence.enabled = false;
         }
-        crate::log(&format!("cluster mode: node {}", cluster.node_name()));
+        tracing::info!(node = cluster.node_name(), "cluster mode");
         Some(cluster)
     } else {
         None
@@ -538,7 +539,7 @@ async fn accept_loop(
             Ok(pair) => pair,
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
-                crate::log(&format!("accept failed: {e}"));
+                tracing::warn!(error = %e, "accept failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
@@ -609,7 +610,7 @@ async fn tls_handshake(
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             inc(&shared.metrics.tls_handshake_failures_total);
-            crate::log(&format!("{peer}: TLS handshake failed: {e}"));
+            tracing::info!(%peer, reason = %e, "TLS handshake failed");
             return None;
         }
         Err(_) => {
@@ -626,7 +627,7 @@ async fn tls_handshake(
     match identity {
         Some(Ok(id)) => Some((stream, id)),
         Some(Err(e)) => {
-            crate::log(&format!("{peer}: unreadable client certificate: {e}"));
+            tracing::info!(%peer, reason = %e, "unreadable client certificate");
             None
         }
         // The verifier requires a certificate, so this does not happen.

@@ -129,12 +129,20 @@ pub async fn start_with(
 /// Starts the broker binary (as its own process, to be killed) with `config` and reads its
 /// plain listener's address from the banner.
 pub async fn spawn_broker_process(config: &std::path::Path) -> (tokio::process::Child, SocketAddr) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_reference-broker"));
+    command.arg("--config").arg(config);
+    command.stderr(std::process::Stdio::null());
+    spawn_and_read_banner(command).await
+}
+
+/// Starts `command` (the broker binary, stdout piped here) and reads its plain listener's
+/// address from the banner.
+pub async fn spawn_and_read_banner(
+    mut command: tokio::process::Command,
+) -> (tokio::process::Child, SocketAddr) {
     use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_reference-broker"))
-        .arg("--config")
-        .arg(config)
+    let mut child = command
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
