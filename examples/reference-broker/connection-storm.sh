@@ -6,14 +6,14 @@
 # broker and, if installed, mosquitto, one after the other.
 #
 # Usage (from the repository root): examples/reference-broker/connection-storm.sh [WORK_DIR]
-#   AGENTS (3000), ROUNDS (3), SETTLE_SECS (wait after a round before reading RSS; 5)
+#   AGENTS (3000), ROUNDS (3), SETTLE_SECS (wait after a round before reading RSS; 20: jemalloc purges over its 10 s decay)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${1:-/tmp/connection-storm}
 AGENTS=${AGENTS:-3000}
 ROUNDS=${ROUNDS:-3}
-SETTLE_SECS=${SETTLE_SECS:-5}
+SETTLE_SECS=${SETTLE_SECS:-20}
 
 (cd "$ROOT" && cargo build --release --locked -p reference-broker -p mqtt-loadgen)
 BIN=$ROOT/target/release

@@ -90,6 +90,17 @@ struct Node<K> {
     here: HashMap<K, QoS>,
 }
 
+/// Gives back a map's room once it is three-quarters empty (keeping twice its size), so that
+/// a level that once held thousands of subscribers or children does not keep room for them.
+/// Amortised: after a shrink the map must lose half of what is left before the next.
+fn shrink_sparse<Q: Hash + Eq, V>(map: &mut HashMap<Q, V>) {
+    const SMALL: usize = 16;
+    let len = map.len();
+    if map.capacity() > SMALL && len < map.capacity() / 4 {
+        map.shrink_to(len.saturating_mul(2));
+    }
+}
+
 impl<K> Default for Node<K> {
     fn default() -> Self {
         Self {
@@ -131,7 +142,11 @@ impl<K> Node<K> {
         match level {
             "+" => self.plus.take().map(|child| *child),
             "#" => self.hash.take().map(|child| *child),
-            _ => self.children.remove(level),
+            _ => {
+                let child = self.children.remove(level);
+                shrink_sparse(&mut self.children);
+                child
+            }
         }
     }
 
@@ -260,6 +275,7 @@ impl<K: Clone + Eq + Hash + Ord> SubscriptionTrie<K> {
                     node = node.child_mut(level)?;
                 }
                 node.here.remove(subscriber)?;
+                shrink_sparse(&mut node.here);
             }
         }
         self.len = self.len.saturating_sub(1);
@@ -497,6 +513,45 @@ mod tests {
             }
         }
         prefixes.len().saturating_add(1)
+    }
+
+    #[test]
+    fn a_level_emptied_of_thousands_gives_their_room_back() {
+        let mut trie = SubscriptionTrie::new();
+        let keep = TopicFilter::new("fleet/keep").unwrap();
+        trie.insert(&keep, 0_u32, QoS::AtMostOnce);
+        let shared = TopicFilter::new("fleet/shared").unwrap();
+        trie.insert(&shared, 0_u32, QoS::AtMostOnce);
+        let many: Vec<TopicFilter> = (0..4_000)
+            .map(|n| TopicFilter::new(&format!("fleet/{n}")).unwrap())
+            .collect();
+        for (n, filter) in (1_u32..).zip(&many) {
+            trie.insert(filter, n, QoS::AtMostOnce);
+            trie.insert(&shared, n, QoS::AtMostOnce);
+        }
+        let fleet = trie.root.children.get("fleet").unwrap();
+        assert!(fleet.children.capacity() >= 4_001);
+        assert!(fleet.children.get("shared").unwrap().here.capacity() >= 4_000);
+        for (n, filter) in (1_u32..).zip(&many) {
+            assert_eq!(trie.remove(filter, &n), Some(QoS::AtMostOnce));
+            assert_eq!(trie.remove(&shared, &n), Some(QoS::AtMostOnce));
+        }
+        let fleet = trie.root.children.get("fleet").unwrap();
+        // `keep` and the shared filter's node are left, with room for a few.
+        assert_eq!(fleet.children.len(), 2);
+        assert!(
+            fleet.children.capacity() <= 16,
+            "{}",
+            fleet.children.capacity()
+        );
+        let here = &fleet.children.get("shared").unwrap().here;
+        assert_eq!(here.len(), 1);
+        assert!(here.capacity() <= 16, "{}", here.capacity());
+        assert_eq!(trie.len(), 2);
+        assert_eq!(
+            trie.matches(&TopicName::new("fleet/keep").unwrap()),
+            vec![(0, QoS::AtMostOnce)]
+        );
     }
 
     proptest! {

@@ -214,9 +214,21 @@ struct State {
 }
 
 impl State {
+    /// Takes a session out of the table. The table gives its room back once it is
+    /// three-quarters empty, so that a storm of connections leaves no room behind (amortised:
+    /// after a shrink, half of what is left must go before the next).
+    fn take_session(&mut self, client_id: &str) -> Option<Session> {
+        let session = self.sessions.remove(client_id)?;
+        let len = self.sessions.len();
+        if self.sessions.capacity() > 64 && len < self.sessions.capacity() / 4 {
+            self.sessions.shrink_to(len.saturating_mul(2));
+        }
+        Some(session)
+    }
+
     /// Ends a session: its subscriptions leave the trie, and a persistent one leaves the store.
     fn discard(&mut self, client_id: &str, txn: &mut Work<'_>) {
-        if let Some(old) = self.sessions.remove(client_id) {
+        if let Some(old) = self.take_session(client_id) {
             for filter in old.subscriptions.keys() {
                 self.trie.remove(filter, client_id);
                 txn.unwatch(filter);
@@ -617,7 +629,7 @@ impl Broker {
     pub(crate) fn release(&self, client_id: &str) -> bool {
         let mut guard = self.lock();
         let state = &mut *guard;
-        let Some(old) = state.sessions.remove(client_id) else {
+        let Some(old) = state.take_session(client_id) else {
             return false;
         };
         if let Some(link) = &old.link {
