@@ -25,6 +25,7 @@ use crate::close::Kill;
 use crate::config::{BridgeConfig, BridgeDirection};
 use crate::metrics::inc;
 use crate::server::Shared;
+use crate::tls_client::{ClientCertificate, verifying_client};
 
 /// Time to connect, complete TLS and receive CONNACK.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -62,29 +63,13 @@ async fn connect(config: &BridgeConfig) -> Result<Box<dyn Io>, String> {
     let Some(tls) = &config.tls else {
         return Ok(Box::new(tcp));
     };
-    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-    let store = x509_chain::TrustStore::from_pem(&read(&tls.ca_file)?)
-        .map_err(|e| format!("{}: {e}", tls.ca_file.display()))?;
-    let provider = rustls::crypto::aws_lc_rs::default_provider();
-    let mut options = x509_chain::VerifierOptions::default();
-    options.algorithms = provider.signature_verification_algorithms.all;
-    let verifier = x509_chain::rustls::ChainServerVerifier::new(
-        Arc::new(x509_chain::Verifier::new(store, options)),
-        &provider,
-    );
-    let chain = crate::identity::certs_from_pem(
-        &tls.cert_file.display().to_string(),
-        &read(&tls.cert_file)?,
-    )
-    .map_err(|e| e.to_string())?;
-    use rustls::pki_types::pem::PemObject;
-    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&read(&tls.key_file)?)
-        .map_err(|e| format!("{}: {e}", tls.key_file.display()))?;
-    let client = rustls::ClientConfig::builder()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_client_auth_cert(chain, key)
-        .map_err(|e| e.to_string())?;
+    let client = verifying_client(
+        &tls.ca_file,
+        Some(ClientCertificate {
+            cert_file: &tls.cert_file,
+            key_file: &tls.key_file,
+        }),
+    )?;
     let host = tls.server_name.clone().unwrap_or_else(|| {
         config
             .address

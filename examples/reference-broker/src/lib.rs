@@ -26,6 +26,7 @@ mod server;
 pub mod setup;
 mod sigfox;
 mod store;
+mod tls_client;
 
 pub use auth::{Authorizer, Principal};
 pub use broker::{Broker, Message, MessageId, SessionSnapshot, Snapshot, StoredMessage};

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use iot_policy::Action;
 use iot_sql::{Context, Output, Rule, SqlVersion, Template};
 use mqtt_wire::{QoS, TopicName};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::auth::Principal;
@@ -27,6 +27,7 @@ use crate::config::{ActionConfig, MetricKind, RuleConfig};
 use crate::metrics::inc;
 use crate::registry::Registry;
 use crate::server::Shared;
+use crate::tls_client::verifying_client;
 
 /// Messages waiting for rule evaluation, at most.
 const QUEUE: usize = 10_000;
@@ -49,8 +50,9 @@ enum CompiledAction {
     },
     Http {
         url: usize,
-        headers: Vec<(String, usize)>,
-        tls: Option<Arc<rustls::ClientConfig>>,
+        headers: Vec<(HeaderName, usize)>,
+        /// One client per action: its connections are kept and reused.
+        client: reqwest::Client,
     },
     Metric {
         name: String,
@@ -204,9 +206,9 @@ fn compile_action(
                 let Some(ca_file) = ca_file else {
                     return Err(err(format!("http url {url:?}: https needs ca_file")));
                 };
-                Some(https_client(ca_file).map_err(err)?)
+                verifying_client(ca_file, None).map_err(err)?
             } else if url.starts_with("http://") {
-                None
+                trusting_nothing().map_err(err)?
             } else {
                 return Err(err(format!(
                     "http url {url:?}: only http:// and https:// URLs are supported"
@@ -214,12 +216,21 @@ fn compile_action(
             };
             let mut compiled = Vec::new();
             for (name, value) in headers {
-                compiled.push((name.clone(), template(templates, rule, value)?));
+                let name = HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|e| err(format!("http header {name:?}: {e}")))?;
+                compiled.push((name, template(templates, rule, value)?));
             }
+            // Redirects are not followed: the endpoint's answer is the action's result.
+            let client = reqwest::Client::builder()
+                .use_preconfigured_tls(tls)
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(HTTP_TIMEOUT)
+                .build()
+                .map_err(|e| err(format!("http client: {e}")))?;
             CompiledAction::Http {
                 url: template(templates, rule, url)?,
                 headers: compiled,
-                tls,
+                client,
             }
         }
         ActionConfig::Metric { name, kind, value } => CompiledAction::Metric {
@@ -493,20 +504,41 @@ async fn execute(
             }
             rules.store(table, &hash, &range, payload)
         }
-        CompiledAction::Http { url, headers, tls } => {
+        CompiledAction::Http {
+            url,
+            headers,
+            client,
+        } => {
             let url = rendered(url)?;
-            let mut rendered_headers = Vec::new();
+            let mut request = client
+                .post(&url)
+                .header(CONTENT_TYPE, "application/json")
+                .body(payload.to_vec());
             for (name, t) in headers {
-                rendered_headers.push((name.clone(), rendered(t)?));
+                let value = rendered(t)?;
+                let value = HeaderValue::from_str(&value)
+                    .map_err(|e| format!("header {name} value {value:?}: {e}"))?;
+                request = request.header(name, value);
             }
-            match tokio::time::timeout(
-                HTTP_TIMEOUT,
-                http_post(&url, &rendered_headers, payload, tls.as_ref()),
-            )
-            .await
-            {
-                Ok(result) => result,
-                Err(_) => Err(format!("no answer from {url} within {HTTP_TIMEOUT:?}")),
+            let response = request.send().await.map_err(|e| {
+                if e.is_timeout() {
+                    format!("no answer from {url} within {HTTP_TIMEOUT:?}")
+                } else {
+                    // reqwest's Display omits the cause (refused, TLS), which is what tells.
+                    let mut text = format!("{url}: {e}");
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(cause) = source {
+                        let _ = write!(text, ": {cause}");
+                        source = cause.source();
+                    }
+                    text
+                }
+            })?;
+            let status = response.status();
+            if status.is_success() {
+                Ok(())
+            } else {
+                Err(format!("{url} answered {}", status.as_u16()))
             }
         }
         CompiledAction::Metric { name, kind, value } => {
@@ -546,106 +578,15 @@ async fn execute(
     }
 }
 
-/// A TLS client for webhooks: the endpoint's certificate verified by x509-chain against
-/// `ca_file`.
-fn https_client(ca_file: &Path) -> Result<Arc<rustls::ClientConfig>, String> {
-    let pem = std::fs::read(ca_file).map_err(|e| format!("{}: {e}", ca_file.display()))?;
-    let store = x509_chain::TrustStore::from_pem(&pem)
-        .map_err(|e| format!("{}: {e}", ca_file.display()))?;
+/// The TLS configuration of a client for http:// URLs, which never uses it: it trusts no
+/// certificate, so that nothing reaches an https:// endpoint without its `ca_file`.
+fn trusting_nothing() -> Result<rustls::ClientConfig, String> {
     let provider = rustls::crypto::aws_lc_rs::default_provider();
-    let mut options = x509_chain::VerifierOptions::default();
-    options.algorithms = provider.signature_verification_algorithms.all;
-    let verifier = x509_chain::rustls::ChainServerVerifier::new(
-        Arc::new(x509_chain::Verifier::new(store, options)),
-        &provider,
-    );
-    Ok(Arc::new(
-        rustls::ClientConfig::builder()
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
+    Ok(
+        rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(rustls::RootCertStore::empty())
             .with_no_client_auth(),
-    ))
-}
-
-/// A minimal HTTP/1.1 POST; a 2xx status is success.
-async fn http_post(
-    url: &str,
-    headers: &[(String, String)],
-    body: &[u8],
-    tls: Option<&Arc<rustls::ClientConfig>>,
-) -> Result<(), String> {
-    let (rest, default_port) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
-        (Some(rest), _) => (rest, 443),
-        (None, Some(rest)) => (rest, 80),
-        (None, None) => return Err(format!("{url:?} is not an http(s):// URL")),
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (
-            rest.get(..i).unwrap_or_default(),
-            rest.get(i..).unwrap_or("/"),
-        ),
-        None => (rest, "/"),
-    };
-    let (host, addr) = match authority.rsplit_once(':') {
-        Some((h, _)) if !authority.ends_with(']') => (h, authority.to_owned()),
-        _ => (authority, format!("{authority}:{default_port}")),
-    };
-    let host = host.trim_matches(['[', ']']).to_owned();
-    for (name, value) in headers {
-        if name.contains(['\r', '\n', ':']) || value.contains(['\r', '\n']) {
-            return Err(format!("header {name:?} would break the request"));
-        }
-    }
-    let mut head = format!(
-        "POST {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        let _ = write!(head, "{name}: {value}\r\n");
-    }
-    head.push_str("\r\n");
-    let tcp = tokio::net::TcpStream::connect(&addr)
-        .await
-        .map_err(|e| format!("{addr}: {e}"))?;
-    let status = match (url.starts_with("https://"), tls) {
-        (false, _) => exchange(tcp, &head, body).await,
-        (true, Some(config)) => {
-            let name = rustls::pki_types::ServerName::try_from(host.clone())
-                .map_err(|e| format!("server name {host:?}: {e}"))?;
-            let stream = tokio_rustls::TlsConnector::from(Arc::clone(config))
-                .connect(name, tcp)
-                .await
-                .map_err(|e| format!("TLS to {addr}: {e}"))?;
-            exchange(stream, &head, body).await
-        }
-        (true, None) => Err("https without a TLS configuration".to_owned()),
-    }
-    .map_err(|e| format!("{addr}: {e}"))?;
-    match status.get(9) {
-        Some(b'2') => Ok(()),
-        _ => Err(format!(
-            "{url} answered {}",
-            String::from_utf8_lossy(status.get(9..12).unwrap_or_default())
-        )),
-    }
-}
-
-/// Sends the request and reads the status line's first 12 bytes (`HTTP/1.1 200`).
-async fn exchange<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
-    mut stream: S,
-    head: &str,
-    body: &[u8],
-) -> Result<[u8; 12], String> {
-    stream
-        .write_all(head.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    stream.write_all(body).await.map_err(|e| e.to_string())?;
-    stream.flush().await.map_err(|e| e.to_string())?;
-    let mut status = [0u8; 12];
-    stream
-        .read_exact(&mut status)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(status)
+    )
 }

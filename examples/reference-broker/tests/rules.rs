@@ -329,16 +329,21 @@ async fn invalid_rules_are_refused_at_start() {
         reference_broker::start(config.clone()).await,
         Err(reference_broker::StartError::Rule(_))
     ));
-    for (url, expected) in [
-        ("https://x/", "https needs ca_file"),
-        ("ftp://x/", "only http:// and https://"),
+    for (url, header, expected) in [
+        ("https://x/", "x-ok", "https needs ca_file"),
+        ("ftp://x/", "x-ok", "only http:// and https://"),
+        (
+            "http://x/",
+            "x bad",
+            "http header \"x bad\": invalid HTTP header name",
+        ),
     ] {
         config.rules = vec![rule(
             "h",
             "SELECT * FROM 'x'",
             vec![ActionConfig::Http {
                 url: url.into(),
-                headers: BTreeMap::new(),
+                headers: BTreeMap::from([(header.to_owned(), "v".to_owned())]),
                 ca_file: None,
             }],
         )];
