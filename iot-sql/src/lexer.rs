@@ -16,8 +16,113 @@ pub(crate) enum Tok {
     Str(String),
     /// `@name`.
     Var(String),
-    Punct(&'static str),
+    Punct(Punct),
     Eof,
+}
+
+/// A punctuation token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Punct {
+    /// `<>`
+    LtGt,
+    /// `!=`
+    BangEq,
+    /// `<=`
+    LtEq,
+    /// `>=`
+    GtEq,
+    /// `<`
+    Lt,
+    /// `>`
+    Gt,
+    /// `=`
+    Eq,
+    /// `(`
+    LParen,
+    /// `)`
+    RParen,
+    /// `[`
+    LBracket,
+    /// `]`
+    RBracket,
+    /// `{`
+    LBrace,
+    /// `}`
+    RBrace,
+    /// `,`
+    Comma,
+    /// `.`
+    Dot,
+    /// `:`
+    Colon,
+    /// `*`
+    Star,
+    /// `+`
+    Plus,
+    /// `-`
+    Minus,
+    /// `/`
+    Slash,
+    /// `%`
+    Percent,
+}
+
+impl Punct {
+    /// The punctuation at the start of `rest`, the longest that fits (`<=` before `<`).
+    fn at_start(rest: &[u8]) -> Option<Punct> {
+        let next = rest.get(1).copied();
+        Some(match (*rest.first()?, next) {
+            (b'<', Some(b'>')) => Punct::LtGt,
+            (b'<', Some(b'=')) => Punct::LtEq,
+            (b'<', _) => Punct::Lt,
+            (b'>', Some(b'=')) => Punct::GtEq,
+            (b'>', _) => Punct::Gt,
+            (b'!', Some(b'=')) => Punct::BangEq,
+            (b'=', _) => Punct::Eq,
+            (b'(', _) => Punct::LParen,
+            (b')', _) => Punct::RParen,
+            (b'[', _) => Punct::LBracket,
+            (b']', _) => Punct::RBracket,
+            (b'{', _) => Punct::LBrace,
+            (b'}', _) => Punct::RBrace,
+            (b',', _) => Punct::Comma,
+            (b'.', _) => Punct::Dot,
+            (b':', _) => Punct::Colon,
+            (b'*', _) => Punct::Star,
+            (b'+', _) => Punct::Plus,
+            (b'-', _) => Punct::Minus,
+            (b'/', _) => Punct::Slash,
+            (b'%', _) => Punct::Percent,
+            _ => return None,
+        })
+    }
+
+    /// The punctuation as written.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Punct::LtGt => "<>",
+            Punct::BangEq => "!=",
+            Punct::LtEq => "<=",
+            Punct::GtEq => ">=",
+            Punct::Lt => "<",
+            Punct::Gt => ">",
+            Punct::Eq => "=",
+            Punct::LParen => "(",
+            Punct::RParen => ")",
+            Punct::LBracket => "[",
+            Punct::RBracket => "]",
+            Punct::LBrace => "{",
+            Punct::RBrace => "}",
+            Punct::Comma => ",",
+            Punct::Dot => ".",
+            Punct::Colon => ":",
+            Punct::Star => "*",
+            Punct::Plus => "+",
+            Punct::Minus => "-",
+            Punct::Slash => "/",
+            Punct::Percent => "%",
+        }
+    }
 }
 
 impl fmt::Display for Tok {
@@ -27,7 +132,7 @@ impl fmt::Display for Tok {
             Tok::Number(s) => write!(f, "number {s}"),
             Tok::Str(s) => write!(f, "string {s:?}"),
             Tok::Var(s) => write!(f, "variable @{s}"),
-            Tok::Punct(p) => write!(f, "`{p}`"),
+            Tok::Punct(p) => write!(f, "`{}`", p.as_str()),
             Tok::Eof => f.write_str("end of input"),
         }
     }
@@ -43,12 +148,6 @@ pub(crate) struct Lexer<'a> {
     text: &'a str,
     pos: usize,
 }
-
-/// Punctuation, longest first.
-const PUNCT: [&str; 21] = [
-    "<>", "!=", "<=", ">=", "(", ")", "[", "]", "{", "}", ",", ".", ":", "*", "+", "-", "/", "%",
-    "=", "<", ">",
-];
 
 fn is_ident_start(c: char) -> bool {
     c.is_ascii_alphabetic() || c == '_' || c == '$'
@@ -119,7 +218,7 @@ impl<'a> Lexer<'a> {
                 tok: Tok::Str(value),
                 span: Span::new(start, self.pos),
             });
-        } else if let Some(p) = PUNCT.iter().find(|p| rest.starts_with(**p)) {
+        } else if let Some(p) = Punct::at_start(rest.as_bytes()) {
             Tok::Punct(p)
         } else {
             return Err(self.error(ParseErrorKind::UnexpectedCharacter(c), start));
@@ -127,7 +226,7 @@ impl<'a> Lexer<'a> {
         let len = match &tok {
             Tok::Ident(s) | Tok::Number(s) => s.len(),
             Tok::Var(s) => s.len().saturating_add(1),
-            Tok::Punct(p) => p.len(),
+            Tok::Punct(p) => p.as_str().len(),
             Tok::Str(_) | Tok::Eof => 0,
         };
         self.pos = start.saturating_add(len);
@@ -218,5 +317,53 @@ impl<'a> Lexer<'a> {
             out.push(c);
         }
         Err(self.error(ParseErrorKind::UnterminatedString, start))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic, clippy::arithmetic_side_effects)]
+    use super::*;
+
+    fn puncts(text: &str) -> Vec<(Punct, usize, usize)> {
+        let mut lexer = Lexer::new(text, 0);
+        let mut out = Vec::new();
+        loop {
+            let token = lexer.next_token().unwrap();
+            match token.tok {
+                Tok::Punct(p) => out.push((p, token.span.start, token.span.end)),
+                Tok::Eof => return out,
+                other => panic!("{other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn punctuation_takes_the_longest_that_fits() {
+        assert_eq!(
+            puncts("<><=<>=!=>=> <"),
+            vec![
+                (Punct::LtGt, 0, 2),
+                (Punct::LtEq, 2, 4),
+                (Punct::LtGt, 4, 6),
+                (Punct::Eq, 6, 7),
+                (Punct::BangEq, 7, 9),
+                (Punct::GtEq, 9, 11),
+                (Punct::Gt, 11, 12),
+                (Punct::Lt, 13, 14),
+            ]
+        );
+        for p in puncts("()[]{},.:*+-/%=") {
+            assert_eq!(p.2 - p.1, p.0.as_str().len());
+        }
+    }
+
+    #[test]
+    fn a_lone_bang_is_an_unexpected_character() {
+        let mut lexer = Lexer::new("a ! b", 0);
+        assert_eq!(lexer.next_token().unwrap().tok, Tok::Ident("a".to_owned()));
+        let err = lexer.next_token().unwrap_err();
+        assert_eq!(err.kind, ParseErrorKind::UnexpectedCharacter('!'));
+        assert_eq!(err.offset, 2);
     }
 }

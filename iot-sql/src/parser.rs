@@ -12,7 +12,7 @@ use crate::ast::{
 use crate::decimal::Decimal;
 use crate::error::{ParseError, ParseErrorKind, Span};
 use crate::functions::Function;
-use crate::lexer::{Lexer, Tok, Token};
+use crate::lexer::{Lexer, Punct, Tok, Token};
 use crate::version::SqlVersion;
 
 /// Limits applied while parsing, with safe defaults.
@@ -204,11 +204,11 @@ impl<'a> Parser<'a> {
         Err(self.unexpected(expected))
     }
 
-    fn at_punct(&mut self, p: &str) -> PResult<bool> {
+    fn at_punct(&mut self, p: Punct) -> PResult<bool> {
         Ok(matches!(self.peek()?.tok, Tok::Punct(q) if q == p))
     }
 
-    fn eat_punct(&mut self, p: &str) -> PResult<bool> {
+    fn eat_punct(&mut self, p: Punct) -> PResult<bool> {
         if self.at_punct(p)? {
             self.bump()?;
             return Ok(true);
@@ -216,7 +216,7 @@ impl<'a> Parser<'a> {
         Ok(false)
     }
 
-    fn expect_punct(&mut self, p: &str, expected: &'static str) -> PResult<Span> {
+    fn expect_punct(&mut self, p: Punct, expected: &'static str) -> PResult<Span> {
         if self.at_punct(p)? {
             return Ok(self.bump()?.span);
         }
@@ -287,7 +287,7 @@ impl<'a> Parser<'a> {
 
     /// Consumes the `}` that closes a template's `${`.
     pub(crate) fn expect_closing_brace(&mut self) -> PResult<()> {
-        self.expect_punct("}", "`}` closing the template expression")
+        self.expect_punct(Punct::RBrace, "`}` closing the template expression")
             .map(|_| ())
     }
 
@@ -330,10 +330,10 @@ impl<'a> Parser<'a> {
                         self.error(ParseErrorKind::TooManyVariables { max: MAX_VARIABLES }, at)
                     );
                 }
-                self.expect_punct("=", "`=`")?;
+                self.expect_punct(Punct::Eq, "`=`")?;
                 let value = self.parse_expr()?;
                 set.push(Assignment { name, value });
-                if !self.eat_punct(",")? {
+                if !self.eat_punct(Punct::Comma)? {
                     break;
                 }
             }
@@ -367,7 +367,7 @@ impl<'a> Parser<'a> {
             return Ok(false);
         }
         let field = match self.peek_at(1)? {
-            Tok::Punct(",") | Tok::Punct(".") | Tok::Eof => true,
+            Tok::Punct(Punct::Comma) | Tok::Punct(Punct::Dot) | Tok::Eof => true,
             Tok::Ident(s) => ["FROM", "WHERE", "AS"]
                 .iter()
                 .any(|k| s.eq_ignore_ascii_case(k)),
@@ -389,7 +389,7 @@ impl<'a> Parser<'a> {
             let (item, d) = self.parse_select_item(value)?;
             depth = depth.max(d);
             items.push(item);
-            if value || !self.eat_punct(",")? {
+            if value || !self.eat_punct(Punct::Comma)? {
                 return Ok((items, depth));
             }
         }
@@ -440,7 +440,7 @@ impl<'a> Parser<'a> {
         if top {
             return Ok((Some(self.parse_topic_filter()?), 0));
         }
-        if self.at_punct("*")? {
+        if self.at_punct(Punct::Star)? {
             let span = self.bump()?.span;
             let expr = Expr {
                 kind: ExprKind::Wildcard,
@@ -471,11 +471,11 @@ impl<'a> Parser<'a> {
 
     /// Whether the next token is a `*` standing alone as a select item.
     fn star_item(&mut self) -> PResult<bool> {
-        if !self.at_punct("*")? {
+        if !self.at_punct(Punct::Star)? {
             return Ok(false);
         }
         Ok(match self.peek_at(1)? {
-            Tok::Punct(",") | Tok::Punct(")") | Tok::Eof => true,
+            Tok::Punct(Punct::Comma) | Tok::Punct(Punct::RParen) | Tok::Eof => true,
             Tok::Ident(s) => s.eq_ignore_ascii_case("FROM") || s.eq_ignore_ascii_case("WHERE"),
             _ => false,
         })
@@ -486,7 +486,7 @@ impl<'a> Parser<'a> {
     /// a name can come.
     fn parse_alias(&mut self) -> PResult<Vec<String>> {
         let mut path = vec![self.parse_alias_segment("an alias")?];
-        while self.eat_punct(".")? {
+        while self.eat_punct(Punct::Dot)? {
             if path.len() >= self.max_alias_segments {
                 let fallback = self.last_end;
                 let offset = self.peek().map_or(fallback, |t| t.span.start);
@@ -526,18 +526,18 @@ impl<'a> Parser<'a> {
             Tok::Ident(s) if s.eq_ignore_ascii_case("OR") => Some((BinaryOp::Or, Prec::Or)),
             Tok::Ident(s) if s.eq_ignore_ascii_case("AND") => Some((BinaryOp::And, Prec::And)),
             Tok::Ident(s) if s.eq_ignore_ascii_case("IN") => Some((BinaryOp::In, Prec::Comparison)),
-            Tok::Punct(p) => match *p {
-                "=" => Some((BinaryOp::Eq, Prec::Comparison)),
-                "<>" | "!=" => Some((BinaryOp::Ne, Prec::Comparison)),
-                "<" => Some((BinaryOp::Lt, Prec::Comparison)),
-                "<=" => Some((BinaryOp::Le, Prec::Comparison)),
-                ">" => Some((BinaryOp::Gt, Prec::Comparison)),
-                ">=" => Some((BinaryOp::Ge, Prec::Comparison)),
-                "+" => Some((BinaryOp::Add, Prec::Additive)),
-                "-" => Some((BinaryOp::Sub, Prec::Additive)),
-                "*" => Some((BinaryOp::Mul, Prec::Multiplicative)),
-                "/" => Some((BinaryOp::Div, Prec::Multiplicative)),
-                "%" => Some((BinaryOp::Mod, Prec::Multiplicative)),
+            Tok::Punct(p) => match p {
+                Punct::Eq => Some((BinaryOp::Eq, Prec::Comparison)),
+                Punct::LtGt | Punct::BangEq => Some((BinaryOp::Ne, Prec::Comparison)),
+                Punct::Lt => Some((BinaryOp::Lt, Prec::Comparison)),
+                Punct::LtEq => Some((BinaryOp::Le, Prec::Comparison)),
+                Punct::Gt => Some((BinaryOp::Gt, Prec::Comparison)),
+                Punct::GtEq => Some((BinaryOp::Ge, Prec::Comparison)),
+                Punct::Plus => Some((BinaryOp::Add, Prec::Additive)),
+                Punct::Minus => Some((BinaryOp::Sub, Prec::Additive)),
+                Punct::Star => Some((BinaryOp::Mul, Prec::Multiplicative)),
+                Punct::Slash => Some((BinaryOp::Div, Prec::Multiplicative)),
+                Punct::Percent => Some((BinaryOp::Mod, Prec::Multiplicative)),
                 _ => None,
             },
             _ => None,
@@ -596,7 +596,7 @@ impl<'a> Parser<'a> {
         if self.at_keyword("NOT")? {
             return self.parse_not(min);
         }
-        if self.at_punct("-")? {
+        if self.at_punct(Punct::Minus)? {
             return self.parse_minus();
         }
         self.parse_primary_postfix()
@@ -643,7 +643,7 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_postfix(&mut self, mut e: Tree) -> PResult<Tree> {
-        while self.at_punct(".")? {
+        while self.at_punct(Punct::Dot)? {
             let dot = self.bump()?.span.start;
             self.node_depth(e.depth, dot)?;
             let t = self.bump()?;
@@ -688,12 +688,12 @@ impl<'a> Parser<'a> {
         let t = self.bump()?;
         match t.tok {
             // `*.path`: a member of the whole input (`SELECT VALUE *.messages FROM 't'`).
-            Tok::Punct("*") if matches!(self.peek()?.tok, Tok::Punct(".")) => {
+            Tok::Punct(Punct::Star) if matches!(self.peek()?.tok, Tok::Punct(Punct::Dot)) => {
                 Ok(Tree::leaf(ExprKind::Wildcard, t.span))
             }
-            Tok::Punct("(") => self.parse_parenthesized(t.span),
-            Tok::Punct("{") => self.parse_object(t.span),
-            Tok::Punct("[") => self.parse_array(t.span),
+            Tok::Punct(Punct::LParen) => self.parse_parenthesized(t.span),
+            Tok::Punct(Punct::LBrace) => self.parse_object(t.span),
+            Tok::Punct(Punct::LBracket) => self.parse_array(t.span),
             Tok::Ident(name) => self.parse_identifier(name, t.span),
             other => self.parse_literal(other, t.span),
         }
@@ -741,7 +741,7 @@ impl<'a> Parser<'a> {
                 start.start,
             ));
         }
-        if self.at_punct("(")? {
+        if self.at_punct(Punct::LParen)? {
             if name.eq_ignore_ascii_case("cast") {
                 return self.parse_cast(start);
             }
@@ -756,14 +756,14 @@ impl<'a> Parser<'a> {
             return self.parse_subquery(start);
         }
         let mut e = self.expr()?;
-        let end = self.expect_punct(")", "`)`")?;
+        let end = self.expect_punct(Punct::RParen, "`)`")?;
         e.expr.span = start.to(end);
         Ok(e)
     }
 
     fn parse_subquery(&mut self, start: Span) -> PResult<Tree> {
         let (select, below) = self.parse_nested_select()?;
-        let end = self.expect_punct(")", "`)` after the nested SELECT")?;
+        let end = self.expect_punct(Punct::RParen, "`)` after the nested SELECT")?;
         let kind = ExprKind::Subquery(Box::new(select));
         self.node(kind, start.to(end), below, start.start)
     }
@@ -787,19 +787,19 @@ impl<'a> Parser<'a> {
         )?;
         let mut members = Vec::new();
         let mut below = 0;
-        if !self.at_punct("}")? {
+        if !self.at_punct(Punct::RBrace)? {
             loop {
                 let key = self.parse_object_key()?;
-                self.expect_punct(":", "`:` after the object key")?;
+                self.expect_punct(Punct::Colon, "`:` after the object key")?;
                 let v = self.expr()?;
                 below = v.depth.max(below);
                 members.push((key, v.expr));
-                if !self.eat_punct(",")? {
+                if !self.eat_punct(Punct::Comma)? {
                     break;
                 }
             }
         }
-        let end = self.expect_punct("}", "`,` or `}`")?;
+        let end = self.expect_punct(Punct::RBrace, "`,` or `}`")?;
         self.node(ExprKind::Object(members), start.to(end), below, start.start)
     }
 
@@ -829,17 +829,17 @@ impl<'a> Parser<'a> {
         )?;
         let mut items = Vec::new();
         let mut below = 0;
-        if !self.at_punct("]")? {
+        if !self.at_punct(Punct::RBracket)? {
             loop {
                 let item = self.expr()?;
                 below = item.depth.max(below);
                 items.push(item.expr);
-                if !self.eat_punct(",")? {
+                if !self.eat_punct(Punct::Comma)? {
                     break;
                 }
             }
         }
-        let end = self.expect_punct("]", "`,` or `]`")?;
+        let end = self.expect_punct(Punct::RBracket, "`,` or `]`")?;
         self.node(ExprKind::Array(items), start.to(end), below, start.start)
     }
 
@@ -905,7 +905,7 @@ impl<'a> Parser<'a> {
                 t.span.start,
             )?;
         }
-        let end = self.expect_punct(")", "`)`")?;
+        let end = self.expect_punct(Punct::RParen, "`)`")?;
         let kind = ExprKind::Cast(Box::new(e.expr), ty);
         self.node(kind, start.to(end), e.depth, start.start)
     }
@@ -940,17 +940,17 @@ impl<'a> Parser<'a> {
     fn parse_arguments(&mut self) -> PResult<(Vec<Expr>, usize, Span)> {
         let mut args = Vec::new();
         let mut below = 0;
-        if !self.at_punct(")")? {
+        if !self.at_punct(Punct::RParen)? {
             loop {
                 let a = self.parse_argument()?;
                 below = below.max(a.depth);
                 args.push(a.expr);
-                if !self.eat_punct(",")? {
+                if !self.eat_punct(Punct::Comma)? {
                     break;
                 }
             }
         }
-        let end = self.expect_punct(")", "`,` or `)` in the argument list")?;
+        let end = self.expect_punct(Punct::RParen, "`,` or `)` in the argument list")?;
         Ok((args, below, end))
     }
 
@@ -958,7 +958,12 @@ impl<'a> Parser<'a> {
     /// of its own (`isNull(SELECT VALUE x FROM y)`, which AWS accepts): it ends at the `,` or
     /// `)` that ends the argument.
     fn parse_argument(&mut self) -> PResult<Tree> {
-        if self.at_punct("*")? && matches!(self.peek_at(1)?, Tok::Punct(",") | Tok::Punct(")")) {
+        if self.at_punct(Punct::Star)?
+            && matches!(
+                self.peek_at(1)?,
+                Tok::Punct(Punct::Comma) | Tok::Punct(Punct::RParen)
+            )
+        {
             let span = self.bump()?.span;
             return Ok(Tree::leaf(ExprKind::Wildcard, span));
         }
