@@ -5,6 +5,7 @@
 /// A subject or issuer attribute, one of the fourteen AWS IoT exposes as
 /// `${iot:Certificate.Subject.<Attribute>}` and `${iot:Certificate.Issuer.<Attribute>}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum DnAttribute {
     /// CN, 2.5.4.3
@@ -107,17 +108,21 @@ impl DnAttribute {
 /// The kind of a subject or issuer alternative name, as in AWS IoT's
 /// `iot:Certificate.Subject.AlternativeName.<Kind>` policy variables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum AltNameKind {
     /// rfc822Name (e-mail)
+    #[cfg_attr(feature = "serde", serde(rename = "RFC822Name"))]
     Rfc822Name,
     /// dNSName
+    #[cfg_attr(feature = "serde", serde(rename = "DNSName"))]
     DnsName,
     /// directoryName, as RFC 4514 text
     DirectoryName,
     /// uniformResourceIdentifier
     UniformResourceIdentifier,
     /// iPAddress, in its textual form
+    #[cfg_attr(feature = "serde", serde(rename = "IPAddress"))]
     IpAddress,
 }
 

@@ -1,4 +1,5 @@
 //! The names, short names and object identifiers, as AWS IoT and RFC 4514 give them.
+#![allow(clippy::unwrap_used)] // Test code: a failed expectation should panic.
 
 use iot_identity::{AltNameKind, DnAttribute};
 
@@ -38,4 +39,23 @@ fn aws_names_and_oids_of_every_attribute() {
             "IPAddress"
         ]
     );
+}
+
+/// With the `serde` feature, every attribute and kind is written as its AWS IoT name and read
+/// back; other names are refused.
+#[cfg(feature = "serde")]
+#[test]
+fn serde_uses_the_aws_names_and_round_trips() {
+    for a in DnAttribute::ALL {
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, format!("\"{}\"", a.aws_name()));
+        assert_eq!(serde_json::from_str::<DnAttribute>(&json).unwrap(), a);
+    }
+    for k in AltNameKind::ALL {
+        let json = serde_json::to_string(&k).unwrap();
+        assert_eq!(json, format!("\"{}\"", k.aws_name()));
+        assert_eq!(serde_json::from_str::<AltNameKind>(&json).unwrap(), k);
+    }
+    assert!(serde_json::from_str::<DnAttribute>("\"CN\"").is_err());
+    assert!(serde_json::from_str::<AltNameKind>("\"DnsName\"").is_err());
 }

@@ -166,6 +166,24 @@ impl fmt::Display for Action {
     }
 }
 
+/// Written as its AWS name (`iot:Publish`); read back by [`Action::from_name`].
+#[cfg(feature = "serde")]
+impl serde::Serialize for Action {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Action {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Action::from_name(&name).ok_or_else(|| {
+            serde::de::Error::custom(format_args!("{name:?} is not an AWS IoT action"))
+        })
+    }
+}
+
 /// Bit set of every action.
 pub(crate) const ALL_ACTIONS: u32 = (1u32 << Action::ALL.len()) - 1;
 

@@ -8,6 +8,7 @@ use crate::set::Decision;
 
 /// Which statement: policy name, index in the policy, `Sid`, effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct StatementInfo {
     /// The policy's name in the [`PolicySet`](crate::PolicySet).
     pub policy: String,
@@ -31,6 +32,7 @@ impl fmt::Display for StatementInfo {
 
 /// Why a statement did not decide the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Reason {
     /// Its `Action`/`NotAction` does not cover the action.
@@ -69,6 +71,7 @@ impl fmt::Display for Reason {
 
 /// What a policy variable resolved to in the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Resolved {
     /// Substituted as this literal text.
@@ -81,6 +84,7 @@ pub enum Resolved {
 
 /// One policy variable and its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct VariableInfo {
     /// The name inside `${...}`.
     pub name: String,
@@ -90,6 +94,7 @@ pub struct VariableInfo {
 
 /// The answer of [`PolicySet::explain`](crate::PolicySet::explain).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Explanation {
     /// The decision, identical to [`PolicySet::evaluate`](crate::PolicySet::evaluate)'s.
     pub decision: Decision,

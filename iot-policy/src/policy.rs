@@ -43,6 +43,7 @@ pub enum Version {
 
 /// Whether a statement allows or denies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Effect {
     /// `"Effect": "Allow"`.
     Allow,

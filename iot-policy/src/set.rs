@@ -12,6 +12,8 @@ use crate::variables::{KeyRef, Resolution};
 
 /// The outcome of an authorization request, with AWS's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "SCREAMING_SNAKE_CASE"))]
 pub enum Decision {
     /// An `Allow` statement applies and no `Deny` does.
     Allowed,

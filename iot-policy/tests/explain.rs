@@ -264,3 +264,52 @@ fn lint_message_reads_as_a_sentence() {
         "Statement[0].Resource: \"arn:aws:iot:us-east-1:123456789012:client/*\" lets a device connect with any client id, including another device's; use client/${iot:Connection.Thing.ThingName}"
     );
 }
+
+/// With the `serde` feature an explanation is stored or sent as JSON and read back equal:
+/// actions by their AWS names, decisions as the IAM simulator prints them.
+#[cfg(feature = "serde")]
+#[test]
+fn explanations_round_trip_through_serde() {
+    let set = fleet();
+    let cases = [
+        (Action::Publish, "topic/d/c1/x", "c1"),
+        (Action::Publish, "topic/d/c1/admin", "c1"),
+        (Action::Publish, "topic/t/none", "c1"),
+        (Action::Connect, "client/c2", "c1"),
+        (Action::Subscribe, "topicfilter/x", "c1"),
+    ];
+    let mut decisions = Vec::new();
+    for (action, resource, client) in cases {
+        let ctx = RequestContext {
+            client_id: Some(client),
+            ..Default::default()
+        };
+        let e = set.explain(action, &format!("{ARN}{resource}"), &ctx, true);
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["action"], action.name());
+        assert_eq!(json["decision"], e.decision.as_str());
+        let back: iot_policy::Explanation = serde_json::from_value(json).unwrap();
+        assert_eq!(back, e);
+        decisions.push(e.decision);
+    }
+    assert_eq!(
+        decisions,
+        [
+            Decision::Allowed,
+            Decision::ExplicitDeny,
+            Decision::ImplicitDeny,
+            Decision::ImplicitDeny,
+            Decision::ImplicitDeny
+        ]
+    );
+    for action in Action::ALL {
+        let json = serde_json::to_string(&action).unwrap();
+        assert_eq!(serde_json::from_str::<Action>(&json).unwrap(), action);
+    }
+    let err = serde_json::from_str::<Action>("\"iot:Fly\"").unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("\"iot:Fly\" is not an AWS IoT action"),
+        "{err}"
+    );
+}

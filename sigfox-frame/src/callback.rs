@@ -15,6 +15,7 @@ use crate::grammar::MAX_PAYLOAD_LEN;
 /// Which callback the endpoint receives. Sigfox posts each callback type to the URL configured
 /// for it, so the endpoint knows the kind; it is not guessed from the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum CallbackKind {
     /// DATA UPLINK.
@@ -556,6 +557,8 @@ fn parse_hex_u32(s: &str) -> Result<u32, Reason> {
 
 /// The link quality Sigfox computes for a message (`lqi` by name, `linkQuality` by number).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "UPPERCASE"))]
 #[non_exhaustive]
 pub enum LinkQuality {
     /// `LIMIT`, 0.
@@ -567,6 +570,7 @@ pub enum LinkQuality {
     /// `EXCELLENT`, 3.
     Excellent,
     /// `NA`, 4: not available.
+    #[cfg_attr(feature = "serde", serde(rename = "NA"))]
     NotAvailable,
 }
 
@@ -635,6 +639,7 @@ impl fmt::Display for LinkQuality {
 
 /// One station that received the frame (DATA_ADVANCED `duplicates[]`).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Duplicate {
     /// `bsId`: the station id, upper-case hex.
     pub bs_id: String,
@@ -648,6 +653,7 @@ pub struct Duplicate {
 
 /// The backend's location estimate (DATA_ADVANCED `computedLocation`).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ComputedLocation {
     /// Latitude.
     pub lat: Option<f64>,
@@ -664,6 +670,7 @@ pub struct ComputedLocation {
 /// A parsed callback. Every field but `device` is optional, because templates choose what they
 /// send; what is present is validated.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Callback {
     /// The callback type, as given to [`Callback::parse`].
     pub kind: CallbackKind,
@@ -674,6 +681,7 @@ pub struct Callback {
     /// Epoch seconds.
     pub time: Option<u64>,
     /// The payload, 0–12 bytes (`""` is the empty payload of a 1-bit or empty frame).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impls::hex_bytes"))]
     pub data: Option<Vec<u8>>,
     /// 0–4095.
     pub seq_number: Option<u16>,

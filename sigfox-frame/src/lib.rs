@@ -10,6 +10,8 @@ mod message;
 mod payload;
 mod reply;
 mod sequence;
+#[cfg(feature = "serde")]
+mod serde_impls;
 
 pub use auth::{Cidr, CidrAllowList, CidrError, SharedSecret, WeakSecret};
 pub use body::BodyEncoding;

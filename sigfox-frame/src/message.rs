@@ -153,6 +153,7 @@ impl TopicTemplate {
 
 /// What a broker publishes for one callback.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Message {
     /// The topic.
     pub topic: String,

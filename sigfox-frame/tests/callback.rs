@@ -848,3 +848,49 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         ]
     })
 }
+
+/// With the `serde` feature a parsed callback and its message are stored as JSON and read back
+/// equal: the device id as sent, `data` in hex, link qualities by name.
+#[cfg(feature = "serde")]
+#[test]
+fn callbacks_and_messages_round_trip_through_serde() {
+    let body = r#"{"device":"0b92a4","time":1476980426,"data":"C01234","seqNumber":3,"lqi":"Good",
+      "duplicates":[{"bsId":"0A1B","rssi":-120.5,"snr":"9.5","nbRep":3}],
+      "computedLocation":{"lat":43.5,"lng":1.25,"radius":1500,"source":2,"status":1},
+      "customData#temp":"12","somethingElse":[1,{"x":null}]}"#;
+    let cb = parse_kind(CallbackKind::DataAdvanced, body);
+    let json = serde_json::to_value(&cb).unwrap();
+    assert_eq!(json["device"], "0b92a4");
+    assert_eq!(json["data"], "c01234");
+    assert_eq!(json["lqi"], "GOOD");
+    assert_eq!(json["kind"], "DataAdvanced");
+    let back: Callback = serde_json::from_value(json).unwrap();
+    assert_eq!(back, cb);
+    assert_eq!(back.device.as_str(), "0b92a4");
+
+    let m = cb.to_message(None, &TopicTemplate::default());
+    let back: sigfox_frame::Message =
+        serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+    assert_eq!(back, m);
+
+    let mut bad = serde_json::to_value(&cb).unwrap();
+    bad["device"] = json!("XYZ");
+    let err = serde_json::from_value::<Callback>(bad).unwrap_err();
+    assert!(err.to_string().starts_with("device \"XYZ\": "), "{err}");
+    let mut bad = serde_json::to_value(&cb).unwrap();
+    bad["data"] = json!("c0123");
+    assert!(serde_json::from_value::<Callback>(bad).is_err());
+}
+
+#[cfg(feature = "serde")]
+proptest! {
+    /// Any device id, however spelled, is written as sent and read back the same.
+    #[test]
+    fn device_ids_round_trip_through_serde(id in "[0-9a-fA-F]{1,8}") {
+        let device = DeviceId::parse(&id).unwrap();
+        let json = serde_json::to_string(&device).unwrap();
+        prop_assert_eq!(&json, &format!("\"{id}\""));
+        let back: DeviceId = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(back.as_str(), id.as_str());
+    }
+}
