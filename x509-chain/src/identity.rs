@@ -45,7 +45,15 @@ pub(crate) fn alt_name(name: &GeneralName) -> Option<(AltNameKind, String)> {
 /// Who a certificate names: every field an AWS IoT policy can read about a device's
 /// certificate. Built from the leaf of a [`VerifiedPath`](crate::VerifiedPath), or directly
 /// from DER with [`Identity::from_der`] (which checks the encoding, not the chain).
+///
+/// With the `serde` feature it is written and read as its fields (validity in Unix seconds);
+/// what is read back is what was written, not checked against any certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(from = "stored::StoredIdentity", into = "stored::StoredIdentity")
+)]
 pub struct Identity {
     subject: Vec<(DnAttribute, String)>,
     issuer: Vec<(DnAttribute, String)>,
@@ -171,4 +179,57 @@ fn serial_hex(octets: &[u8]) -> String {
         _ => octets,
     };
     hex::encode(magnitude)
+}
+
+/// The `serde` form of an [`Identity`]: its fields, with validity as Unix seconds (rustls'
+/// `UnixTime` has no serde form of its own).
+#[cfg(feature = "serde")]
+mod stored {
+    use super::{AltNameKind, DnAttribute, Identity, from_secs};
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub(super) struct StoredIdentity {
+        subject: Vec<(DnAttribute, String)>,
+        issuer: Vec<(DnAttribute, String)>,
+        subject_dn: String,
+        issuer_dn: String,
+        alt_names: Vec<(AltNameKind, String)>,
+        serial_number: String,
+        certificate_id: String,
+        not_before: u64,
+        not_after: u64,
+    }
+
+    impl From<Identity> for StoredIdentity {
+        fn from(i: Identity) -> Self {
+            StoredIdentity {
+                subject: i.subject,
+                issuer: i.issuer,
+                subject_dn: i.subject_dn,
+                issuer_dn: i.issuer_dn,
+                alt_names: i.alt_names,
+                serial_number: i.serial_number,
+                certificate_id: i.certificate_id,
+                not_before: i.not_before.as_secs(),
+                not_after: i.not_after.as_secs(),
+            }
+        }
+    }
+
+    impl From<StoredIdentity> for Identity {
+        fn from(s: StoredIdentity) -> Self {
+            Identity {
+                subject: s.subject,
+                issuer: s.issuer,
+                subject_dn: s.subject_dn,
+                issuer_dn: s.issuer_dn,
+                alt_names: s.alt_names,
+                serial_number: s.serial_number,
+                certificate_id: s.certificate_id,
+                not_before: from_secs(s.not_before),
+                not_after: from_secs(s.not_after),
+            }
+        }
+    }
 }

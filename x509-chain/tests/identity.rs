@@ -103,3 +103,19 @@ fn malformed_certificates_are_typed_errors() {
         );
     }
 }
+
+/// With the `serde` feature an identity is stored as its fields and read back equal.
+#[cfg(feature = "serde")]
+#[test]
+fn identities_round_trip_through_serde() {
+    let id = Identity::from_der(&leaf_der()).unwrap();
+    let json = serde_json::to_value(&id).unwrap();
+    assert_eq!(json["certificateId"], id.certificate_id());
+    assert_eq!(json["notAfter"], id.not_after().as_secs());
+    assert_eq!(json["subject"][0][0], "Country");
+    let back: Identity = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(back, id);
+    let mut unknown = json;
+    unknown["extra"] = serde_json::json!(1);
+    assert!(serde_json::from_value::<Identity>(unknown).is_err());
+}
