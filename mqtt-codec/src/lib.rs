@@ -8,6 +8,8 @@ mod error;
 mod frame;
 mod packet;
 mod reader;
+#[cfg(feature = "serde")]
+mod serde_forms;
 mod string;
 pub mod subscriptions;
 pub mod topic;

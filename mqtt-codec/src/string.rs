@@ -210,6 +210,23 @@ macro_rules! validated_text {
                 self.0 == other.as_bytes()
             }
         }
+
+        /// Written as its text.
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        /// Read as text and validated as [`Self::new`] does.
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                Self::try_from(bytes::Bytes::from(text)).map_err(serde::de::Error::custom)
+            }
+        }
     };
 }
 

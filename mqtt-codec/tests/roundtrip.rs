@@ -559,3 +559,49 @@ fn a_packet_is_as_small_as_a_publish() {
         "boxing gains nothing"
     );
 }
+
+#[cfg(feature = "serde")]
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// With the `serde` feature every packet is written (JSON here) and read back equal.
+    #[test]
+    fn every_packet_round_trips_through_serde((_, packet) in any_packet()) {
+        let json = serde_json::to_string(&packet).unwrap();
+        let back: Packet = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(back, packet);
+    }
+}
+
+/// What serde reads is validated as the constructors validate.
+#[cfg(feature = "serde")]
+#[test]
+fn serde_refuses_what_the_constructors_refuse() {
+    let publish = Packet::Publish(Publish::new(
+        TopicName::new("a/b").unwrap(),
+        QosPid::AtLeastOnce(PacketId::new(7).unwrap()),
+        Bytes::from_static(b"hi"),
+    ));
+    let json = serde_json::to_value(&publish).unwrap();
+    assert_eq!(json["Publish"]["topic"], "a/b");
+    assert_eq!(json["Publish"]["qos_pid"]["AtLeastOnce"], 7);
+    let mut wildcard = json.clone();
+    wildcard["Publish"]["topic"] = "a/+".into();
+    let err = serde_json::from_value::<Packet>(wildcard).unwrap_err();
+    assert!(err.to_string().contains("wildcard"), "{err}");
+    let mut zero = json;
+    zero["Publish"]["qos_pid"]["AtLeastOnce"] = 0.into();
+    let err = serde_json::from_value::<Packet>(zero).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("a packet identifier is never 0"),
+        "{err}"
+    );
+    let empty = serde_json::json!({"Subscribe": {"packetId": 1, "filters": []}});
+    assert!(serde_json::from_value::<Packet>(empty).is_err());
+    let subscribe = serde_json::json!({"Subscribe": {"packetId": 1, "filters": [{"filter": "a/#", "qos": "AtLeastOnce"}]}});
+    let Packet::Subscribe(s) = serde_json::from_value::<Packet>(subscribe).unwrap() else {
+        panic!("not a SUBSCRIBE");
+    };
+    assert_eq!(s.filters().next().unwrap().filter.as_str(), "a/#");
+}

@@ -9,6 +9,7 @@ use crate::reader::Reader;
 
 /// Connect acknowledgement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ConnAck {
     /// Whether the server resumed a stored session (§3.2.2.2).
     pub session_present: bool,
@@ -19,6 +20,7 @@ pub struct ConnAck {
 /// CONNACK return codes (Table 3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ConnectReturnCode {
     /// 0: connection accepted.
     Accepted = 0,

@@ -29,6 +29,7 @@ enum ProtocolName {
 
 /// A client's request to connect. Strings and binary fields share the decoded buffer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Connect {
     /// Discard any previous session and start a new one (§3.1.2.4).
     pub clean_session: bool,
@@ -46,6 +47,7 @@ pub struct Connect {
 
 /// A Will message (§3.1.2.5).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Will {
     /// Where the Will is published; a topic name, so no wildcards.
     pub topic: TopicName,

@@ -22,6 +22,7 @@ pub(crate) use ack::{decode_packet_id_only, encode_packet_id_only};
 
 /// A decoded or to-be-encoded MQTT 3.1.1 control packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Packet {
     /// Client request to connect (§3.1). Boxed: a CONNECT is one per connection and more than
     /// twice the size of any other packet, which would make every packet as large.
@@ -249,6 +250,7 @@ impl fmt::Display for PacketType {
 /// Quality of service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum QoS {
     /// At most once (0).
     AtMostOnce = 0,
@@ -301,6 +303,7 @@ impl fmt::Display for PacketId {
 /// A PUBLISH's QoS with the packet identifier that QoS 1 and 2 require and QoS 0 forbids
 /// [MQTT-2.3.1-5], so the two cannot disagree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum QosPid {
     /// QoS 0, no packet identifier.
     AtMostOnce,

@@ -10,6 +10,7 @@ use crate::topic::TopicName;
 
 /// An application message. The topic and payload share the decoded buffer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Publish {
     /// Whether this is a re-delivery (§3.3.1.1). Never set at QoS 0.
     pub dup: bool,

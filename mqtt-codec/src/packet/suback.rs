@@ -20,6 +20,7 @@ pub struct SubAck {
 
 /// The outcome of one subscription (§3.9.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum SubAckReturnCode {
     /// Granted at this maximum QoS.
     Success(QoS),

@@ -25,6 +25,7 @@ pub struct Subscribe {
 
 /// One entry of a SUBSCRIBE.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SubscribeFilter {
     /// The topic filter.
     pub filter: TopicFilter,
