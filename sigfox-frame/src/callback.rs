@@ -794,6 +794,11 @@ fn decimal(v: &Value, min: f64, max: f64) -> Result<f64, Reason> {
     Ok(x)
 }
 
+/// [`integer`] in the type of its bound, which the bound proves it fits.
+fn integer_as<T: Copy + Into<u64> + TryFrom<u64>>(v: &Value, max: T) -> Result<T, Reason> {
+    T::try_from(integer(v, max.into())?).map_err(|_| Reason::NotAnInteger)
+}
+
 fn integer(v: &Value, max: u64) -> Result<u64, Reason> {
     let x = match v {
         Value::Number(n) => match n.as_u64() {
@@ -1102,7 +1107,7 @@ impl Callback {
                 Key::Time => cb.time = Some(at(field, integer(v, MAX_TIME))?),
                 Key::Data => cb.data = Some(at(field, payload(v))?),
                 Key::SeqNumber => {
-                    cb.seq_number = Some(at(field, integer(v, 4095))?.try_into().unwrap_or(0));
+                    cb.seq_number = Some(at(field, integer_as(v, 4095_u16))?);
                 }
                 Key::Station => cb.station = Some(at(field, hex_id(v))?),
                 Key::Rssi => cb.rssi = Some(at(field, decimal(v, RSSI.0, RSSI.1))?),
@@ -1115,7 +1120,7 @@ impl Callback {
                 Key::Duplicates => cb.duplicates = duplicates(v, &name, limits)?,
                 Key::ComputedLocation => cb.computed_location = Some(computed_location(v, &name)?),
                 Key::InfoCode => {
-                    cb.info_code = Some(at(field, integer(v, 8))?.try_into().unwrap_or(0));
+                    cb.info_code = Some(at(field, integer_as(v, 8_u8))?);
                 }
                 Key::InfoMessage => cb.info_message = Some(at(field, text(v, max))?.into_owned()),
                 Key::DownlinkAck => cb.downlink_ack = Some(at(field, boolean(v))?),
@@ -1131,7 +1136,7 @@ impl Callback {
                     cb.operator_name = Some(at(field, text(v, max))?.into_owned());
                 }
                 Key::CountryCode => {
-                    cb.country_code = Some(at(field, integer(v, 999))?.try_into().unwrap_or(0));
+                    cb.country_code = Some(at(field, integer_as(v, 999_u16))?);
                 }
                 Key::FixedLat => cb.fixed_lat = Some(at(field, decimal(v, -90.0, 90.0))?),
                 Key::FixedLng => cb.fixed_lng = Some(at(field, decimal(v, -180.0, 180.0))?),
