@@ -3,9 +3,13 @@
 use bytes::{Buf, BytesMut};
 
 use crate::error::DecodeError;
-use crate::frame::{MAX_REMAINING_LENGTH, parse_fixed_header};
-use crate::packet::{self, Packet, PacketType};
+use crate::frame::{FixedHeader, MAX_REMAINING_LENGTH, parse_fixed_header};
+use crate::packet::{
+    ConnAck, ConnectRef, Packet, PacketRef, PacketType, Publish, PublishRef, SubAckRef,
+    SubscribeRef, UnsubscribeRef, decode_packet_id_only,
+};
 use crate::reader::Reader;
+use crate::topic::TopicName;
 
 /// Which side of the connection is decoding. A server accepts only what clients send, and a
 /// client only what servers send (§2.2.1).
@@ -69,43 +73,103 @@ impl DecodeOptions {
 ///   (and within the limit) enough capacity for the rest of it is reserved.
 /// - `Err(e)`: the stream is malformed; the connection must be closed [MQTT-4.8.0-1]. If the
 ///   fixed header was at fault nothing was consumed, otherwise the offending frame was.
+///
+/// This is [`decode_slice`] with the borrowed fields turned into slices of the frame.
+#[inline]
 pub fn decode(buf: &mut BytesMut, options: &DecodeOptions) -> Result<Option<Packet>, DecodeError> {
-    let Some(header) = parse_fixed_header(buf, options)? else {
+    let Some((header, _)) = parse_fixed_header(buf, options)? else {
         return Ok(None);
     };
     if let Some(missing) = header.frame_len.checked_sub(buf.len()).filter(|&n| n > 0) {
         buf.reserve(missing);
         return Ok(None);
     }
-    let mut frame = buf.split_to(header.frame_len).freeze();
-    frame.advance(header.header_len);
-    let reader = Reader::new(frame, header.header_len);
-    decode_body(header.packet_type, header.flags, reader)
-}
-
-fn decode_body(
-    packet_type: PacketType,
-    flags: u8,
-    reader: Reader,
-) -> Result<Option<Packet>, DecodeError> {
-    let packet = match packet_type {
-        PacketType::Connect => Packet::Connect(Box::new(packet::Connect::decode(reader)?)),
-        PacketType::ConnAck => Packet::ConnAck(packet::ConnAck::decode(reader)?),
-        PacketType::Publish => Packet::Publish(packet::Publish::decode(flags, reader)?),
-        PacketType::PubAck => Packet::PubAck(packet::decode_packet_id_only(reader, packet_type)?),
-        PacketType::PubRec => Packet::PubRec(packet::decode_packet_id_only(reader, packet_type)?),
-        PacketType::PubRel => Packet::PubRel(packet::decode_packet_id_only(reader, packet_type)?),
-        PacketType::PubComp => Packet::PubComp(packet::decode_packet_id_only(reader, packet_type)?),
-        PacketType::Subscribe => Packet::Subscribe(packet::Subscribe::decode(reader)?),
-        PacketType::SubAck => Packet::SubAck(packet::SubAck::decode(reader)?),
-        PacketType::Unsubscribe => Packet::Unsubscribe(packet::Unsubscribe::decode(reader)?),
-        PacketType::UnsubAck => {
-            Packet::UnsubAck(packet::decode_packet_id_only(reader, packet_type)?)
+    let mut body = buf.split_to(header.frame_len).freeze();
+    body.advance(header.header_len);
+    let packet = match decode_body(&header, &body)? {
+        // The payload is the body's tail: the body itself becomes the payload, which saves a
+        // reference count.
+        PacketRef::Publish(publish) => {
+            let topic = TopicName::from_validated(body.slice_ref(publish.topic.as_bytes()));
+            let payload_at = body.len().saturating_sub(publish.payload.len());
+            let (dup, qos_pid, retain) = (publish.dup, publish.qos_pid, publish.retain);
+            body.advance(payload_at);
+            Packet::Publish(Publish {
+                dup,
+                qos_pid,
+                retain,
+                topic,
+                payload: body,
+            })
         }
-        // The framing layer has checked that these have no body.
-        PacketType::PingReq => Packet::PingReq,
-        PacketType::PingResp => Packet::PingResp,
-        PacketType::Disconnect => Packet::Disconnect,
+        other => other.to_packet_with(|field| body.slice_ref(field)),
     };
     Ok(Some(packet))
+}
+
+/// Decodes the packet at the front of `bytes`, borrowing its strings, topics and payloads.
+///
+/// - `Ok(Some((packet, len)))`: the first `len` bytes are one whole frame, decoded; the next
+///   frame starts at `bytes[len..]`.
+/// - `Ok(None)`: the frame is not complete.
+/// - `Err(e)`: the stream is malformed; the connection must be closed [MQTT-4.8.0-1].
+///
+/// The rules and the errors are exactly those of [`decode`]; this form copies nothing, counts no
+/// references and allocates nothing, for callers that read packets in place.
+///
+/// ```
+/// use mqtt_wire::{DecodeOptions, PacketRef, decode_slice};
+///
+/// let wire = [0x30, 0x0b, 0x00, 0x04, b'a', b'/', b'b', b'c', b'h', b'e', b'l', b'l', b'o'];
+/// let (packet, len) = decode_slice(&wire, &DecodeOptions::server())?.expect("a whole frame");
+/// let PacketRef::Publish(publish) = packet else { panic!("a PUBLISH") };
+/// assert_eq!((publish.topic, publish.payload, len), ("a/bc", &b"hello"[..], 13));
+/// assert_eq!(decode_slice(&wire[..5], &DecodeOptions::server())?, None);
+/// # Ok::<(), mqtt_wire::DecodeError>(())
+/// ```
+#[inline]
+pub fn decode_slice<'a>(
+    bytes: &'a [u8],
+    options: &DecodeOptions,
+) -> Result<Option<(PacketRef<'a>, usize)>, DecodeError> {
+    let Some((header, rest)) = parse_fixed_header(bytes, options)? else {
+        return Ok(None);
+    };
+    let Some(body) = rest.get(..header.body_len) else {
+        return Ok(None);
+    };
+    // PUBLISH, the packet of the hot path, is decoded in line; the rest in `decode_body`.
+    let packet = if header.packet_type == PacketType::Publish {
+        PacketRef::Publish(PublishRef::decode(
+            header.flags,
+            Reader::new(body, header.header_len),
+        )?)
+    } else {
+        decode_body(&header, body)?
+    };
+    Ok(Some((packet, header.frame_len)))
+}
+
+/// Decodes the body of a frame whose fixed header is `header`.
+#[inline]
+fn decode_body<'a>(header: &FixedHeader, body: &'a [u8]) -> Result<PacketRef<'a>, DecodeError> {
+    let reader = Reader::new(body, header.header_len);
+    let packet_type = header.packet_type;
+    Ok(match packet_type {
+        PacketType::Connect => PacketRef::Connect(ConnectRef::decode(reader)?),
+        PacketType::ConnAck => PacketRef::ConnAck(ConnAck::decode(reader)?),
+        PacketType::Publish => PacketRef::Publish(PublishRef::decode(header.flags, reader)?),
+        PacketType::PubAck => PacketRef::PubAck(decode_packet_id_only(reader, packet_type)?),
+        PacketType::PubRec => PacketRef::PubRec(decode_packet_id_only(reader, packet_type)?),
+        PacketType::PubRel => PacketRef::PubRel(decode_packet_id_only(reader, packet_type)?),
+        PacketType::PubComp => PacketRef::PubComp(decode_packet_id_only(reader, packet_type)?),
+        PacketType::Subscribe => PacketRef::Subscribe(SubscribeRef::decode(reader)?),
+        PacketType::SubAck => PacketRef::SubAck(SubAckRef::decode(reader)?),
+        PacketType::Unsubscribe => PacketRef::Unsubscribe(UnsubscribeRef::decode(reader)?),
+        PacketType::UnsubAck => PacketRef::UnsubAck(decode_packet_id_only(reader, packet_type)?),
+        // The framing layer has checked that these have no body.
+        PacketType::PingReq => PacketRef::PingReq,
+        PacketType::PingResp => PacketRef::PingResp,
+        PacketType::Disconnect => PacketRef::Disconnect,
+    })
 }

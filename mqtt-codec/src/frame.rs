@@ -18,43 +18,47 @@ pub(crate) struct FixedHeader {
     pub(crate) flags: u8,
     /// Bytes taken by the first byte and the remaining length.
     pub(crate) header_len: usize,
-    /// Header plus remaining length: the whole frame.
+    /// The remaining length: the body that follows the header.
+    pub(crate) body_len: usize,
+    /// Header plus body: the whole frame.
     pub(crate) frame_len: usize,
 }
 
-/// Reads the fixed header at the start of `bytes`.
+/// Reads the fixed header at the start of `bytes` and returns it with the bytes after it.
 ///
 /// `Ok(None)` means more bytes are needed to know the frame's length. Everything that can be
 /// checked from the header is checked as soon as its byte is present, before the body arrives,
 /// and the size limit before anything is reserved for the body.
-pub(crate) fn parse_fixed_header(
-    bytes: &[u8],
+#[inline]
+pub(crate) fn parse_fixed_header<'a>(
+    bytes: &'a [u8],
     options: &DecodeOptions,
-) -> Result<Option<FixedHeader>, DecodeError> {
-    let Some(&first) = bytes.first() else {
+) -> Result<Option<(FixedHeader, &'a [u8])>, DecodeError> {
+    let Some((&first, mut rest)) = bytes.split_first() else {
         return Ok(None);
     };
     let (packet_type, flags) = check_first_byte(first, options.role)?;
 
     let mut remaining = 0usize;
-    let mut header_len = 1usize;
     // Seven bits a byte, least significant first, four bytes at most: 268,435,455.
-    for ((i, &byte), shift) in bytes.iter().skip(1).enumerate().zip([0u32, 7, 14, 21]) {
+    for (header_len, shift) in [(2usize, 0u32), (3, 7), (4, 14), (5, 21)] {
+        let Some((&byte, after)) = rest.split_first() else {
+            return Ok(None);
+        };
+        rest = after;
         remaining |= usize::from(byte & 0x7F) << shift;
-        header_len = i.saturating_add(2);
         if byte & 0x80 == 0 {
-            return check_length(packet_type, flags, header_len, remaining, options).map(Some);
+            let header = check_length(packet_type, flags, header_len, remaining, options)?;
+            return Ok(Some((header, rest)));
         }
     }
-    if header_len == 5 {
-        return Err(DecodeError::new(
-            4,
-            DecodeErrorKind::MalformedRemainingLength,
-        ));
-    }
-    Ok(None)
+    Err(DecodeError::new(
+        4,
+        DecodeErrorKind::MalformedRemainingLength,
+    ))
 }
 
+#[inline]
 fn check_first_byte(first: u8, role: Role) -> Result<(PacketType, u8), DecodeError> {
     let nibble = first >> 4;
     let flags = first & 0x0F;
@@ -92,6 +96,7 @@ fn check_first_byte(first: u8, role: Role) -> Result<(PacketType, u8), DecodeErr
     }
 }
 
+#[inline]
 fn check_length(
     packet_type: PacketType,
     flags: u8,
@@ -125,6 +130,7 @@ fn check_length(
         packet_type,
         flags,
         header_len,
+        body_len: remaining,
         frame_len,
     })
 }

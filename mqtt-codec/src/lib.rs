@@ -19,14 +19,16 @@ mod codec;
 
 #[cfg(feature = "tokio-util")]
 pub use codec::{CodecError, MqttCodec};
-pub use decode::{DecodeOptions, Role, decode};
+pub use decode::{DecodeOptions, Role, decode, decode_slice};
 pub use encode::Encode;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
 pub use frame::MAX_REMAINING_LENGTH;
 pub use packet::{
-    ConnAck, Connect, ConnectReturnCode, Packet, PacketId, PacketType, Publish, QoS, QosPid,
-    SubAck, SubAckReturnCode, SubAckReturnCodes, Subscribe, SubscribeFilter, SubscribeFilters,
-    Unsubscribe, UnsubscribeFilters, Will,
+    ConnAck, Connect, ConnectRef, ConnectReturnCode, Packet, PacketId, PacketRef, PacketType,
+    Publish, PublishRef, QoS, QosPid, SubAck, SubAckRef, SubAckReturnCode, SubAckReturnCodes,
+    Subscribe, SubscribeFilter, SubscribeFilterRef, SubscribeFilterRefs, SubscribeFilters,
+    SubscribeRef, Unsubscribe, UnsubscribeFilterRefs, UnsubscribeFilters, UnsubscribeRef, Will,
+    WillRef,
 };
 pub use string::{MAX_STRING_LEN, MqttString, StringError};
 pub use subscriptions::SubscriptionTrie;

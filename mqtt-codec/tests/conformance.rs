@@ -10,7 +10,9 @@
 )] // Test code: a failed expectation should panic.
 
 use bytes::BytesMut;
-use mqtt_wire::{DecodeErrorKind as K, DecodeOptions, PacketType as T, Role, TopicError, decode};
+use mqtt_wire::{
+    DecodeErrorKind as K, DecodeOptions, PacketType as T, Role, TopicError, decode, decode_slice,
+};
 
 fn hex(s: &str) -> Vec<u8> {
     let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
@@ -873,8 +875,14 @@ fn every_rule_has_its_variant_offset_and_id() {
     {
         let input = hex(bytes);
         let mut buf = BytesMut::from(&input[..]);
-        let err = decode(&mut buf, &DecodeOptions::new(role))
-            .expect_err(&format!("{rule}: {bytes} must be rejected"));
+        let options = DecodeOptions::new(role);
+        let err =
+            decode(&mut buf, &options).expect_err(&format!("{rule}: {bytes} must be rejected"));
+        assert_eq!(
+            decode_slice(&input, &options),
+            Err(err.clone()),
+            "{rule}: {bytes}: the borrowed decoder disagrees"
+        );
         assert_eq!(err.kind(), &kind, "{rule}: {bytes}");
         assert_eq!(err.offset(), offset, "{rule}: {bytes}: offset");
         assert_eq!(err.rule(), rule, "{bytes}");

@@ -14,7 +14,7 @@ use bytes::{Bytes, BytesMut};
 use mqtt_wire::{
     ConnAck, Connect, ConnectReturnCode, DecodeOptions, Encode, EncodeError, MqttString, Packet,
     PacketId, PacketType, Publish, QoS, QosPid, Role, SubAck, SubAckReturnCode, Subscribe,
-    SubscribeFilter, TopicFilter, TopicName, Unsubscribe, Will, decode,
+    SubscribeFilter, TopicFilter, TopicName, Unsubscribe, Will, decode, decode_slice,
 };
 use proptest::prelude::*;
 
@@ -265,9 +265,16 @@ fn check_stream(bytes: &[u8], role: Role) -> Result<(), TestCaseError> {
     let mut buf = BytesMut::from(bytes);
     loop {
         let before = buf.len();
+        // The borrowed decoder reads the same bytes first: it must agree with the owned one on
+        // every outcome (the packet, its length, or the exact error).
+        let input = buf.clone().freeze();
+        let borrowed = decode_slice(&input, &options);
         match decode(&mut buf, &options) {
             Ok(Some(packet)) => {
                 let consumed = before - buf.len();
+                let (packet_ref, len) = borrowed.unwrap().unwrap();
+                prop_assert_eq!(len, consumed);
+                prop_assert_eq!(&Packet::from(packet_ref), &packet);
                 prop_assert!(consumed >= 2);
                 // Whatever decodes re-encodes, no longer than it came (3.1.1 allows non-minimal
                 // remaining lengths on the way in; the encoder writes minimal ones).
@@ -277,15 +284,60 @@ fn check_stream(bytes: &[u8], role: Role) -> Result<(), TestCaseError> {
                 prop_assert_eq!(decode(&mut again, &options).unwrap(), Some(packet));
             }
             Ok(None) => {
+                prop_assert_eq!(borrowed, Ok(None));
                 prop_assert_eq!(buf.len(), before);
                 return Ok(());
             }
             Err(e) => {
+                prop_assert_eq!(borrowed, Err(e.clone()));
                 prop_assert!(e.offset() <= before);
                 prop_assert!(!e.to_string().is_empty());
                 return Ok(());
             }
         }
+    }
+}
+
+#[test]
+fn the_borrowed_decoder_points_into_its_input() {
+    let connect = Connect {
+        will: Some(Will {
+            topic: TopicName::new("w/t").unwrap(),
+            payload: Bytes::from_static(b"gone"),
+            qos: QoS::AtLeastOnce,
+            retain: true,
+        }),
+        username: Some(MqttString::new("user").unwrap()),
+        password: Some(Bytes::from_static(b"secret")),
+        ..Connect::new(MqttString::new("client-1").unwrap(), 30)
+    };
+    let mut wire = BytesMut::new();
+    Packet::from(connect).encode(&mut wire).unwrap();
+    let (packet, len) = decode_slice(&wire, &DecodeOptions::server())
+        .unwrap()
+        .unwrap();
+    assert_eq!(len, wire.len());
+    let mqtt_wire::PacketRef::Connect(c) = packet else {
+        panic!("not a CONNECT: {packet:?}");
+    };
+    let will = c.will.unwrap();
+    assert_eq!(
+        (c.client_id, will.topic, will.payload, will.qos, will.retain),
+        ("client-1", "w/t", &b"gone"[..], QoS::AtLeastOnce, true)
+    );
+    assert_eq!(
+        (c.username, c.password),
+        (Some("user"), Some(&b"secret"[..]))
+    );
+    let range = wire.as_ptr_range();
+    for field in [
+        c.client_id.as_bytes(),
+        will.topic.as_bytes(),
+        will.payload,
+        c.username.unwrap().as_bytes(),
+        c.password.unwrap(),
+    ] {
+        assert!(range.contains(&field.as_ptr()), "{field:?} is a copy");
     }
 }
 

@@ -285,4 +285,47 @@ proptest! {
         prop_assert_eq!(TopicName::try_from(bytes::Bytes::from(bytes.clone())).is_ok(), name_ok);
         prop_assert_eq!(TopicFilter::try_from(bytes::Bytes::from(bytes)).is_ok(), filter_ok);
     }
+
+    /// The validators look sixteen bytes at a time; a byte-by-byte model must agree on the exact
+    /// error (variant and offset) at every position, tail and chunk boundary included.
+    #[test]
+    fn topic_names_are_checked_exactly_as_a_byte_by_byte_model(
+        bytes in prop::collection::vec(
+            prop_oneof![
+                4 => prop::sample::select(b"az/09-_$".to_vec()),
+                1 => prop::sample::select(vec![0u8, b'+', b'#', 0x80, 0xC3, 0xA9, 0xED, 0xA0]),
+            ],
+            0..80,
+        )
+    ) {
+        prop_assert_eq!(validate_topic_name(&bytes), model_topic_name(&bytes));
+    }
+}
+
+/// MQTT's rules for a topic name, one at a time, in the order errors are reported.
+fn model_topic_name(bytes: &[u8]) -> Result<(), TopicError> {
+    if bytes.is_empty() {
+        return Err(TopicError::Empty);
+    }
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let offset = e.valid_up_to();
+        let surrogate = bytes[offset] == 0xED
+            && bytes
+                .get(offset + 1)
+                .is_some_and(|b| (0xA0..=0xBF).contains(b));
+        return Err(TopicError::InvalidString(if surrogate {
+            StringError::Utf16Surrogate { offset }
+        } else {
+            StringError::InvalidUtf8 { offset }
+        }));
+    }
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        return Err(TopicError::InvalidString(StringError::NullCharacter {
+            offset,
+        }));
+    }
+    if let Some(offset) = bytes.iter().position(|&b| b == b'+' || b == b'#') {
+        return Err(TopicError::WildcardInName { offset });
+    }
+    Ok(())
 }

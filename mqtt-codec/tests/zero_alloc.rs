@@ -13,8 +13,8 @@
 use bytes::{Bytes, BytesMut};
 use mqtt_wire::{
     ConnAck, Connect, ConnectReturnCode, DecodeOptions, Encode, MqttString, Packet, PacketId,
-    Publish, QoS, QosPid, SubAck, SubAckReturnCode, Subscribe, SubscribeFilter, TopicFilter,
-    TopicName, Unsubscribe, Will, decode,
+    PacketRef, Publish, QoS, QosPid, SubAck, SubAckReturnCode, Subscribe, SubscribeFilter,
+    TopicFilter, TopicName, Unsubscribe, Will, decode, decode_slice,
 };
 
 use test_support::{CountingAllocator, allocations_during};
@@ -153,6 +153,40 @@ fn a_server_decodes_every_client_packet_without_allocating() {
 #[test]
 fn a_client_decodes_every_server_packet_without_allocating() {
     check_zero_allocations(server_packets(), DecodeOptions::client());
+}
+
+/// The borrowed decoder allocates nothing at all, CONNECT included, and reads back the same
+/// packets as the owned one.
+fn check_borrowed_zero_allocations(packets: Vec<Packet>, options: DecodeOptions) {
+    let mut wire = BytesMut::new();
+    for p in &packets {
+        p.encode(&mut wire).unwrap();
+    }
+    let mut rest = &wire[..];
+    for expected in packets {
+        let (count, decoded) = allocations_during(|| decode_slice(rest, &options));
+        let (decoded, len) = decoded.unwrap().unwrap();
+        assert_eq!(count, 0, "decoding {:?}", decoded.packet_type());
+        let (count, entries) = allocations_during(|| match &decoded {
+            PacketRef::Subscribe(s) => s.filters().map(|f| f.filter.len()).sum::<usize>(),
+            PacketRef::Unsubscribe(u) => u.filters().map(str::len).sum(),
+            PacketRef::SubAck(s) => s.return_codes().count(),
+            _ => 0,
+        });
+        assert_eq!(count, 0, "reading the lists of {:?}", decoded.packet_type());
+        if matches!(decoded, PacketRef::Subscribe(_) | PacketRef::Unsubscribe(_)) {
+            assert!(entries > 0);
+        }
+        assert_eq!(Packet::from(decoded), expected);
+        rest = &rest[len..];
+    }
+    assert!(rest.is_empty());
+}
+
+#[test]
+fn the_borrowed_decoder_allocates_nothing_in_either_role() {
+    check_borrowed_zero_allocations(client_packets(), DecodeOptions::server());
+    check_borrowed_zero_allocations(server_packets(), DecodeOptions::client());
 }
 
 #[test]

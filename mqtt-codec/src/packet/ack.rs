@@ -10,7 +10,7 @@ use crate::reader::Reader;
 
 /// The framing layer has already checked that the remaining length is exactly 2.
 pub(crate) fn decode_packet_id_only(
-    mut reader: Reader,
+    mut reader: Reader<'_>,
     packet_type: PacketType,
 ) -> Result<PacketId, DecodeError> {
     let id = reader.packet_id()?;

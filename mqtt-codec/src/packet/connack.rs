@@ -61,7 +61,7 @@ impl ConnAck {
         }
     }
 
-    pub(crate) fn decode(mut reader: Reader) -> Result<Self, DecodeError> {
+    pub(crate) fn decode(mut reader: Reader<'_>) -> Result<Self, DecodeError> {
         let flags_at = reader.offset();
         let flags = reader.u8("acknowledge flags")?;
         if flags & 0xFE != 0 {

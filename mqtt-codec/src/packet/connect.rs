@@ -72,13 +72,84 @@ impl Connect {
         }
     }
 
-    pub(crate) fn decode(mut reader: Reader) -> Result<Self, DecodeError> {
+    /// The owned form of `connect`, taking each string and binary field through `keep`.
+    pub(crate) fn from_ref<'a>(connect: ConnectRef<'a>, keep: impl Fn(&'a [u8]) -> Bytes) -> Self {
+        let text = |text: &'a str| MqttString::from_validated(keep(text.as_bytes()));
+        Self {
+            clean_session: connect.clean_session,
+            keep_alive: connect.keep_alive,
+            client_id: text(connect.client_id),
+            will: connect.will.map(|will| Will {
+                topic: TopicName::from_validated(keep(will.topic.as_bytes())),
+                payload: keep(will.payload),
+                qos: will.qos,
+                retain: will.retain,
+            }),
+            username: connect.username.map(text),
+            password: connect.password.map(&keep),
+        }
+    }
+
+    fn flags(&self) -> u8 {
+        let mut flags = 0;
+        if self.clean_session {
+            flags |= CLEAN_SESSION;
+        }
+        if let Some(will) = &self.will {
+            flags |= WILL | ((will.qos as u8) << 3);
+            if will.retain {
+                flags |= WILL_RETAIN;
+            }
+        }
+        if self.username.is_some() {
+            flags |= USERNAME;
+        }
+        if self.password.is_some() {
+            flags |= PASSWORD;
+        }
+        flags
+    }
+}
+
+/// A CONNECT that borrows its strings and binary fields from the bytes it was decoded from
+/// ([`decode_slice`](crate::decode_slice)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnectRef<'a> {
+    /// Discard any previous session and start a new one (§3.1.2.4).
+    pub clean_session: bool,
+    /// Keep-alive interval in seconds; 0 turns the mechanism off (§3.1.2.10).
+    pub keep_alive: u16,
+    /// The client identifier; may be empty.
+    pub client_id: &'a str,
+    /// The message the server publishes if the connection ends without DISCONNECT.
+    pub will: Option<WillRef<'a>>,
+    /// The user name.
+    pub username: Option<&'a str>,
+    /// The password: binary data, not necessarily text.
+    pub password: Option<&'a [u8]>,
+}
+
+/// A Will message borrowed from the CONNECT it came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WillRef<'a> {
+    /// Where the Will is published: a valid topic name, without wildcards.
+    pub topic: &'a str,
+    /// The message, at most 65,535 bytes.
+    pub payload: &'a [u8],
+    /// The QoS it is published at.
+    pub qos: QoS,
+    /// Whether it is published retained.
+    pub retain: bool,
+}
+
+impl<'a> ConnectRef<'a> {
+    pub(crate) fn decode(mut reader: Reader<'a>) -> Result<Self, DecodeError> {
         let name_at = reader.offset();
-        let name = reader.prefixed_map("protocol name", |name| match name {
+        let name = match reader.binary("protocol name")? {
             b"MQTT" => ProtocolName::Mqtt,
             b"MQIsdp" => ProtocolName::MqIsdp,
             _ => ProtocolName::Other,
-        })?;
+        };
         let level_at = reader.offset();
         let level = reader.u8("protocol level")?;
         match (name, level) {
@@ -123,11 +194,9 @@ impl Connect {
         // [MQTT-3.1.3-1]: client id, will topic, will message, user name, password.
         let client_id = reader.string("client identifier")?;
         let will = if flags & WILL != 0 {
-            let topic = reader.topic_name("will topic")?;
-            let payload = reader.binary("will message")?;
-            Some(Will {
-                topic,
-                payload,
+            Some(WillRef {
+                topic: reader.topic_name("will topic")?,
+                payload: reader.binary("will message")?,
                 qos: will_qos,
                 retain: flags & WILL_RETAIN != 0,
             })
@@ -153,26 +222,6 @@ impl Connect {
             username,
             password,
         })
-    }
-
-    fn flags(&self) -> u8 {
-        let mut flags = 0;
-        if self.clean_session {
-            flags |= CLEAN_SESSION;
-        }
-        if let Some(will) = &self.will {
-            flags |= WILL | ((will.qos as u8) << 3);
-            if will.retain {
-                flags |= WILL_RETAIN;
-            }
-        }
-        if self.username.is_some() {
-            flags |= USERNAME;
-        }
-        if self.password.is_some() {
-            flags |= PASSWORD;
-        }
-        flags
     }
 }
 

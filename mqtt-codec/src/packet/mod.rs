@@ -3,6 +3,8 @@
 use std::fmt;
 use std::num::NonZeroU16;
 
+use bytes::Bytes;
+
 mod ack;
 mod connack;
 mod connect;
@@ -12,11 +14,14 @@ mod subscribe;
 mod unsubscribe;
 
 pub use connack::{ConnAck, ConnectReturnCode};
-pub use connect::{Connect, Will};
-pub use publish::Publish;
-pub use suback::{SubAck, SubAckReturnCode, SubAckReturnCodes};
-pub use subscribe::{Subscribe, SubscribeFilter, SubscribeFilters};
-pub use unsubscribe::{Unsubscribe, UnsubscribeFilters};
+pub use connect::{Connect, ConnectRef, Will, WillRef};
+pub use publish::{Publish, PublishRef};
+pub use suback::{SubAck, SubAckRef, SubAckReturnCode, SubAckReturnCodes};
+pub use subscribe::{
+    Subscribe, SubscribeFilter, SubscribeFilterRef, SubscribeFilterRefs, SubscribeFilters,
+    SubscribeRef,
+};
+pub use unsubscribe::{Unsubscribe, UnsubscribeFilterRefs, UnsubscribeFilters, UnsubscribeRef};
 
 pub(crate) use ack::{decode_packet_id_only, encode_packet_id_only};
 
@@ -80,6 +85,91 @@ impl Packet {
             Packet::PingResp => PacketType::PingResp,
             Packet::Disconnect => PacketType::Disconnect,
         }
+    }
+}
+
+/// A decoded packet that borrows its strings, topics and payloads from the bytes it was decoded
+/// from ([`decode_slice`](crate::decode_slice)). The same packets as [`Packet`], checked by the
+/// same rules; `Packet::from` makes an owned copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PacketRef<'a> {
+    /// Client request to connect (§3.1).
+    Connect(ConnectRef<'a>),
+    /// Connect acknowledgement (§3.2).
+    ConnAck(ConnAck),
+    /// Publish message (§3.3).
+    Publish(PublishRef<'a>),
+    /// Publish acknowledgement, QoS 1 (§3.4).
+    PubAck(PacketId),
+    /// Publish received, QoS 2 part 1 (§3.5).
+    PubRec(PacketId),
+    /// Publish release, QoS 2 part 2 (§3.6).
+    PubRel(PacketId),
+    /// Publish complete, QoS 2 part 3 (§3.7).
+    PubComp(PacketId),
+    /// Subscribe request (§3.8).
+    Subscribe(SubscribeRef<'a>),
+    /// Subscribe acknowledgement (§3.9).
+    SubAck(SubAckRef<'a>),
+    /// Unsubscribe request (§3.10).
+    Unsubscribe(UnsubscribeRef<'a>),
+    /// Unsubscribe acknowledgement (§3.11).
+    UnsubAck(PacketId),
+    /// Ping request (§3.12).
+    PingReq,
+    /// Ping response (§3.13).
+    PingResp,
+    /// Client is disconnecting (§3.14).
+    Disconnect,
+}
+
+impl<'a> PacketRef<'a> {
+    /// The packet's type.
+    pub fn packet_type(&self) -> PacketType {
+        match self {
+            PacketRef::Connect(_) => PacketType::Connect,
+            PacketRef::ConnAck(_) => PacketType::ConnAck,
+            PacketRef::Publish(_) => PacketType::Publish,
+            PacketRef::PubAck(_) => PacketType::PubAck,
+            PacketRef::PubRec(_) => PacketType::PubRec,
+            PacketRef::PubRel(_) => PacketType::PubRel,
+            PacketRef::PubComp(_) => PacketType::PubComp,
+            PacketRef::Subscribe(_) => PacketType::Subscribe,
+            PacketRef::SubAck(_) => PacketType::SubAck,
+            PacketRef::Unsubscribe(_) => PacketType::Unsubscribe,
+            PacketRef::UnsubAck(_) => PacketType::UnsubAck,
+            PacketRef::PingReq => PacketType::PingReq,
+            PacketRef::PingResp => PacketType::PingResp,
+            PacketRef::Disconnect => PacketType::Disconnect,
+        }
+    }
+
+    /// The owned packet, each borrowed field taken through `keep` (a copy, or a slice of the
+    /// buffer the fields point into).
+    pub(crate) fn to_packet_with(self, keep: impl Fn(&'a [u8]) -> Bytes) -> Packet {
+        match self {
+            PacketRef::Connect(c) => Packet::Connect(Box::new(Connect::from_ref(c, keep))),
+            PacketRef::ConnAck(c) => Packet::ConnAck(c),
+            PacketRef::Publish(p) => Packet::Publish(Publish::from_ref(p, keep)),
+            PacketRef::PubAck(id) => Packet::PubAck(id),
+            PacketRef::PubRec(id) => Packet::PubRec(id),
+            PacketRef::PubRel(id) => Packet::PubRel(id),
+            PacketRef::PubComp(id) => Packet::PubComp(id),
+            PacketRef::Subscribe(s) => Packet::Subscribe(Subscribe::from_ref(s, keep)),
+            PacketRef::SubAck(s) => Packet::SubAck(SubAck::from_ref(s, keep)),
+            PacketRef::Unsubscribe(u) => Packet::Unsubscribe(Unsubscribe::from_ref(u, keep)),
+            PacketRef::UnsubAck(id) => Packet::UnsubAck(id),
+            PacketRef::PingReq => Packet::PingReq,
+            PacketRef::PingResp => Packet::PingResp,
+            PacketRef::Disconnect => Packet::Disconnect,
+        }
+    }
+}
+
+impl From<PacketRef<'_>> for Packet {
+    /// Copies the borrowed fields.
+    fn from(packet: PacketRef<'_>) -> Packet {
+        packet.to_packet_with(Bytes::copy_from_slice)
     }
 }
 

@@ -36,8 +36,38 @@ impl Publish {
         }
     }
 
+    /// The owned form of `publish`, taking the topic and payload through `keep`.
+    pub(crate) fn from_ref<'a>(publish: PublishRef<'a>, keep: impl Fn(&'a [u8]) -> Bytes) -> Self {
+        Self {
+            dup: publish.dup,
+            qos_pid: publish.qos_pid,
+            retain: publish.retain,
+            topic: TopicName::from_validated(keep(publish.topic.as_bytes())),
+            payload: keep(publish.payload),
+        }
+    }
+}
+
+/// A PUBLISH that borrows its topic and payload from the bytes it was decoded from
+/// ([`decode_slice`](crate::decode_slice)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PublishRef<'a> {
+    /// Whether this is a re-delivery (§3.3.1.1). Never set at QoS 0.
+    pub dup: bool,
+    /// QoS and, for QoS 1 and 2, the packet identifier.
+    pub qos_pid: QosPid,
+    /// Whether the server should retain the message (§3.3.1.3).
+    pub retain: bool,
+    /// Where the message is published: a valid topic name, without wildcards.
+    pub topic: &'a str,
+    /// The application message, any bytes.
+    pub payload: &'a [u8],
+}
+
+impl<'a> PublishRef<'a> {
     /// The framing layer has checked the flags: QoS is not 3 and DUP is clear at QoS 0.
-    pub(crate) fn decode(flags: u8, mut reader: Reader) -> Result<Self, DecodeError> {
+    #[inline]
+    pub(crate) fn decode(flags: u8, mut reader: Reader<'a>) -> Result<Self, DecodeError> {
         let topic = reader.topic_name("topic name")?;
         let qos_pid = match (flags >> 1) & 0b11 {
             0 => QosPid::AtMostOnce,
@@ -50,7 +80,7 @@ impl Publish {
             retain: flags & 1 != 0,
             topic,
             // The payload is the rest of the frame, so a PUBLISH has no trailing bytes.
-            payload: reader.into_rest(),
+            payload: reader.rest(),
         })
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{PacketId, PacketType, QoS};
 use crate::encode::{Body, first_byte, prefixed_len};
@@ -63,19 +63,46 @@ impl SubAck {
     }
 
     /// The return codes in order.
-    pub fn return_codes(&self) -> SubAckReturnCodes {
+    pub fn return_codes(&self) -> SubAckReturnCodes<'_> {
         SubAckReturnCodes {
-            rest: self.codes.clone(),
+            rest: self.codes.iter(),
         }
     }
 
-    pub(crate) fn decode(mut reader: Reader) -> Result<Self, DecodeError> {
+    /// The owned form of `suback`, taking its return codes through `keep`.
+    pub(crate) fn from_ref<'a>(suback: SubAckRef<'a>, keep: impl Fn(&'a [u8]) -> Bytes) -> Self {
+        Self {
+            packet_id: suback.packet_id,
+            codes: keep(suback.codes),
+        }
+    }
+}
+
+/// A SUBACK that borrows its return codes from the bytes it was decoded from
+/// ([`decode_slice`](crate::decode_slice)).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubAckRef<'a> {
+    /// The SUBSCRIBE's packet identifier.
+    pub packet_id: PacketId,
+    /// Validated return codes, one byte each.
+    codes: &'a [u8],
+}
+
+impl<'a> SubAckRef<'a> {
+    /// The return codes in order.
+    pub fn return_codes(&self) -> SubAckReturnCodes<'a> {
+        SubAckReturnCodes {
+            rest: self.codes.iter(),
+        }
+    }
+
+    pub(crate) fn decode(mut reader: Reader<'a>) -> Result<Self, DecodeError> {
         let packet_id = reader.packet_id()?;
         if reader.is_empty() {
             return Err(reader.error(DecodeErrorKind::NoReturnCodes));
         }
         let codes_at = reader.offset();
-        let codes = reader.into_rest();
+        let codes = reader.rest();
         if let Some((i, &code)) = codes
             .iter()
             .enumerate()
@@ -114,18 +141,26 @@ impl Body for SubAck {
     }
 }
 
-/// Iterator over a SUBACK's return codes.
-#[derive(Debug, Clone)]
-pub struct SubAckReturnCodes {
-    rest: Bytes,
+impl fmt::Debug for SubAckRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubAckRef")
+            .field("packet_id", &self.packet_id)
+            .field("return_codes", &self.return_codes().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
-impl Iterator for SubAckReturnCodes {
+/// Iterator over a SUBACK's return codes.
+#[derive(Debug, Clone)]
+pub struct SubAckReturnCodes<'a> {
+    rest: std::slice::Iter<'a, u8>,
+}
+
+impl Iterator for SubAckReturnCodes<'_> {
     type Item = SubAckReturnCode;
 
     fn next(&mut self) -> Option<SubAckReturnCode> {
-        let code = SubAckReturnCode::from_u8(*self.rest.first()?)?;
-        self.rest.advance(1);
-        Some(code)
+        // Validated when decoded or built: an invalid code would end the iteration.
+        SubAckReturnCode::from_u8(*self.rest.next()?)
     }
 }

@@ -62,8 +62,45 @@ impl Subscribe {
         }
     }
 
-    pub(crate) fn decode(reader: Reader) -> Result<Self, DecodeError> {
-        let (packet_id, payload) = decode_filter_list(reader, PacketType::Subscribe, |reader| {
+    /// The owned form of `subscribe`, taking its filter list through `keep`.
+    pub(crate) fn from_ref<'a>(
+        subscribe: SubscribeRef<'a>,
+        keep: impl Fn(&'a [u8]) -> Bytes,
+    ) -> Self {
+        Self {
+            packet_id: subscribe.packet_id,
+            payload: keep(subscribe.list),
+        }
+    }
+}
+
+/// A SUBSCRIBE that borrows its filters from the bytes it was decoded from
+/// ([`decode_slice`](crate::decode_slice)).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubscribeRef<'a> {
+    /// The packet identifier the SUBACK will echo.
+    pub packet_id: PacketId,
+    /// Validated payload: (length, filter, requested QoS)+.
+    list: &'a [u8],
+}
+
+/// One entry of a borrowed SUBSCRIBE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubscribeFilterRef<'a> {
+    /// The topic filter, valid.
+    pub filter: &'a str,
+    /// The highest QoS the client asks for.
+    pub qos: QoS,
+}
+
+impl<'a> SubscribeRef<'a> {
+    /// The filters in the order they were sent.
+    pub fn filters(&self) -> SubscribeFilterRefs<'a> {
+        SubscribeFilterRefs { rest: self.list }
+    }
+
+    pub(crate) fn decode(reader: Reader<'a>) -> Result<Self, DecodeError> {
+        let (packet_id, list) = decode_filter_list(reader, PacketType::Subscribe, |reader| {
             let options_at = reader.offset();
             let options = reader.u8("requested QoS")?;
             if options & 0b1111_1100 != 0 {
@@ -80,28 +117,64 @@ impl Subscribe {
             }
             Ok(())
         })?;
-        Ok(Self { packet_id, payload })
+        Ok(Self { packet_id, list })
+    }
+}
+
+impl fmt::Debug for SubscribeRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubscribeRef")
+            .field("packet_id", &self.packet_id)
+            .field("filters", &self.filters().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// Iterator over a borrowed SUBSCRIBE's filters.
+#[derive(Debug, Clone)]
+pub struct SubscribeFilterRefs<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for SubscribeFilterRefs<'a> {
+    type Item = SubscribeFilterRef<'a>;
+
+    fn next(&mut self) -> Option<SubscribeFilterRef<'a>> {
+        // The list was validated when decoded, so these reads cannot fail; should they, the
+        // iteration ends rather than panics.
+        let (filter, rest) = split_prefixed(self.rest)?;
+        let (&qos, rest) = rest.split_first()?;
+        self.rest = rest;
+        Some(SubscribeFilterRef {
+            filter: std::str::from_utf8(filter).ok()?,
+            qos: QoS::from_u8(qos)?,
+        })
     }
 }
 
 /// Validates the filter list of a SUBSCRIBE or UNSUBSCRIBE (at least one filter;
-/// `after_filter` reads what follows each one) and returns the packet identifier and the list as
-/// one slice of the frame.
-pub(crate) fn decode_filter_list(
-    mut reader: Reader,
+/// `after_filter` reads what follows each one) and returns the packet identifier and the list.
+pub(crate) fn decode_filter_list<'a>(
+    mut reader: Reader<'a>,
     packet_type: PacketType,
-    mut after_filter: impl FnMut(&mut Reader) -> Result<(), DecodeError>,
-) -> Result<(PacketId, Bytes), DecodeError> {
+    mut after_filter: impl FnMut(&mut Reader<'a>) -> Result<(), DecodeError>,
+) -> Result<(PacketId, &'a [u8]), DecodeError> {
     let packet_id = reader.packet_id()?;
-    let payload_at = reader.offset();
     if reader.is_empty() {
         return Err(reader.error(DecodeErrorKind::NoTopicFilters { packet_type }));
     }
+    let list = reader.rest();
     while !reader.is_empty() {
-        reader.skip_topic_filter("topic filter")?;
+        reader.topic_filter("topic filter")?;
         after_filter(&mut reader)?;
     }
-    Ok((packet_id, reader.since(payload_at)))
+    Ok((packet_id, list))
+}
+
+/// Splits a two-byte-prefixed field off the front of validated bytes.
+pub(crate) fn split_prefixed(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (&len, rest) = bytes.split_first_chunk::<2>()?;
+    rest.split_at_checked(usize::from(u16::from_be_bytes(len)))
 }
 
 impl fmt::Debug for Subscribe {
@@ -152,13 +225,7 @@ impl Iterator for SubscribeFilters {
 
 /// Splits a two-byte-prefixed field off the front of validated bytes.
 pub(crate) fn take_prefixed(rest: &mut Bytes) -> Option<Bytes> {
-    let len = match *rest.as_ref() {
-        [hi, lo, ..] => usize::from(u16::from_be_bytes([hi, lo])),
-        _ => return None,
-    };
-    if rest.len() < prefixed_len(len) {
-        return None;
-    }
+    let len = split_prefixed(rest)?.0.len();
     rest.advance(2);
     Some(rest.split_to(len))
 }

@@ -4,7 +4,7 @@ use std::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::subscribe::{decode_filter_list, take_prefixed};
+use super::subscribe::{decode_filter_list, split_prefixed, take_prefixed};
 use super::{PacketId, PacketType};
 use crate::encode::{Body, first_byte, prefixed_len, put_prefixed};
 use crate::error::{DecodeError, EncodeError};
@@ -49,9 +49,63 @@ impl Unsubscribe {
         }
     }
 
-    pub(crate) fn decode(reader: Reader) -> Result<Self, DecodeError> {
-        let (packet_id, payload) = decode_filter_list(reader, PacketType::Unsubscribe, |_| Ok(()))?;
-        Ok(Self { packet_id, payload })
+    /// The owned form of `unsubscribe`, taking its filter list through `keep`.
+    pub(crate) fn from_ref<'a>(
+        unsubscribe: UnsubscribeRef<'a>,
+        keep: impl Fn(&'a [u8]) -> Bytes,
+    ) -> Self {
+        Self {
+            packet_id: unsubscribe.packet_id,
+            payload: keep(unsubscribe.list),
+        }
+    }
+}
+
+/// An UNSUBSCRIBE that borrows its filters from the bytes it was decoded from
+/// ([`decode_slice`](crate::decode_slice)).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UnsubscribeRef<'a> {
+    /// The packet identifier the UNSUBACK will echo.
+    pub packet_id: PacketId,
+    /// Validated payload: (length, filter)+.
+    list: &'a [u8],
+}
+
+impl<'a> UnsubscribeRef<'a> {
+    /// The filters in the order they were sent.
+    pub fn filters(&self) -> UnsubscribeFilterRefs<'a> {
+        UnsubscribeFilterRefs { rest: self.list }
+    }
+
+    pub(crate) fn decode(reader: Reader<'a>) -> Result<Self, DecodeError> {
+        let (packet_id, list) = decode_filter_list(reader, PacketType::Unsubscribe, |_| Ok(()))?;
+        Ok(Self { packet_id, list })
+    }
+}
+
+impl fmt::Debug for UnsubscribeRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnsubscribeRef")
+            .field("packet_id", &self.packet_id)
+            .field("filters", &self.filters().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// Iterator over a borrowed UNSUBSCRIBE's filters, each a valid topic filter.
+#[derive(Debug, Clone)]
+pub struct UnsubscribeFilterRefs<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for UnsubscribeFilterRefs<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        // Validated when decoded: should a read fail, the iteration ends rather than panics.
+        let (filter, rest) = split_prefixed(self.rest)?;
+        self.rest = rest;
+        std::str::from_utf8(filter).ok()
     }
 }
 
