@@ -5,8 +5,8 @@ use bytes::{Buf, BytesMut};
 use crate::error::DecodeError;
 use crate::frame::{FixedHeader, MAX_REMAINING_LENGTH, parse_fixed_header};
 use crate::packet::{
-    ConnAck, ConnectRef, Packet, PacketRef, PacketType, Publish, PublishRef, SubAckRef,
-    SubscribeRef, UnsubscribeRef, decode_packet_id_only,
+    ConnAck, ConnectRef, Packet, PacketRef, PacketType, Publish, PublishFields, PublishRef,
+    SubAckRef, SubscribeRef, UnsubscribeRef, decode_packet_id_only,
 };
 use crate::reader::Reader;
 use crate::topic::TopicName;
@@ -86,23 +86,25 @@ pub fn decode(buf: &mut BytesMut, options: &DecodeOptions) -> Result<Option<Pack
     }
     let mut body = buf.split_to(header.frame_len).freeze();
     body.advance(header.header_len);
-    let packet = match decode_body(&header, &body)? {
-        // The payload is the body's tail: the body itself becomes the payload, which saves a
-        // reference count.
-        PacketRef::Publish(publish) => {
-            let topic = TopicName::from_validated(body.slice_ref(publish.topic.as_bytes()));
-            let payload_at = body.len().saturating_sub(publish.payload.len());
-            let (dup, qos_pid, retain) = (publish.dup, publish.qos_pid, publish.retain);
-            body.advance(payload_at);
-            Packet::Publish(Publish {
-                dup,
-                qos_pid,
-                retain,
-                topic,
-                payload: body,
-            })
-        }
-        other => other.to_packet_with(|field| body.slice_ref(field)),
+    let packet = if header.packet_type == PacketType::Publish {
+        // The hot path: the topic is checked without being borrowed as text, and the payload is
+        // the body's tail, so the body itself becomes the payload (one reference count fewer).
+        let reader = Reader::new(&body, header.header_len);
+        let fields =
+            PublishFields::decode(header.flags, reader, |r| r.topic_name_bytes("topic name"))?;
+        let topic = TopicName::from_validated(body.slice_ref(fields.topic));
+        let payload_at = body.len().saturating_sub(fields.payload.len());
+        let (dup, qos_pid, retain) = (fields.dup, fields.qos_pid, fields.retain);
+        body.advance(payload_at);
+        Packet::Publish(Publish {
+            dup,
+            qos_pid,
+            retain,
+            topic,
+            payload: body,
+        })
+    } else {
+        decode_body(&header, &body)?.to_packet_with(|field| body.slice_ref(field))
     };
     Ok(Some(packet))
 }

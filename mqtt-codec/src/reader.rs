@@ -7,7 +7,7 @@
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::packet::{PacketId, PacketType};
 use crate::string::{StringError, mqtt_str};
-use crate::topic::{TopicError, topic_filter_str, topic_name_str};
+use crate::topic::{TopicError, topic_name_str, validate_topic_filter, validate_topic_name};
 
 pub(crate) struct Reader<'a> {
     /// What is left of the frame.
@@ -126,9 +126,22 @@ impl<'a> Reader<'a> {
     }
 
     #[inline]
-    pub(crate) fn topic_filter(&mut self, field: &'static str) -> Result<&'a str, DecodeError> {
+    /// A topic name, checked, as bytes.
+    pub(crate) fn topic_name_bytes(
+        &mut self,
+        field: &'static str,
+    ) -> Result<&'a [u8], DecodeError> {
         self.checked(field, |content, at| {
-            topic_filter_str(content).map_err(|reason| topic_error(at, field, reason))
+            validate_topic_name(content)
+                .map(|()| content)
+                .map_err(|reason| topic_error(at, field, reason))
+        })
+    }
+
+    /// Validates a topic filter and steps over it (filter lists are kept whole, in wire form).
+    pub(crate) fn skip_topic_filter(&mut self, field: &'static str) -> Result<(), DecodeError> {
+        self.checked(field, |content, at| {
+            validate_topic_filter(content).map_err(|reason| topic_error(at, field, reason))
         })
     }
 

@@ -57,11 +57,22 @@ impl std::error::Error for StringError {}
 /// The length is not checked here: a decoded string cannot exceed its two-byte prefix.
 #[inline]
 pub(crate) fn mqtt_str(bytes: &[u8]) -> Result<&str, StringError> {
-    let text = utf8(bytes)?;
-    if scan(bytes).nul {
+    check_mqtt_text(bytes)?;
+    utf8(bytes)
+}
+
+/// Checks that `bytes` is well-formed UTF-8 without U+0000, errors in that order; text that is
+/// all ASCII (the common case, found by the same pass that looks for U+0000) is UTF-8 already.
+#[inline]
+pub(crate) fn check_mqtt_text(bytes: &[u8]) -> Result<Scan, StringError> {
+    let scan = scan(bytes);
+    if !scan.ascii {
+        utf8(bytes)?;
+    }
+    if scan.nul {
         check_no_null(bytes)?;
     }
-    Ok(text)
+    Ok(scan)
 }
 
 /// Borrows well-formed UTF-8 as text; std's check is the only safe way to a `&str`, and it is
@@ -89,6 +100,8 @@ pub(crate) fn check_no_null(bytes: &[u8]) -> Result<(), StringError> {
 
 /// What one pass over a string found.
 pub(crate) struct Scan {
+    /// Every byte is below 0x80.
+    pub(crate) ascii: bool,
     /// Some byte is 0 (U+0000).
     pub(crate) nul: bool,
     /// Some byte is `+` or `#`.
@@ -115,6 +128,7 @@ pub(crate) fn scan(bytes: &[u8]) -> Scan {
         }
     }
     Scan {
+        ascii: found.high == 0,
         nul: found.nul != 0,
         wildcard: found.wildcard != 0,
     }
@@ -123,6 +137,7 @@ pub(crate) fn scan(bytes: &[u8]) -> Scan {
 /// What [`scan`] has seen so far: non-zero once something was found.
 #[derive(Default)]
 struct Found {
+    high: u64,
     nul: u64,
     wildcard: u64,
 }
@@ -136,6 +151,7 @@ impl Found {
         const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
         let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
         let v = u64::from_le_bytes(*word);
+        self.high |= v & HIGH;
         self.nul |= zero_byte(v);
         self.wildcard |= zero_byte(v ^ u64::from_le_bytes([b'+'; 8]))
             | zero_byte(v ^ u64::from_le_bytes([b'#'; 8]));
@@ -143,6 +159,7 @@ impl Found {
 
     #[inline]
     fn add_byte(&mut self, b: u8) {
+        self.high |= u64::from(b >= 0x80);
         self.nul |= u64::from(b == 0);
         self.wildcard |= u64::from(b == b'+' || b == b'#');
     }
@@ -160,7 +177,7 @@ fn validate_mqtt_string(bytes: &[u8]) -> Result<(), StringError> {
     if bytes.len() > MAX_STRING_LEN {
         return Err(StringError::TooLong { len: bytes.len() });
     }
-    mqtt_str(bytes).map(drop)
+    check_mqtt_text(bytes).map(drop)
 }
 
 /// Defines a newtype over `Bytes` whose content `$validate` has accepted, with the accessors and

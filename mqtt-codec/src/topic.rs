@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::string::{MAX_STRING_LEN, Scan, StringError, check_no_null, scan, utf8, validated_text};
+use crate::string::{MAX_STRING_LEN, Scan, StringError, check_mqtt_text, utf8, validated_text};
 
 /// AWS IoT Core: at most 7 forward slashes (8 levels) in a topic or topic filter.
 pub const AWS_IOT_MAX_LEVELS: usize = 8;
@@ -115,48 +115,40 @@ impl std::error::Error for TopicError {}
 
 /// Checks the rules every topic name obeys: non-empty, at most 65,535 bytes, a valid MQTT
 /// string, no wildcard.
-pub fn validate_topic_name(bytes: &[u8]) -> Result<(), TopicError> {
-    topic_name_str(bytes).map(drop)
-}
-
-/// Checks the rules every topic filter obeys: non-empty, at most 65,535 bytes, a valid MQTT
-/// string, `+` occupying whole levels and `#` alone in the last level.
-pub fn validate_topic_filter(bytes: &[u8]) -> Result<(), TopicError> {
-    topic_filter_str(bytes).map(drop)
-}
-
-/// [`validate_topic_name`], borrowing the topic as text.
 #[inline]
-pub(crate) fn topic_name_str(bytes: &[u8]) -> Result<&str, TopicError> {
-    let (text, scan) = topic_text(bytes)?;
+pub fn validate_topic_name(bytes: &[u8]) -> Result<(), TopicError> {
+    let scan = check_topic_text(bytes)?;
     if scan.wildcard {
         if let Some(offset) = bytes.iter().position(|&b| b == b'+' || b == b'#') {
             return Err(TopicError::WildcardInName { offset });
         }
     }
-    Ok(text)
+    Ok(())
 }
 
-/// [`validate_topic_filter`], borrowing the filter as text.
+/// Checks the rules every topic filter obeys: non-empty, at most 65,535 bytes, a valid MQTT
+/// string, `+` occupying whole levels and `#` alone in the last level.
 #[inline]
-pub(crate) fn topic_filter_str(bytes: &[u8]) -> Result<&str, TopicError> {
-    let (text, scan) = topic_text(bytes)?;
+pub fn validate_topic_filter(bytes: &[u8]) -> Result<(), TopicError> {
+    let scan = check_topic_text(bytes)?;
     if scan.wildcard {
         check_wildcards(bytes)?;
     }
-    Ok(text)
+    Ok(())
+}
+
+/// [`validate_topic_name`], borrowing the topic as text.
+#[inline]
+pub(crate) fn topic_name_str(bytes: &[u8]) -> Result<&str, TopicError> {
+    validate_topic_name(bytes)?;
+    utf8(bytes).map_err(TopicError::InvalidString)
 }
 
 /// The checks names and filters share, in the order errors are reported: length, UTF-8, U+0000.
 #[inline]
-fn topic_text(bytes: &[u8]) -> Result<(&str, Scan), TopicError> {
+fn check_topic_text(bytes: &[u8]) -> Result<Scan, TopicError> {
     check_length(bytes)?;
-    let text = utf8(bytes).map_err(TopicError::InvalidString)?;
-    let scan = scan(bytes);
-    if scan.nul {
-        check_no_null(bytes).map_err(TopicError::InvalidString)?;
-    }
-    Ok((text, scan))
+    check_mqtt_text(bytes).map_err(TopicError::InvalidString)
 }
 
 fn check_wildcards(bytes: &[u8]) -> Result<(), TopicError> {

@@ -15,6 +15,7 @@ mod unsubscribe;
 
 pub use connack::{ConnAck, ConnectReturnCode};
 pub use connect::{Connect, ConnectRef, Will, WillRef};
+pub(crate) use publish::PublishFields;
 pub use publish::{Publish, PublishRef};
 pub use suback::{SubAck, SubAckRef, SubAckReturnCode, SubAckReturnCodes};
 pub use subscribe::{

@@ -65,10 +65,37 @@ pub struct PublishRef<'a> {
 }
 
 impl<'a> PublishRef<'a> {
+    pub(crate) fn decode(flags: u8, reader: Reader<'a>) -> Result<Self, DecodeError> {
+        let fields = PublishFields::decode(flags, reader, |r| r.topic_name("topic name"))?;
+        Ok(Self {
+            dup: fields.dup,
+            qos_pid: fields.qos_pid,
+            retain: fields.retain,
+            topic: fields.topic,
+            payload: fields.payload,
+        })
+    }
+}
+
+/// A PUBLISH's fields with the topic as `T`: text for [`PublishRef`], checked bytes for the owned
+/// decoder, which needs no `&str` and so skips std's UTF-8 pass over ASCII topics.
+pub(crate) struct PublishFields<'a, T> {
+    pub(crate) dup: bool,
+    pub(crate) qos_pid: QosPid,
+    pub(crate) retain: bool,
+    pub(crate) topic: T,
+    pub(crate) payload: &'a [u8],
+}
+
+impl<'a, T> PublishFields<'a, T> {
     /// The framing layer has checked the flags: QoS is not 3 and DUP is clear at QoS 0.
     #[inline]
-    pub(crate) fn decode(flags: u8, mut reader: Reader<'a>) -> Result<Self, DecodeError> {
-        let topic = reader.topic_name("topic name")?;
+    pub(crate) fn decode(
+        flags: u8,
+        mut reader: Reader<'a>,
+        topic: impl FnOnce(&mut Reader<'a>) -> Result<T, DecodeError>,
+    ) -> Result<Self, DecodeError> {
+        let topic = topic(&mut reader)?;
         let qos_pid = match (flags >> 1) & 0b11 {
             0 => QosPid::AtMostOnce,
             1 => QosPid::AtLeastOnce(reader.packet_id()?),

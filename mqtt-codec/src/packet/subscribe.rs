@@ -165,7 +165,7 @@ pub(crate) fn decode_filter_list<'a>(
     }
     let list = reader.rest();
     while !reader.is_empty() {
-        reader.topic_filter("topic filter")?;
+        reader.skip_topic_filter("topic filter")?;
         after_filter(&mut reader)?;
     }
     Ok((packet_id, list))
