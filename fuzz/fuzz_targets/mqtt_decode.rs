@@ -1,42 +1,15 @@
 //! Arbitrary bytes through the decoder in both roles: it must never panic, every frame it accepts
 //! must re-encode to exactly the bytes it came from (modulo non-minimal remaining lengths), and
 //! it must stop at the first error.
+//!
+//! Body: `mqtt-codec/tests/fuzz/harness/mqtt_decode.rs`, which
+//! `mqtt-codec/tests/fuzz_replay.rs` also runs on stable over the committed corpus in
+//! `mqtt-codec/tests/fuzz/corpus/mqtt_decode/`.
 #![no_main]
 
-use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use mqtt_wire::{DecodeOptions, Encode, Role, decode};
 
-fuzz_target!(|data: &[u8]| {
-    for role in [Role::Server, Role::Client] {
-        let options = DecodeOptions::new(role).with_max_packet_size(64 * 1024);
-        let mut buf = BytesMut::from(data);
-        // Each successful decode consumes at least two bytes, so this terminates.
-        loop {
-            let before = buf.len();
-            match decode(&mut buf, &options) {
-                Ok(Some(packet)) => {
-                    let consumed = before - buf.len();
-                    assert!(consumed >= 2);
-                    let mut out = BytesMut::new();
-                    packet.encode(&mut out).expect("a decoded packet re-encodes");
-                    assert_eq!(out.len(), packet.encoded_len());
-                    // Re-encoding uses the minimal remaining length, so it is never longer.
-                    assert!(out.len() <= consumed);
-                    let again = decode(&mut out, &options).expect("re-decodes").expect("whole");
-                    assert_eq!(again, packet);
-                    assert!(out.is_empty());
-                }
-                Ok(None) => {
-                    assert_eq!(buf.len(), before, "a partial frame consumes nothing");
-                    break;
-                }
-                Err(e) => {
-                    let _ = e.to_string();
-                    assert!(e.offset() <= before);
-                    break;
-                }
-            }
-        }
-    }
-});
+#[path = "../../mqtt-codec/tests/fuzz/harness/mqtt_decode.rs"]
+mod harness;
+
+fuzz_target!(|data: &[u8]| harness::run(data));

@@ -1,22 +1,15 @@
 //! Arbitrary text as rule SQL in every version. Invariants: parsing never panics; a parsed
 //! statement printed with `Display` parses again to an equal statement (spans aside); a
 //! template parse never panics.
+//!
+//! Body: `iot-sql/tests/fuzz/harness/sql_parse.rs`, which
+//! `iot-sql/tests/fuzz_replay.rs` also runs on stable over the committed corpus in
+//! `iot-sql/tests/fuzz/corpus/sql_parse/`.
 #![no_main]
 
-use iot_sql::{Rule, SqlVersion, Template};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(sql) = std::str::from_utf8(data) else {
-        return;
-    };
-    for version in [SqlVersion::V2015_10_08, SqlVersion::V2016_03_23, SqlVersion::Beta] {
-        if let Ok(rule) = Rule::parse(sql, version) {
-            let printed = rule.statement().to_string();
-            let again = Rule::parse(&printed, version)
-                .unwrap_or_else(|e| panic!("{sql:?} printed as {printed:?} does not parse: {e}"));
-            assert_eq!(again.statement(), rule.statement(), "{sql:?} printed as {printed:?}");
-        }
-    }
-    let _ = Template::parse(sql);
-});
+#[path = "../../iot-sql/tests/fuzz/harness/sql_parse.rs"]
+mod harness;
+
+fuzz_target!(|data: &[u8]| harness::run(data));

@@ -1,24 +1,14 @@
 //! Arbitrary bytes as a DER certificate (and as PEM): decoding never panics; an accepted
 //! certificate yields an identity whose fields are well-formed.
+//!
+//! Body: `x509-chain/tests/fuzz/harness/x509_parse.rs`, which
+//! `x509-chain/tests/fuzz_replay.rs` also runs on stable over the committed corpus in
+//! `x509-chain/tests/fuzz/corpus/x509_parse/`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use x509_chain::{Crl, Identity, certificates_from_pem};
 
-fuzz_target!(|data: &[u8]| {
-    match Identity::from_der(data) {
-        Ok(identity) => {
-            // The certificate id is SHA-256 as 64 lower-case hex digits.
-            assert_eq!(identity.certificate_id().len(), 64);
-            assert!(identity.certificate_id().bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
-            assert!(identity.serial_number().bytes().all(|b| b.is_ascii_hexdigit()));
-            let _ = identity.subject_dn();
-            let _ = identity.alt_names();
-        }
-        Err(e) => {
-            let _ = e.to_string();
-        }
-    }
-    let _ = Crl::from_der(data).map_err(|e| e.to_string());
-    let _ = certificates_from_pem(data).map_err(|e| e.to_string());
-});
+#[path = "../../x509-chain/tests/fuzz/harness/x509_parse.rs"]
+mod harness;
+
+fuzz_target!(|data: &[u8]| harness::run(data));
