@@ -62,10 +62,9 @@ pub(crate) fn parse_fixed_header<'a>(
 fn check_first_byte(first: u8, role: Role) -> Result<(PacketType, u8), DecodeError> {
     let nibble = first >> 4;
     let flags = first & 0x0F;
-    let packet_type = PacketType::from_nibble(nibble).ok_or(DecodeError::new(
-        0,
-        DecodeErrorKind::ReservedPacketType { value: nibble },
-    ))?;
+    let packet_type = PacketType::from_nibble(nibble).ok_or_else(|| {
+        DecodeError::new(0, DecodeErrorKind::ReservedPacketType { value: nibble })
+    })?;
     let allowed = match role {
         Role::Server => packet_type.sent_by_client(),
         Role::Client => packet_type.sent_by_server(),

@@ -82,7 +82,7 @@ impl<'a> Reader<'a> {
     pub(crate) fn packet_id(&mut self) -> Result<PacketId, DecodeError> {
         let at = self.offset;
         let value = self.u16("packet identifier")?;
-        PacketId::new(value).ok_or(DecodeError::new(at, DecodeErrorKind::ZeroPacketId))
+        PacketId::new(value).ok_or_else(|| DecodeError::new(at, DecodeErrorKind::ZeroPacketId))
     }
 
     /// Binary data: a two-byte length and that many bytes.
@@ -91,10 +91,9 @@ impl<'a> Reader<'a> {
         let prefix_at = self.offset;
         let len = usize::from(self.u16(field)?);
         // Point at the length that promised more than the frame holds.
-        let (content, rest) = self.rest.split_at_checked(len).ok_or(DecodeError::new(
-            prefix_at,
-            DecodeErrorKind::UnexpectedEndOfFrame { field },
-        ))?;
+        let (content, rest) = self.rest.split_at_checked(len).ok_or_else(|| {
+            DecodeError::new(prefix_at, DecodeErrorKind::UnexpectedEndOfFrame { field })
+        })?;
         self.advance(rest, len);
         Ok(content)
     }

@@ -403,44 +403,52 @@ impl<K> Node<K> {
 impl<K: Clone> Clone for SubscriptionTrie<K> {
     /// A deep copy, built bottom-up in post-order with explicit stacks: O(nodes), no recursion.
     fn clone(&self) -> Self {
-        // Nodes to copy; `true` once their children have been copied.
-        let mut todo: Vec<(&Node<K>, Option<Edge<'_>>, bool)> = vec![(&self.root, None, false)];
+        // Nodes below the root to copy; `true` once their children have been copied.
+        let mut todo: Vec<(&Node<K>, Edge<'_>, bool)> = self
+            .root
+            .edges()
+            .map(|(edge, child)| (child, edge, false))
+            .collect();
         // Copies whose parent is not built yet, with the edge to attach them by.
-        let mut done: Vec<(Option<Edge<'_>>, Node<K>)> = Vec::new();
+        let mut done: Vec<(Edge<'_>, Node<K>)> = Vec::new();
         while let Some((source, edge, children_copied)) = todo.pop() {
-            if !children_copied {
+            if children_copied {
+                let copy = source.copy_with_children(&mut done);
+                done.push((edge, copy));
+            } else {
                 todo.push((source, edge, true));
-                todo.extend(
-                    source
-                        .edges()
-                        .map(|(edge, child)| (child, Some(edge), false)),
-                );
-                continue;
+                todo.extend(source.edges().map(|(edge, child)| (child, edge, false)));
             }
-            // The children's copies are the last `child_count` entries of `done`.
-            let mut copy = Node {
-                children: HashMap::with_capacity(source.children.len()),
-                plus: None,
-                hash: None,
-                here: source.here.clone(),
-            };
-            let first_child = done.len().saturating_sub(source.child_count());
-            for (child_edge, child) in done.drain(first_child..) {
-                match child_edge {
-                    Some(Edge::Literal(level)) => {
-                        copy.children.insert(Box::from(level), child);
-                    }
-                    Some(Edge::Plus) => copy.plus = Some(Box::new(child)),
-                    Some(Edge::Hash) => copy.hash = Some(Box::new(child)),
-                    None => {}
-                }
-            }
-            done.push((edge, copy));
         }
+        // What is left in `done` is the root's children.
         Self {
-            root: done.pop().map(|(_, root)| root).unwrap_or_default(),
+            root: self.root.copy_with_children(&mut done),
             len: self.len,
         }
+    }
+}
+
+impl<K: Clone> Node<K> {
+    /// A copy of this node's own subscriptions with its children's copies attached: the last
+    /// `child_count` entries of `done`, which post-order put there.
+    fn copy_with_children<'a>(&self, done: &mut Vec<(Edge<'a>, Node<K>)>) -> Node<K> {
+        let mut copy = Node {
+            children: HashMap::with_capacity(self.children.len()),
+            plus: None,
+            hash: None,
+            here: self.here.clone(),
+        };
+        let first_child = done.len().saturating_sub(self.child_count());
+        for (edge, child) in done.drain(first_child..) {
+            match edge {
+                Edge::Literal(level) => {
+                    copy.children.insert(Box::from(level), child);
+                }
+                Edge::Plus => copy.plus = Some(Box::new(child)),
+                Edge::Hash => copy.hash = Some(Box::new(child)),
+            }
+        }
+        copy
     }
 }
 

@@ -227,16 +227,16 @@ fn check_aws_limits(bytes: &[u8]) -> Result<(), TopicError> {
     Ok(())
 }
 
+/// The topic after `$aws/rules/<rule-name>/`; the whole topic when it has no such prefix (AWS
+/// counts a topic that merely starts with `$aws/rules/` whole).
 fn strip_basic_ingest_prefix(bytes: &[u8]) -> &[u8] {
     const PREFIX: &[u8] = b"$aws/rules/";
-    match bytes.get(..PREFIX.len()) {
-        Some(head) if head.eq_ignore_ascii_case(PREFIX) => {
-            let after = bytes.get(PREFIX.len()..).unwrap_or_default();
-            match after.iter().position(|&b| b == b'/') {
-                Some(slash) => after.get(slash.saturating_add(1)..).unwrap_or_default(),
-                None => bytes,
-            }
-        }
+    match bytes.split_at_checked(PREFIX.len()) {
+        Some((head, after)) if head.eq_ignore_ascii_case(PREFIX) => after
+            .iter()
+            .position(|&b| b == b'/')
+            .and_then(|slash| after.get(slash.saturating_add(1)..))
+            .unwrap_or(bytes),
         _ => bytes,
     }
 }

@@ -72,10 +72,12 @@ impl ConnAck {
         }
         let code_at = reader.offset();
         let raw = reader.u8("return code")?;
-        let code = ConnectReturnCode::from_u8(raw).ok_or(DecodeError::new(
-            code_at,
-            DecodeErrorKind::InvalidConnectReturnCode { code: raw },
-        ))?;
+        let code = ConnectReturnCode::from_u8(raw).ok_or_else(|| {
+            DecodeError::new(
+                code_at,
+                DecodeErrorKind::InvalidConnectReturnCode { code: raw },
+            )
+        })?;
         let session_present = flags & 1 == 1;
         if session_present && code != ConnectReturnCode::Accepted {
             return Err(DecodeError::new(

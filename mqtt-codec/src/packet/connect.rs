@@ -185,7 +185,8 @@ impl<'a> ConnectRef<'a> {
                 return Err(flag_error(DecodeErrorKind::WillRetainWithoutWill));
             }
         }
-        let will_qos = QoS::from_u8(will_qos).ok_or(flag_error(DecodeErrorKind::InvalidWillQos))?;
+        let will_qos =
+            QoS::from_u8(will_qos).ok_or_else(|| flag_error(DecodeErrorKind::InvalidWillQos))?;
         if flags & PASSWORD != 0 && flags & USERNAME == 0 {
             return Err(flag_error(DecodeErrorKind::PasswordWithoutUsername));
         }
