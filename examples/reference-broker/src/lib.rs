@@ -9,6 +9,7 @@ mod close;
 mod cluster;
 pub mod config;
 mod connection;
+pub mod fuzzing;
 mod http;
 mod identity;
 mod jetstream_store;

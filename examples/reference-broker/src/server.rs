@@ -350,6 +350,72 @@ impl Drop for RunningBroker {
 /// Loads the data directory named by `config` (already initialised, see
 /// [`crate::setup::init_data_dir`]), binds the listeners and starts serving.
 pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
+    let shared = build(config).await?;
+    let reuse_port = shared.config.listen_reuse_port;
+    let bind = |addr: SocketAddr| async move {
+        listen(addr, reuse_port).map_err(|error| StartError::Bind { addr, error })
+    };
+    let mqtt = bind(shared.config.mqtt_listen).await?;
+    let plain = match shared.config.plain_listen {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
+    let http = bind(shared.config.http_listen).await?;
+    let local = |l: &TcpListener| {
+        l.local_addr().map_err(|error| StartError::Bind {
+            addr: shared.config.mqtt_listen,
+            error,
+        })
+    };
+    let mqtt_addr = local(&mqtt)?;
+    let plain_addr = plain.as_ref().map(local).transpose()?;
+    let http_addr = local(&http)?;
+
+    let permits = Arc::new(Semaphore::new(shared.config.limits.max_connections));
+    let mut tasks = vec![tokio::spawn(accept_loop(
+        Arc::clone(&shared),
+        mqtt,
+        true,
+        Arc::clone(&permits),
+    ))];
+    if let Some(plain) = plain {
+        tasks.push(tokio::spawn(accept_loop(
+            Arc::clone(&shared),
+            plain,
+            false,
+            permits,
+        )));
+    }
+    tasks.push(tokio::spawn(Rules::run(Arc::clone(&shared))));
+    tasks.extend(
+        Cluster::run(&shared)
+            .await
+            .map_err(|e| StartError::Cluster(e.0))?,
+    );
+    for bridge in &shared.config.bridges {
+        tasks.push(tokio::spawn(crate::bridge::run(
+            Arc::clone(&shared),
+            bridge.clone(),
+        )));
+    }
+    if shared.config.reload_watch_secs > 0 {
+        let every = Duration::from_secs(shared.config.reload_watch_secs);
+        tasks.push(tokio::spawn(watch(Arc::clone(&shared), every)));
+    }
+    tasks.push(tokio::spawn(crate::http::serve(Arc::clone(&shared), http)));
+    Ok(RunningBroker {
+        mqtt_addr,
+        plain_addr,
+        http_addr,
+        metrics: Arc::clone(&shared.metrics),
+        tasks,
+        shared,
+    })
+}
+
+/// The broker's shared state from the data directory named by `config`: registry, TLS, rules,
+/// the cluster link and the stored sessions; nothing bound yet.
+pub(crate) async fn build(config: Config) -> Result<Arc<Shared>, StartError> {
     let dir = config.data_dir.clone();
     let registry = Registry::load(&dir).map_err(StartError::Registry)?;
     let tls = load_tls(&dir, &registry)?;
@@ -435,66 +501,7 @@ pub async fn start(config: Config) -> Result<RunningBroker, StartError> {
             .ok()
         });
     }
-    let reuse_port = shared.config.listen_reuse_port;
-    let bind = |addr: SocketAddr| async move {
-        listen(addr, reuse_port).map_err(|error| StartError::Bind { addr, error })
-    };
-    let mqtt = bind(shared.config.mqtt_listen).await?;
-    let plain = match shared.config.plain_listen {
-        Some(addr) => Some(bind(addr).await?),
-        None => None,
-    };
-    let http = bind(shared.config.http_listen).await?;
-    let local = |l: &TcpListener| {
-        l.local_addr().map_err(|error| StartError::Bind {
-            addr: shared.config.mqtt_listen,
-            error,
-        })
-    };
-    let mqtt_addr = local(&mqtt)?;
-    let plain_addr = plain.as_ref().map(local).transpose()?;
-    let http_addr = local(&http)?;
-
-    let permits = Arc::new(Semaphore::new(shared.config.limits.max_connections));
-    let mut tasks = vec![tokio::spawn(accept_loop(
-        Arc::clone(&shared),
-        mqtt,
-        true,
-        Arc::clone(&permits),
-    ))];
-    if let Some(plain) = plain {
-        tasks.push(tokio::spawn(accept_loop(
-            Arc::clone(&shared),
-            plain,
-            false,
-            permits,
-        )));
-    }
-    tasks.push(tokio::spawn(Rules::run(Arc::clone(&shared))));
-    tasks.extend(
-        Cluster::run(&shared)
-            .await
-            .map_err(|e| StartError::Cluster(e.0))?,
-    );
-    for bridge in &shared.config.bridges {
-        tasks.push(tokio::spawn(crate::bridge::run(
-            Arc::clone(&shared),
-            bridge.clone(),
-        )));
-    }
-    if shared.config.reload_watch_secs > 0 {
-        let every = Duration::from_secs(shared.config.reload_watch_secs);
-        tasks.push(tokio::spawn(watch(Arc::clone(&shared), every)));
-    }
-    tasks.push(tokio::spawn(crate::http::serve(Arc::clone(&shared), http)));
-    Ok(RunningBroker {
-        mqtt_addr,
-        plain_addr,
-        http_addr,
-        metrics,
-        tasks,
-        shared,
-    })
+    Ok(shared)
 }
 
 /// A listener; with `reuse_port`, several processes may listen on the same address and the
