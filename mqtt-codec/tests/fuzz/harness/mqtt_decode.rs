@@ -1,9 +1,10 @@
 //! Arbitrary bytes through the decoder in both roles: it must never panic, every frame it accepts
 //! must re-encode to exactly the bytes it came from (modulo non-minimal remaining lengths), and
-//! it must stop at the first error.
+//! it must stop at the first error. The borrowed decoder (`decode_slice`) reads the same bytes at
+//! every step and must agree exactly: the same packet and length, `None`, or the same error.
 
 use bytes::BytesMut;
-use mqtt_wire::{DecodeOptions, Encode, Role, decode};
+use mqtt_wire::{DecodeOptions, Encode, Packet, Role, decode, decode_slice};
 
 /// One fuzz input: panics on a broken invariant.
 pub fn run(data: &[u8]) {
@@ -13,9 +14,16 @@ pub fn run(data: &[u8]) {
         // Each successful decode consumes at least two bytes, so this terminates.
         loop {
             let before = buf.len();
+            let input = buf.clone().freeze();
+            let borrowed = decode_slice(&input, &options);
             match decode(&mut buf, &options) {
                 Ok(Some(packet)) => {
                     let consumed = before - buf.len();
+                    let (packet_ref, len) = borrowed
+                        .expect("the borrowed decoder accepts what the owned one does")
+                        .expect("whole");
+                    assert_eq!(len, consumed);
+                    assert_eq!(Packet::from(packet_ref), packet);
                     assert!(consumed >= 2);
                     let mut out = BytesMut::new();
                     packet
@@ -31,10 +39,12 @@ pub fn run(data: &[u8]) {
                     assert!(out.is_empty());
                 }
                 Ok(None) => {
+                    assert_eq!(borrowed, Ok(None));
                     assert_eq!(buf.len(), before, "a partial frame consumes nothing");
                     break;
                 }
                 Err(e) => {
+                    assert_eq!(borrowed, Err(e.clone()));
                     let _ = e.to_string();
                     assert!(e.offset() <= before);
                     break;
