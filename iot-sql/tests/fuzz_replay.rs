@@ -13,65 +13,15 @@
     unreachable_pub
 )] // Test code, and harnesses shared with the fuzz crate (where `pub` is needed).
 
-use std::path::{Path, PathBuf};
-
-use arbitrary::{Arbitrary, Unstructured};
+use test_support::fuzz::{replay_corpus, structured_input};
 
 #[path = "fuzz/harness/sql_eval.rs"]
 mod sql_eval;
 #[path = "fuzz/harness/sql_parse.rs"]
 mod sql_parse;
 
-/// Names the corpus file being replayed if its harness panics.
-struct Replaying<'a>(&'a Path);
-
-impl Drop for Replaying<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("while replaying {}", self.0.display());
-        }
-    }
-}
-
-/// Runs every file of `tests/fuzz/corpus/<target>/` through `run` (which says whether it ran the
-/// harness), and fails unless at least one file was run.
 fn replay(target: &str, run: impl Fn(&[u8]) -> bool) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fuzz/corpus")
-        .join(target);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.is_file())
-        .collect();
-    files.sort();
-    let mut replayed = 0_usize;
-    for path in &files {
-        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let _replaying = Replaying(path);
-        if run(&bytes) {
-            replayed += 1;
-        }
-    }
-    println!(
-        "{target}: replayed {replayed} of {} corpus files ({} skipped)",
-        files.len(),
-        files.len() - replayed
-    );
-    assert!(
-        replayed > 0,
-        "{}: no corpus file was replayed",
-        dir.display()
-    );
-}
-
-/// The structured input libfuzzer-sys's `fuzz_target!` makes of `bytes`, or `None` where it skips
-/// them: fewer bytes than the type's minimum size, or `arbitrary_take_rest` refusing them.
-fn input<'a, T: Arbitrary<'a>>(bytes: &'a [u8]) -> Option<T> {
-    if bytes.len() < T::size_hint(0).0 {
-        return None;
-    }
-    T::arbitrary_take_rest(Unstructured::new(bytes)).ok()
+    replay_corpus(env!("CARGO_MANIFEST_DIR"), target, run);
 }
 
 #[test]
@@ -85,6 +35,8 @@ fn sql_parse() {
 #[test]
 fn sql_eval() {
     replay("sql_eval", |data| {
-        input::<sql_eval::Input>(data).map(sql_eval::run).is_some()
+        structured_input::<sql_eval::Input>(data)
+            .map(sql_eval::run)
+            .is_some()
     });
 }

@@ -10,6 +10,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+pub mod fuzz;
+
 thread_local! {
     // Per thread, so tests running in parallel do not count each other's allocations. A const
     // initialiser without a destructor: reading it never allocates.
