@@ -166,7 +166,10 @@ impl Reader<'_> {
                 return Err(self.error(PolicyErrorKind::Syntax("expected digits in an exponent")));
             }
         }
-        let text = self.bytes.get(start..self.pos).unwrap_or_default();
+        // `pos` only moved forward from `start`, over bytes of the input.
+        let Some(text) = self.bytes.get(start..self.pos) else {
+            return Err(self.error(PolicyErrorKind::Syntax("number past the end of the input")));
+        };
         Ok(Value::Number(String::from_utf8_lossy(text).into_owned()))
     }
 
@@ -199,7 +202,10 @@ impl Reader<'_> {
                 self.bump();
             }
             // The input is a `&str` and the run stops only at ASCII bytes, so it is valid UTF-8.
-            let run = self.bytes.get(run_start..self.pos).unwrap_or_default();
+            // `pos` only moved forward from `run_start`, over bytes of the input.
+            let Some(run) = self.bytes.get(run_start..self.pos) else {
+                return Err(self.error(PolicyErrorKind::Syntax("string past the end of the input")));
+            };
             out.push_str(&String::from_utf8_lossy(run));
             match self.peek() {
                 Some(b'"') => {

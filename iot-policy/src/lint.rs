@@ -145,8 +145,7 @@ fn lint_resource(
     }
     for kind in ["topic/", "topicfilter/"] {
         if let Some(rest) = after(source, kind) {
-            if let Some(pos) = rest.find('*') {
-                let tail = rest.get(pos.saturating_add(1)..).unwrap_or_default();
+            if let Some((_, tail)) = rest.split_once('*') {
                 if !tail.is_empty() {
                     push(
                         LintKind::StarCrossesLevels,

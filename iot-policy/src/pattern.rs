@@ -56,18 +56,14 @@ pub(crate) fn compile(text: &str, syntax: Syntax) -> Result<Pattern, PolicyError
     let mut pieces = Vec::new();
     let mut lit = String::new();
     let mut rest = text;
-    while let Some(c) = rest.chars().next() {
-        if syntax.variables && rest.starts_with("${") {
-            let inner_and_after = rest.get(2..).unwrap_or_default();
-            let Some(close) = inner_and_after.find('}') else {
+    loop {
+        if let Some(inner_and_after) = rest.strip_prefix("${").filter(|_| syntax.variables) {
+            let Some((inner, after)) = inner_and_after.split_once('}') else {
                 return Err(PolicyErrorKind::MalformedVariable(format!(
                     "\"${{\" without a closing \"}}\" in {text:?}"
                 )));
             };
-            let inner = inner_and_after.get(..close).unwrap_or_default();
-            rest = inner_and_after
-                .get(close.saturating_add(1)..)
-                .unwrap_or_default();
+            rest = after;
             match inner {
                 "*" | "?" | "$" => lit.push_str(inner),
                 "" => {
@@ -97,7 +93,11 @@ pub(crate) fn compile(text: &str, syntax: Syntax) -> Result<Pattern, PolicyError
             }
             continue;
         }
-        rest = rest.get(c.len_utf8()..).unwrap_or_default();
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else {
+            break;
+        };
+        rest = chars.as_str();
         match c {
             '*' if syntax.wildcards => {
                 push_lit(&mut pieces, &mut lit);
@@ -268,8 +268,8 @@ fn glob(
                 }
             }
             Some(piece) => {
-                let rest = text.get(t..).unwrap_or_default();
-                match prefix(piece, rest) {
+                // Nothing matches past the end of the text.
+                match text.get(t..).and_then(|rest| prefix(piece, rest)) {
                     Some(len) => {
                         t = t.saturating_add(len);
                         true

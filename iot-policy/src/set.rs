@@ -2,6 +2,7 @@
 //! implicit deny.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::action::Action;
 use crate::context::RequestContextOf;
@@ -47,7 +48,8 @@ impl fmt::Display for Decision {
 
 #[derive(Debug, Clone)]
 struct Entry {
-    policy: usize,
+    /// The name of the policy the statement comes from (shared by its statements).
+    policy: Arc<str>,
     index: usize,
     statement: Statement,
 }
@@ -68,11 +70,13 @@ impl PolicySet {
     pub fn compile<N: Into<String>>(policies: impl IntoIterator<Item = (N, Policy)>) -> PolicySet {
         let mut names = Vec::new();
         let mut entries = Vec::new();
-        for (p, (name, policy)) in policies.into_iter().enumerate() {
-            names.push(name.into());
+        for (name, policy) in policies {
+            let name: String = name.into();
+            let shared: Arc<str> = Arc::from(name.as_str());
+            names.push(name);
             for (index, statement) in policy.statements.into_iter().enumerate() {
                 entries.push(Entry {
-                    policy: p,
+                    policy: Arc::clone(&shared),
                     index,
                     statement,
                 });
@@ -116,19 +120,17 @@ impl PolicySet {
                 .get(*i)
                 .is_some_and(|e| statement_applies_fast(&e.statement, resource, ctx))
         };
-        let denies = self
-            .deny
-            .get(action.index())
-            .map(|l| &l[..])
-            .unwrap_or_default();
+        // Both tables have one list per action of `Action::ALL` (see `compile`); were one
+        // missing, nothing would allow the action, which AWS's default answers with a deny.
+        let (Some(denies), Some(allows)) = (
+            self.deny.get(action.index()),
+            self.allow.get(action.index()),
+        ) else {
+            return Decision::ImplicitDeny;
+        };
         if denies.iter().any(applies) {
             return Decision::ExplicitDeny;
         }
-        let allows = self
-            .allow
-            .get(action.index())
-            .map(|l| &l[..])
-            .unwrap_or_default();
         if allows.iter().any(applies) {
             Decision::Allowed
         } else {
@@ -171,7 +173,7 @@ impl PolicySet {
         for entry in &self.entries {
             let st = &entry.statement;
             let info = StatementInfo {
-                policy: self.names.get(entry.policy).cloned().unwrap_or_default(),
+                policy: entry.policy.to_string(),
                 index: entry.index,
                 sid: st.sid.clone(),
                 effect: st.effect,

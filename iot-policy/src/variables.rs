@@ -289,8 +289,9 @@ fn other<'a, S>(ctx: &RequestContextOf<'a, S>, base: &str) -> Values<'a, 'static
         .other
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(base))
-        .map(|&(_, values)| values)
-        .unwrap_or_default();
+        // A key the request does not carry has no values: IAM's "key not present" (conditions
+        // then see it as missing, `...IfExists` operators as satisfied).
+        .map_or(&[][..], |&(_, values)| values);
     Values::Slice(found.iter())
 }
 
