@@ -12,6 +12,7 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::num::NonZeroU128;
 use std::str::FromStr;
 
 /// At most 34 significant digits, as AWS's `Decimal`.
@@ -94,15 +95,19 @@ const POW10: [u128; 39] = {
     t
 };
 
-fn p10(n: u32) -> Option<u128> {
-    POW10.get(usize::try_from(n).ok()?).copied()
+/// `10^n` while it fits a `u128` (`n` ≤ 38); non-zero, so a divisor that needs no check.
+fn p10(n: u32) -> Option<NonZeroU128> {
+    POW10
+        .get(usize::try_from(n).ok()?)
+        .copied()
+        .and_then(NonZeroU128::new)
 }
 
 /// Number of decimal digits of `v` (1 for 0).
 fn digits(v: u128) -> u32 {
     let mut n = 1u32;
     while let Some(p) = p10(n) {
-        if v < p {
+        if v < p.get() {
             return n;
         }
         n = n.saturating_add(1);
@@ -116,10 +121,12 @@ fn div_round(v: u128, n: u32, sticky: bool) -> u128 {
     if n == 0 {
         return v;
     }
+    // Past 10^38 the divisor exceeds every `u128`: the quotient and the remainder both round
+    // to 0 (the value is below half of it).
     let Some(d) = p10(n) else { return 0 };
-    let q = v.checked_div(d).unwrap_or(0);
-    let r = v.checked_rem(d).unwrap_or(0);
-    let half = d / 2;
+    let q = v / d;
+    let r = v % d;
+    let half = d.get() / 2;
     let round_up = match r.cmp(&half) {
         Ordering::Greater => true,
         Ordering::Less => false,
@@ -232,7 +239,7 @@ impl Decimal {
             return true;
         }
         match p10(self.exponent.unsigned_abs()) {
-            Some(d) => self.coefficient().unsigned_abs().checked_rem(d) == Some(0),
+            Some(d) => self.coefficient().unsigned_abs() % d == 0,
             None => false,
         }
     }
@@ -262,9 +269,16 @@ impl Decimal {
             return *self;
         }
         let drop = target.saturating_sub(self.exponent).unsigned_abs();
-        let c = match p10(drop) {
-            Some(d) => self.coefficient().checked_div(d as i128).unwrap_or(0),
-            None => 0,
+        // Toward zero: the magnitude's quotient with the sign back. A power of ten past 10^38
+        // exceeds every coefficient (34 digits), so the quotient is then 0. `drop` ≥ 1, so the
+        // quotient is at most 2^127 / 10 and fits an `i128`.
+        let magnitude = p10(drop)
+            .map_or(0, |d| self.coefficient().unsigned_abs() / d)
+            .cast_signed();
+        let c = if self.coefficient() < 0 {
+            magnitude.saturating_neg()
+        } else {
+            magnitude
         };
         Decimal {
             coef: Coefficient::new(c),
@@ -276,7 +290,9 @@ impl Decimal {
     pub fn to_i64(&self, mode: Rounding) -> Option<i64> {
         if self.exponent >= 0 {
             let m = p10(self.exponent.unsigned_abs())?;
-            let v = self.coefficient().checked_mul(i128::try_from(m).ok()?)?;
+            let v = self
+                .coefficient()
+                .checked_mul(i128::try_from(m.get()).ok()?)?;
             return i64::try_from(v).ok();
         }
         let drop = self.exponent.unsigned_abs();
@@ -288,7 +304,7 @@ impl Decimal {
                 _ => 0,
             });
         };
-        let d = i128::try_from(d).ok()?;
+        let d = i128::try_from(d.get()).ok()?;
         let q = self.coefficient().checked_div(d)?;
         let r = self.coefficient().checked_rem(d)?;
         let q = match mode {
@@ -396,7 +412,7 @@ impl Decimal {
         let shift = hi.exponent.checked_sub(lo.exponent)?.unsigned_abs();
         let scaled = hi
             .coefficient()
-            .checked_mul(i128::try_from(p10(shift)?).ok()?)?;
+            .checked_mul(i128::try_from(p10(shift)?.get()).ok()?)?;
         if swapped {
             Some((lo.coefficient(), scaled, lo.exponent))
         } else {
@@ -428,12 +444,12 @@ impl Decimal {
         let target = big.exponent.saturating_sub(i32::try_from(room).ok()?);
         let big_c = big
             .coefficient()
-            .checked_mul(i128::try_from(p10(room)?).ok()?)?;
+            .checked_mul(i128::try_from(p10(room)?.get()).ok()?)?;
         let small_c = if small.exponent >= target {
             let shift = small.exponent.saturating_sub(target).unsigned_abs();
             small
                 .coefficient()
-                .checked_mul(i128::try_from(p10(shift)?).ok()?)?
+                .checked_mul(i128::try_from(p10(shift)?.get()).ok()?)?
         } else {
             let drop = target.saturating_sub(small.exponent).unsigned_abs();
             let mag = if drop > 38 {
@@ -476,7 +492,7 @@ impl Decimal {
             if last != 0 {
                 sticky = true;
             }
-            last = div_small(&mut wide, 10);
+            last = div10(&mut wide);
             dropped = dropped.checked_add(1)?;
         }
         let mut m = low_u128(&wide);
@@ -555,8 +571,8 @@ impl Decimal {
                     other.coefficient().unsigned_abs(),
                 );
                 let (da, db) = (digits(a), digits(b));
-                let a = a.saturating_mul(p10(db.saturating_sub(da)).unwrap_or(1));
-                let b = b.saturating_mul(p10(da.saturating_sub(db)).unwrap_or(1));
+                let a = a.saturating_mul(p10(db.saturating_sub(da)).map_or(1, NonZeroU128::get));
+                let b = b.saturating_mul(p10(da.saturating_sub(db)).map_or(1, NonZeroU128::get));
                 a.cmp(&b)
             });
         if sa < 0 {
@@ -580,39 +596,34 @@ pub enum Rounding {
     HalfUp,
 }
 
+/// `a * b` as four 64-bit limbs, least significant first (schoolbook on 64-bit halves).
 fn mul_wide(a: u128, b: u128) -> [u64; 4] {
-    let al = [a as u64, (a >> 64) as u64];
-    let bl = [b as u64, (b >> 64) as u64];
-    let mut out = [0u64; 4];
-    for (i, &x) in al.iter().enumerate() {
-        let mut carry: u128 = 0;
-        for (j, &y) in bl.iter().enumerate() {
-            let k = i.wrapping_add(j);
-            let cur = out.get(k).copied().unwrap_or(0);
-            // x*y ≤ (2^64-1)^2, plus two values < 2^64: fits u128.
-            let t = u128::from(x)
-                .wrapping_mul(u128::from(y))
-                .wrapping_add(u128::from(cur))
-                .wrapping_add(carry);
-            if let Some(slot) = out.get_mut(k) {
-                *slot = t as u64;
-            }
-            carry = t >> 64;
-        }
-        let k = i.wrapping_add(2);
-        if let Some(slot) = out.get_mut(k) {
-            *slot = carry as u64;
-        }
-    }
-    out
+    let lo = |x: u128| u128::from(x as u64);
+    let hi = |x: u128| x >> 64;
+    let (a0, a1, b0, b1) = (lo(a), hi(a), lo(b), hi(b));
+    // Each product of two halves is ≤ (2^64-1)^2, and each column adds at most four values
+    // < 2^64 (with the carry): all fit a u128.
+    let p00 = a0.wrapping_mul(b0);
+    let p01 = a0.wrapping_mul(b1);
+    let p10 = a1.wrapping_mul(b0);
+    let p11 = a1.wrapping_mul(b1);
+    let mid = hi(p00).wrapping_add(lo(p01)).wrapping_add(lo(p10));
+    let high = hi(p01)
+        .wrapping_add(hi(p10))
+        .wrapping_add(lo(p11))
+        .wrapping_add(hi(mid));
+    let top = hi(p11).wrapping_add(hi(high));
+    [p00 as u64, mid as u64, high as u64, top as u64]
 }
 
-fn div_small(v: &mut [u64; 4], d: u64) -> u64 {
+/// Divides `v` by 10 in place; returns the remainder.
+fn div10(v: &mut [u64; 4]) -> u64 {
     let mut rem: u128 = 0;
     for limb in v.iter_mut().rev() {
+        // rem < 10, so the quotient fits a limb.
         let cur = (rem << 64) | u128::from(*limb);
-        *limb = cur.checked_div(u128::from(d)).unwrap_or(0) as u64;
-        rem = cur.checked_rem(u128::from(d)).unwrap_or(0);
+        *limb = (cur / 10) as u64;
+        rem = cur % 10;
     }
     rem as u64
 }
@@ -794,6 +805,23 @@ mod tests {
     use proptest::prelude::*;
 
     use super::Decimal;
+
+    #[test]
+    fn wide_multiply_and_divide_by_ten() {
+        // (2^128 - 1)^2 = 2^256 - 2^129 + 1.
+        assert_eq!(
+            super::mul_wide(u128::MAX, u128::MAX),
+            [1, 0, u64::MAX - 1, u64::MAX]
+        );
+        assert_eq!(super::mul_wide(0, u128::MAX), [0; 4]);
+        let a = 10u128.pow(34) - 1;
+        let mut wide = super::mul_wide(a, 10);
+        assert_eq!(super::div10(&mut wide), 0);
+        assert_eq!(wide, [a as u64, (a >> 64) as u64, 0, 0]);
+        let mut seven = [7, 0, 0, 0];
+        assert_eq!(super::div10(&mut seven), 7);
+        assert_eq!(seven, [0; 4]);
+    }
 
     /// The general path: ryu's shortest text, parsed.
     fn via_text(v: f64) -> Decimal {

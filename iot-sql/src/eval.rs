@@ -439,15 +439,20 @@ impl<'a> Env<'a> {
 
     /// The payload, parsed on first use (at most once per message): JSON, or `Binary`.
     pub(crate) fn payload(&self) -> &Value {
-        self.payload.get_or_init(|| {
-            value::parse_payload(self.message.payload, self.version)
-                .unwrap_or_else(|_| Value::Binary(self.message.payload.to_vec()))
-        })
+        self.payload.get_or_init(|| self.parse_payload())
     }
 
+    fn parse_payload(&self) -> Value {
+        value::parse_payload(self.message.payload, self.version)
+            .unwrap_or_else(|_| Value::Binary(self.message.payload.to_vec()))
+    }
+
+    /// The payload, owned: the parsed one if any, else parsed now.
     fn take_payload(&mut self) -> Value {
-        self.payload();
-        self.payload.take().unwrap_or_default()
+        match self.payload.take() {
+            Some(v) => v,
+            None => self.parse_payload(),
+        }
     }
 
     fn row<'s>(&'s self, scope: &Scope<'s>) -> &'s Value {
@@ -520,7 +525,10 @@ impl<'a> Env<'a> {
     ) -> Result<Cow<'s, Value>, EvalError> {
         Ok(match self.eval(base, scope)? {
             Cow::Borrowed(v) => Cow::Borrowed(v.get(name)),
-            Cow::Owned(Value::Object(mut map)) => Cow::Owned(map.remove(name).unwrap_or_default()),
+            // A member the object lacks is Undefined (as `Value::get`).
+            Cow::Owned(Value::Object(mut map)) => {
+                Cow::Owned(map.remove(name).unwrap_or(Value::Undefined))
+            }
             Cow::Owned(_) => Cow::Borrowed(&UNDEFINED),
         })
     }
@@ -683,7 +691,8 @@ impl<'a> Env<'a> {
                     }))
                 );
                 if !from_star {
-                    return Ok(result.unwrap_or_default());
+                    // WHERE false: the nested query yields Undefined.
+                    return Ok(result.unwrap_or(Value::Undefined));
                 }
                 let out = match result {
                     Some(v) if !v.is_undefined() => vec![v],

@@ -171,7 +171,7 @@ impl Function {
 }
 
 /// Longest string that `lpad`/`rpad` pad to: "The Int argument must be between 0 and 1000".
-const MAX_PAD: i64 = 1000;
+const MAX_PAD: usize = 1000;
 /// Size limit of a compiled regular expression (the `regex` crate's own guard against
 /// patterns that compile to huge automata).
 pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -263,6 +263,15 @@ fn hash<D: sha2::Digest>(args: &[Cow<'_, Value>]) -> Value {
     }
 }
 
+/// `i` clamped into `0..=max`: a negative count is none, a count past `max` is `max`.
+fn clamp_index(i: i64, max: usize) -> usize {
+    match usize::try_from(i) {
+        Ok(i) => i.min(max),
+        Err(_) if i < 0 => 0,
+        Err(_) => max,
+    }
+}
+
 fn pad(args: &[Cow<'_, Value>], left: bool) -> Value {
     if args.len() != 2 {
         return Value::Undefined;
@@ -273,7 +282,7 @@ fn pad(args: &[Cow<'_, Value>], left: bool) -> Value {
     let Some(n) = index_arg(arg(args, 1)) else {
         return Value::Undefined;
     };
-    let n = usize::try_from(n.clamp(0, MAX_PAD)).unwrap_or(0);
+    let n = clamp_index(n, MAX_PAD);
     let mut out = String::with_capacity(s.len().saturating_add(n));
     if left {
         out.extend(std::iter::repeat_n(' ', n));
@@ -313,25 +322,22 @@ fn affix(args: &[Cow<'_, Value>], f: fn(&str, &str) -> bool) -> Value {
 }
 
 fn concat(args: Vec<Cow<'_, Value>>, max: usize) -> Result<Value, EvalError> {
-    match args.len() {
-        0 => return Ok(Value::Undefined),
-        1 => {
-            let v = args
-                .into_iter()
-                .next()
-                .map(Cow::into_owned)
-                .unwrap_or_default();
+    if args.is_empty() {
+        return Ok(Value::Undefined);
+    }
+    let args = match <[Cow<'_, Value>; 1]>::try_from(args) {
+        Ok([only]) => {
             // `concat(1)` = "1" in the reference's examples.
-            return Ok(match v {
-                Value::Array(_) => v,
+            return Ok(match only.into_owned() {
+                v @ Value::Array(_) => v,
                 Value::String(s) => Value::String(s),
                 other => other
                     .to_sql_string()
                     .map_or(Value::Undefined, Value::String),
             });
         }
-        _ => {}
-    }
+        Err(args) => args,
+    };
     if args.iter().any(|a| matches!(a.as_ref(), Value::Array(_))) {
         let mut out = Vec::new();
         for a in args {
@@ -366,26 +372,21 @@ fn substring(args: &[Cow<'_, Value>]) -> Value {
     let Some(s) = str_arg(args, 0) else {
         return Value::Undefined;
     };
-    let len = i64::try_from(s.chars().count()).unwrap_or(i64::MAX);
+    let len = s.chars().count();
     let Some(start) = index_arg(arg(args, 1)) else {
         return Value::Undefined;
     };
+    let start = clamp_index(start, len);
     let end = if args.len() == 3 {
         match index_arg(arg(args, 2)) {
-            Some(e) => e,
+            Some(e) => clamp_index(e, len),
             None => return Value::Undefined,
         }
     } else {
         len
     };
-    let start = start.clamp(0, len);
-    let end = end.clamp(0, len);
-    if start >= end {
-        return Value::String(String::new());
-    }
-    let skip = usize::try_from(start).unwrap_or(0);
-    let take = usize::try_from(end.saturating_sub(start)).unwrap_or(0);
-    Value::String(s.chars().skip(skip).take(take).collect())
+    // Characters `start..end` (none when `start >= end`).
+    Value::String(s.chars().take(end).skip(start).collect())
 }
 
 fn get(args: &[Cow<'_, Value>]) -> Value {
@@ -399,10 +400,10 @@ fn get(args: &[Cow<'_, Value>]) -> Value {
                 Value::Decimal(d) => d.to_i64(Rounding::HalfUp),
                 other => other.to_int(Rounding::Down),
             };
+            // An index outside the array (or not a number) is Undefined.
             i.and_then(|i| usize::try_from(i).ok())
                 .and_then(|i| items.get(i))
-                .cloned()
-                .unwrap_or_default()
+                .map_or(Value::Undefined, Value::clone)
         }
         Value::String(s) => {
             let i = match key {
@@ -414,7 +415,8 @@ fn get(args: &[Cow<'_, Value>]) -> Value {
                 .map_or(Value::Undefined, |c| Value::String(c.to_string()))
         }
         Value::Object(map) => match key {
-            Value::String(k) => map.get(k).cloned().unwrap_or_default(),
+            // A key the object lacks is Undefined.
+            Value::String(k) => map.get(k).map_or(Value::Undefined, Value::clone),
             _ => Value::Undefined,
         },
         _ => Value::Undefined,
@@ -493,15 +495,15 @@ fn new_uuid() -> Value {
     // RFC 9562 §5.4: version 4, variant 10.
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    let part = |r: std::ops::Range<usize>| h.get(r).unwrap_or_default().to_owned();
+    // The 4-2-2-2-6 byte groups of the textual form.
+    let [t0, t1, t2, t3, m0, m1, v0, v1, c0, c1, node @ ..] = b;
     Value::String(format!(
         "{}-{}-{}-{}-{}",
-        part(0..8),
-        part(8..12),
-        part(12..16),
-        part(16..20),
-        part(20..32)
+        hex::encode([t0, t1, t2, t3]),
+        hex::encode([m0, m1]),
+        hex::encode([v0, v1]),
+        hex::encode([c0, c1]),
+        hex::encode(node)
     ))
 }
 
@@ -626,7 +628,10 @@ pub(crate) fn call(
             match (arg(a, 0).to_num(), index_arg(arg(a, 1))) {
                 (Some(Num::Int(i)), Some(_)) => Value::Int(i),
                 (Some(Num::Dec(d)), Some(places)) => {
-                    let places = i32::try_from(places.clamp(0, 34)).unwrap_or(0);
+                    // 0 to 34 places (a decimal128 coefficient's digits), saturating.
+                    let places = i32::try_from(places)
+                        .unwrap_or(if places < 0 { 0 } else { 34 })
+                        .clamp(0, 34);
                     let mut t = d.trunc_places(places);
                     // "Trailing zeroes are stripped from the result" (of the fraction).
                     while t.exponent() < 0 && t.coefficient() % 10 == 0 {
@@ -672,10 +677,11 @@ pub(crate) fn call(
             _ => Value::Undefined,
         },
         F::IndexOf => match (a.len(), str_arg(a, 0), str_arg(a, 1)) {
-            (2, Some(s), Some(sub)) => match s.find(sub.as_ref()) {
-                Some(byte) => Value::Int(
-                    i64::try_from(s.get(..byte).unwrap_or_default().chars().count()).unwrap_or(-1),
-                ),
+            (2, Some(s), Some(sub)) => match s.split_once(sub.as_ref()) {
+                // The position in characters of the first match.
+                Some((before, _)) => {
+                    Value::Int(i64::try_from(before.chars().count()).unwrap_or(i64::MAX))
+                }
                 None => Value::Int(-1),
             },
             _ => Value::Undefined,
@@ -749,9 +755,9 @@ pub(crate) fn call(
             match f {
                 F::RegexpMatches => Value::Bool(re.is_match(&s)),
                 F::RegexpSubstr => Value::String(
-                    re.find(&s)
-                        .map(|m| m.as_str().to_owned())
-                        .unwrap_or_default(),
+                    // No match gives the empty string: the result stays a string (this crate's rule; AWS
+                    // documents only the matching case).
+                    re.find(&s).map_or(String::new(), |m| m.as_str().to_owned()),
                 ),
                 _ => {
                     let Some(rep) = str_arg(a, 2) else {

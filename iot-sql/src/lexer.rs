@@ -166,28 +166,33 @@ impl<'a> Lexer<'a> {
         self.text
     }
 
-    fn rest(&self) -> &'a str {
-        self.text.get(self.pos..).unwrap_or_default()
+    /// The text from the current position. The position starts where the caller said and
+    /// moves by whole tokens; one inside a character, or past the end, is an error.
+    fn rest(&self) -> Result<&'a str, ParseError> {
+        self.text.get(self.pos..).ok_or_else(|| {
+            self.error(
+                ParseErrorKind::Unexpected {
+                    found: "a position inside a character".to_owned(),
+                    expected: "a token",
+                },
+                self.pos,
+            )
+        })
     }
 
     fn error(&self, kind: ParseErrorKind, offset: usize) -> ParseError {
         ParseError::new(kind, self.text, offset)
     }
 
-    /// Skips white space. AWS IoT SQL has no comments (SQL reference: "Comments are not
-    /// currently supported"), so `--` is two minus signs.
-    fn skip_space(&mut self) {
-        let rest = self.rest();
-        let trimmed = rest.trim_start();
+    pub(crate) fn next_token(&mut self) -> Result<Token, ParseError> {
+        // Skips white space. AWS IoT SQL has no comments (SQL reference: "Comments are not
+        // currently supported"), so `--` is two minus signs.
+        let untrimmed = self.rest()?;
+        let rest = untrimmed.trim_start();
         self.pos = self
             .pos
-            .saturating_add(rest.len().saturating_sub(trimmed.len()));
-    }
-
-    pub(crate) fn next_token(&mut self) -> Result<Token, ParseError> {
-        self.skip_space();
+            .saturating_add(untrimmed.len().saturating_sub(rest.len()));
         let start = self.pos;
-        let rest = self.rest();
         let Some(c) = rest.chars().next() else {
             return Ok(Token {
                 tok: Tok::Eof,
@@ -195,15 +200,12 @@ impl<'a> Lexer<'a> {
             });
         };
         let tok = if is_ident_start(c) {
-            let len = rest.find(|c| !is_ident_char(c)).unwrap_or(rest.len());
-            Tok::Ident(rest.get(..len).unwrap_or_default().to_owned())
-        } else if c == '@' {
-            let name = rest.get(1..).unwrap_or_default();
-            let len = name.find(|c| !is_ident_char(c)).unwrap_or(name.len());
-            if len == 0 || !name.starts_with(is_ident_start) {
+            Tok::Ident(rest.chars().take_while(|&c| is_ident_char(c)).collect())
+        } else if let Some(name) = rest.strip_prefix('@') {
+            if !name.starts_with(is_ident_start) {
                 return Err(self.error(ParseErrorKind::UnexpectedCharacter('@'), start));
             }
-            Tok::Var(name.get(..len).unwrap_or_default().to_owned())
+            Tok::Var(name.chars().take_while(|&c| is_ident_char(c)).collect())
         } else if c.is_ascii_digit()
             || (c == '.'
                 && rest
@@ -260,7 +262,8 @@ impl<'a> Lexer<'a> {
                 digits(&mut i);
             }
         }
-        rest.get(..i).unwrap_or_default().to_owned()
+        // The `i` bytes counted are all ASCII (digits, `.`, `e`, sign): one char each.
+        b.iter().take(i).map(|&b| char::from(b)).collect()
     }
 
     /// A string literal quoted with `quote`: a doubled quote or a backslash escape stands for

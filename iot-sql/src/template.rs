@@ -46,12 +46,12 @@ impl Template {
         }
         let mut parts = Vec::new();
         let mut pos = 0usize;
-        while let Some(found) = text.get(pos..).and_then(|rest| rest.find("${")) {
-            let open = pos.saturating_add(found);
-            if found > 0 {
-                parts.push(Part::Text(
-                    text.get(pos..open).unwrap_or_default().to_owned(),
-                ));
+        // `pos` is where the text starts or where the parser stopped (after a `}` token), so a
+        // character boundary.
+        while let Some((before, _)) = text.get(pos..).and_then(|rest| rest.split_once("${")) {
+            let open = pos.saturating_add(before.len());
+            if !before.is_empty() {
+                parts.push(Part::Text(before.to_owned()));
             }
             let start = open.saturating_add(2);
             let mut parser = Parser::new(text, start, SqlVersion::Beta, &options);
@@ -70,8 +70,16 @@ impl Template {
             parts.push(Part::Expr(expr));
             pos = parser.position();
         }
-        if pos < text.len() {
-            parts.push(Part::Text(text.get(pos..).unwrap_or_default().to_owned()));
+        match text.get(pos..) {
+            Some("") => {}
+            Some(tail) => parts.push(Part::Text(tail.to_owned())),
+            None => {
+                return Err(ParseError::new(
+                    ParseErrorKind::UnterminatedTemplate,
+                    text,
+                    pos,
+                ));
+            }
         }
         Ok(Template { parts })
     }
@@ -111,7 +119,12 @@ impl Template {
                         Value::Binary(b) => {
                             out.push_str(&base64::engine::general_purpose::STANDARD.encode(b))
                         }
-                        other => out.push_str(&other.to_sql_string().unwrap_or_default()),
+                        Value::Int(i) => out.push_str(&i.to_string()),
+                        Value::Decimal(d) => out.push_str(&d.to_string()),
+                        Value::Bool(b) => out.push_str(&b.to_string()),
+                        json @ (Value::Array(_) | Value::Object(_)) => {
+                            out.push_str(&json.to_json_string())
+                        }
                     }
                 }
             }

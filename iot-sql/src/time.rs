@@ -223,16 +223,14 @@ fn padded(v: i64, width: usize) -> String {
 /// Formats `t` with a Joda-Time pattern; `None` for an unknown pattern letter.
 fn format_joda(pattern: &str, t: &DateTime<FixedOffset>, zone: &Zone) -> Option<String> {
     let mut out = String::new();
-    let name = |names: &[&'static str], i: u32, n: usize| -> String {
-        let full = names
-            .get(usize::try_from(i).unwrap_or(0))
-            .copied()
-            .unwrap_or("");
-        if n >= 4 {
-            full.to_owned()
+    // Chrono's weekday and month numbers index the tables (7 and 12 names).
+    let name = |names: &[&'static str], i: u32, n: usize| -> Option<String> {
+        let full = names.get(usize::try_from(i).ok()?)?;
+        Some(if n >= 4 {
+            (*full).to_owned()
         } else {
             full.chars().take(3).collect()
-        }
+        })
     };
     for piece in pieces(pattern)? {
         let (c, n) = match piece {
@@ -252,9 +250,9 @@ fn format_joda(pattern: &str, t: &DateTime<FixedOffset>, zone: &Zone) -> Option<
             'x' => padded(i64::from(t.iso_week().year()), n),
             'w' => padded(i64::from(t.iso_week().week()), n),
             'e' => padded(i64::from(t.weekday().number_from_monday()), n),
-            'E' => name(&DAYS, t.weekday().num_days_from_monday(), n),
+            'E' => name(&DAYS, t.weekday().num_days_from_monday(), n)?,
             'D' => padded(i64::from(t.ordinal()), n),
-            'M' if n >= 3 => name(&MONTHS, t.month0(), n),
+            'M' if n >= 3 => name(&MONTHS, t.month0(), n)?,
             'M' => padded(i64::from(t.month()), n),
             'd' => padded(i64::from(t.day()), n),
             'a' => if t.hour() < 12 { "AM" } else { "PM" }.to_owned(),
@@ -348,9 +346,9 @@ impl<'a> Input<'a> {
             } else {
                 full.chars().take(3).collect()
             };
-            if let Some(prefix) = self.s.get(..candidate.len()) {
+            if let Some((prefix, rest)) = self.s.split_at_checked(candidate.len()) {
                 if prefix.eq_ignore_ascii_case(&candidate) {
-                    self.s = self.s.get(candidate.len()..).unwrap_or_default();
+                    self.s = rest;
                     return Some(i);
                 }
             }

@@ -316,7 +316,10 @@ impl Value {
     pub fn to_json_string(&self) -> String {
         let mut out = Vec::new();
         self.write_json(&mut out);
-        String::from_utf8(out).unwrap_or_default()
+        // The writer copies `&str`s and writes ASCII, so this is UTF-8; were it not, the lossy
+        // text is still the closest rendering (never an empty string).
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
     /// Appends the JSON text of the value to `out`: decimals exactly as they print, `Undefined`
@@ -403,9 +406,14 @@ impl Value {
 pub(crate) fn write_json_string(s: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0usize;
-    for (i, &b) in bytes.iter().enumerate() {
+    let needs_escape = |b: &u8| matches!(b, b'"' | b'\\' | 0..=0x1f);
+    // Runs of plain bytes, each ending with the byte to escape (but the last, maybe).
+    for chunk in s.as_bytes().split_inclusive(needs_escape) {
+        let Some((&b, run)) = chunk.split_last().filter(|(b, _)| needs_escape(b)) else {
+            out.extend_from_slice(chunk);
+            continue;
+        };
+        out.extend_from_slice(run);
         let escape: Option<&[u8]> = match b {
             b'"' => Some(b"\\\""),
             b'\\' => Some(b"\\\\"),
@@ -414,10 +422,8 @@ pub(crate) fn write_json_string(s: &str, out: &mut Vec<u8>) {
             b'\t' => Some(b"\\t"),
             0x08 => Some(b"\\b"),
             0x0c => Some(b"\\f"),
-            0..=0x1f => None,
-            _ => continue,
+            _ => None,
         };
-        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
         match escape {
             Some(e) => out.extend_from_slice(e),
             None => {
@@ -426,9 +432,7 @@ pub(crate) fn write_json_string(s: &str, out: &mut Vec<u8>) {
                 out.push(HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'));
             }
         }
-        start = i.saturating_add(1);
     }
-    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
     out.push(b'"');
 }
 
@@ -572,7 +576,8 @@ impl<'de> Visitor<'de> for ValueSeed {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        // An unknown length starts empty; a claimed one is capped (serde's cautious hint).
+        let mut items = Vec::with_capacity(seq.size_hint().map_or(0, |n| n.min(1024)));
         while let Some(v) = seq.next_element_seed(self)? {
             items.push(v);
         }
