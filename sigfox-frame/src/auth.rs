@@ -43,9 +43,14 @@ impl std::error::Error for WeakSecret {}
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     let mut diff = u8::from(a.len() != b.len());
     let n = a.len().max(b.len());
-    for i in 0..n {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0);
+    // The shorter one is padded with zeros to the longer length (the length difference is
+    // already in `diff`), so every byte position is compared.
+    let zeros = std::iter::repeat(0u8);
+    let (a, b) = (
+        a.iter().copied().chain(zeros.clone()),
+        b.iter().copied().chain(zeros),
+    );
+    for (x, y) in a.zip(b).take(n) {
         diff |= x ^ y;
     }
     std::hint::black_box(diff) == 0
@@ -96,11 +101,10 @@ impl SharedSecret {
         let Ok(decoded) = BASE64.decode(rest.trim()) else {
             return false;
         };
-        let Some(colon) = decoded.iter().position(|b| *b == b':') else {
+        let mut halves = decoded.splitn(2, |b| *b == b':');
+        let (Some(user), Some(pass)) = (halves.next(), halves.next()) else {
             return false;
         };
-        let (user, pass) = decoded.split_at(colon);
-        let pass = pass.get(1..).unwrap_or(&[]);
         // Both compared, so the time does not tell which one was wrong.
         let user_ok = ct_eq(user, expected_user.as_bytes());
         let pass_ok = self.verify(pass);

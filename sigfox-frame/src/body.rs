@@ -109,13 +109,11 @@ fn split_form(body: &[u8], limits: &CallbackLimits) -> Result<Vec<(String, Value
                 max: limits.max_keys,
             }));
         }
-        let (k, v, v_at) = match part.iter().position(|b| *b == b'=') {
-            Some(i) => (
-                part.get(..i).unwrap_or(&[]),
-                part.get(i.saturating_add(1)..).unwrap_or(&[]),
-                start.saturating_add(i).saturating_add(1),
-            ),
-            None => (part, &[][..], start),
+        let mut halves = part.splitn(2, |b| *b == b'=');
+        let (k, v, v_at) = match (halves.next(), halves.next()) {
+            (Some(k), Some(v)) => (k, v, start.saturating_add(k.len()).saturating_add(1)),
+            // No `=`: a key with an empty value.
+            _ => (part, &[][..], start),
         };
         let key = percent_decode(k, start)?;
         let value = percent_decode(v, v_at)?;

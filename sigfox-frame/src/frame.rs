@@ -235,16 +235,11 @@ impl UplinkFrame {
             return Err(FrameError::NotHex { offset });
         }
         // No frame type starts with the digit `a`, so a leading `aaaaa` is the preamble.
-        let body = if text.len() >= 5
-            && text
-                .get(..5)
-                .is_some_and(|p| p.eq_ignore_ascii_case("aaaaa"))
-        {
-            text.get(5..).unwrap_or("")
-        } else {
-            text
-        };
-        if body.len() % 2 == 0 {
+        let body = text
+            .split_at_checked(5)
+            .filter(|(preamble, _)| preamble.eq_ignore_ascii_case("aaaaa"))
+            .map_or(text, |(_, body)| body);
+        if body.len().is_multiple_of(2) {
             return Err(if body.len() < 3 {
                 FrameError::TooShort
             } else {
@@ -271,10 +266,12 @@ impl UplinkFrame {
         let (class, replica) = FRAME_TYPES
             .iter()
             .find_map(|(class, types)| {
+                // The replica is the type's place in its class's list (of three).
                 types
                     .iter()
-                    .position(|t| *t == frame_type)
-                    .map(|r| (*class, r))
+                    .zip(0u8..)
+                    .find(|(t, _)| **t == frame_type)
+                    .map(|(_, r)| (*class, r))
             })
             .ok_or(FrameError::UnknownFrameType(frame_type))?;
         // flags+seq (2) + device (4) + payload and code + CRC (2).
@@ -288,7 +285,7 @@ impl UplinkFrame {
         }
         let mut packet = rest.to_vec();
         if replica > 0 {
-            deconvolve(&mut packet, replica);
+            deconvolve(&mut packet, usize::from(replica));
         }
         let crc_at = expected.saturating_sub(2);
         let (content, crc_bytes) = packet.split_at(crc_at);
@@ -297,7 +294,7 @@ impl UplinkFrame {
             _ => return Err(FrameError::TooShort),
         };
         let crc_ok = crc16(content) == crc;
-        let [f0, s1, d0, d1, d2, d3, ..] = *content else {
+        let &[f0, s1, d0, d1, d2, d3, ref body @ ..] = content else {
             return Err(FrameError::TooShort);
         };
         let flags = f0 >> 4;
@@ -316,7 +313,6 @@ impl UplinkFrame {
             _ => (usize::from(li).saturating_add(2), None),
         };
         let payload_len = class.body_len().saturating_sub(mac_len);
-        let body = content.get(6..).unwrap_or(&[]);
         let (payload, mac) = body
             .split_at_checked(payload_len)
             .ok_or(FrameError::TooShort)?;
@@ -324,7 +320,7 @@ impl UplinkFrame {
         let mac = mac.to_vec();
         packet.truncate(crc_at);
         Ok(Self {
-            replica: u8::try_from(replica).unwrap_or(0),
+            replica,
             class,
             frame_type,
             flags,
@@ -350,14 +346,14 @@ impl UplinkFrame {
         let mut state = [0u8; 16];
         let mut cyclic = input.iter().cycle();
         for _ in 0..blocks {
-            for s in state.iter_mut() {
-                *s ^= cyclic.next().copied().unwrap_or(0);
+            for (s, b) in state.iter_mut().zip(&mut cyclic) {
+                *s ^= b;
             }
             let mut block = state.into();
             cipher.encrypt_block(&mut block);
             state = block.into();
         }
-        state.get(..self.mac.len()).unwrap_or(&[]).to_vec()
+        state.iter().take(self.mac.len()).copied().collect()
     }
 
     /// Whether the authentication code is right for `key`, compared in constant time.

@@ -345,10 +345,9 @@ fn parse_field<'a>(
     limits: &FormatLimits,
 ) -> Result<RawField<'a>, (FormatErrorKind, usize)> {
     let mut parts = text.split(':');
-    let name = parts.next().unwrap_or("");
-    if name.is_empty() {
+    let Some(name) = parts.next().filter(|name| !name.is_empty()) else {
         return Err((FormatErrorKind::EmptyName, 0));
-    }
+    };
     if let Some((i, found)) = name
         .char_indices()
         .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '#' | '-')))

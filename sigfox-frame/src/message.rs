@@ -99,16 +99,14 @@ impl TopicTemplate {
         let mut parts = Vec::new();
         let mut rest = template;
         let mut offset = 0usize;
-        while let Some(open) = rest.find('{') {
-            let (lit, tail) = rest.split_at(open);
+        while let Some((lit, tail)) = rest.split_once('{') {
             if !lit.is_empty() {
                 parts.push(Part::Literal(lit.to_owned()));
             }
-            let at = offset.saturating_add(open);
-            let close = tail
-                .find('}')
+            let at = offset.saturating_add(lit.len());
+            let (name, after) = tail
+                .split_once('}')
                 .ok_or(TemplateError::Unclosed { offset: at })?;
-            let name = tail.get(1..close).unwrap_or("");
             parts.push(match name {
                 "device" => Part::Device,
                 "deviceTypeId" => Part::DeviceTypeId,
@@ -120,9 +118,9 @@ impl TopicTemplate {
                     });
                 }
             });
-            let consumed = open.saturating_add(close).saturating_add(1);
-            rest = rest.get(consumed..).unwrap_or("");
-            offset = offset.saturating_add(consumed);
+            // `after` is the end of `rest`: the bytes before it were consumed.
+            offset = offset.saturating_add(rest.len().saturating_sub(after.len()));
+            rest = after;
         }
         if !rest.is_empty() {
             parts.push(Part::Literal(rest.to_owned()));

@@ -106,43 +106,62 @@ impl<'f> DecodedPayload<'f> {
     }
 }
 
-/// Reads `len` (1..=64) bits MSB-first starting at bit `first` (0 = MSB of byte 0).
-fn read_bits(payload: &[u8], first: u32, len: u32) -> Option<u64> {
-    let end = first.checked_add(len)?;
+/// A field width in bits, 1..=64, so that `64 - width` is a shift below 64.
+#[derive(Debug, Clone, Copy)]
+struct Width(u32);
+
+impl Width {
+    const BIT: Width = Width(1);
+    const BYTE: Width = Width(8);
+
+    fn new(bits: u32) -> Option<Width> {
+        (1..=64).contains(&bits).then_some(Width(bits))
+    }
+
+    /// The bits of a `u64` above the field: 0..=63.
+    fn spare(self) -> u32 {
+        64u32.saturating_sub(self.0)
+    }
+}
+
+/// Reads `width` bits MSB-first starting at bit `first` (0 = MSB of byte 0).
+fn read_bits(payload: &[u8], first: u32, width: Width) -> Option<u64> {
+    let end = first.checked_add(width.0)?;
     let total = u32::try_from(payload.len()).ok()?.checked_mul(8)?;
-    if len == 0 || len > 64 || end > total {
+    if end > total {
         return None;
     }
     let mut value: u64 = 0;
     for pos in first..end {
         let byte = *payload.get(usize::try_from(pos / 8).ok()?)?;
-        let bit = byte.checked_shr(7 ^ (pos % 8)).unwrap_or(0) & 1;
-        value = (value.checked_shl(1).unwrap_or(0)) | u64::from(bit);
+        // Bit `pos % 8` from the top, rotated down to bit 0.
+        let bit = byte.rotate_left((pos % 8).saturating_add(1)) & 1;
+        // At most 64 bits are read, so none is shifted out.
+        value = (value << 1) | u64::from(bit);
     }
     Some(value)
 }
 
-/// Reverses the order of the `len / 8` low bytes of `value`.
-fn swap_bytes(value: u64, len: u32) -> u64 {
-    let n = len / 8;
-    let mut out = 0u64;
-    for i in 0..n {
-        let byte = value.checked_shr(i.saturating_mul(8)).unwrap_or(0) & 0xff;
-        out = out.checked_shl(8).unwrap_or(0) | byte;
-    }
-    out
+/// Reverses the order of the `width / 8` low bytes of `value`.
+fn swap_bytes(value: u64, width: Width) -> u64 {
+    value
+        .to_le_bytes()
+        .into_iter()
+        .zip(0..width.0 / 8)
+        .fold(0, |out, (byte, _)| (out << 8) | u64::from(byte))
 }
 
 fn decode_field(field: &Field, payload: &[u8]) -> Option<FieldValue> {
     let first = field.first_bit();
     let ty = field.field_type();
-    let len = ty.bit_len();
     match ty {
-        FieldType::Bool { .. } => read_bits(payload, first, 1).map(|b| FieldValue::Bool(b == 1)),
+        FieldType::Bool { .. } => {
+            read_bits(payload, first, Width::BIT).map(|b| FieldValue::Bool(b == 1))
+        }
         FieldType::Char { len: n } => {
             let mut s = String::with_capacity(usize::from(n));
             for i in 0..u32::from(n) {
-                let b = read_bits(payload, first.checked_add(i.checked_mul(8)?)?, 8)?;
+                let b = read_bits(payload, first.checked_add(i.checked_mul(8)?)?, Width::BYTE)?;
                 s.push(char::from(u8::try_from(b).ok()?));
             }
             Some(FieldValue::Str(s))
@@ -150,9 +169,10 @@ fn decode_field(field: &Field, payload: &[u8]) -> Option<FieldValue> {
         FieldType::Float { endian, .. }
         | FieldType::UInt { endian, .. }
         | FieldType::Int { endian, .. } => {
-            let mut raw = read_bits(payload, first, len)?;
+            let width = Width::new(ty.bit_len())?;
+            let mut raw = read_bits(payload, first, width)?;
             if endian == Endian::Little {
-                raw = swap_bytes(raw, len);
+                raw = swap_bytes(raw, width);
             }
             Some(match ty {
                 FieldType::Float { bits: 32, .. } => {
@@ -160,11 +180,10 @@ fn decode_field(field: &Field, payload: &[u8]) -> Option<FieldValue> {
                 }
                 FieldType::Float { .. } => FieldValue::Float(f64::from_bits(raw)),
                 FieldType::Int { .. } => {
-                    // Two's complement over `len` bits: move the sign bit to bit 63, then
-                    // shift back arithmetically.
-                    let shift = 64u32.saturating_sub(len);
-                    let wide = raw.checked_shl(shift).unwrap_or(0) as i64;
-                    FieldValue::Int(wide.checked_shr(shift).unwrap_or(0))
+                    // Two's complement over `width` bits: move the sign bit to bit 63, then
+                    // shift back arithmetically (by `spare` < 64, so wrapping never wraps).
+                    let wide = raw.wrapping_shl(width.spare()) as i64;
+                    FieldValue::Int(wide.wrapping_shr(width.spare()))
                 }
                 _ => FieldValue::UInt(raw),
             })

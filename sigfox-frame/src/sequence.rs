@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::num::NonZeroU16;
 
 use crate::callback::DeviceId;
 
@@ -93,20 +94,25 @@ struct DeviceWindow {
 #[derive(Debug, Clone)]
 pub struct SequenceTracker {
     options: SequenceOptions,
+    /// `options.modulus`, checked non-zero (and in 128..=4096) once.
+    modulus: NonZeroU16,
     devices: HashMap<DeviceId, DeviceWindow>,
 }
 
 impl SequenceTracker {
     /// A tracker with checked options.
     pub fn new(options: SequenceOptions) -> Result<Self, SequenceError> {
-        if !(128..=4096).contains(&options.modulus) {
+        let Some(modulus) =
+            NonZeroU16::new(options.modulus).filter(|m| (128..=4096).contains(&m.get()))
+        else {
             return Err(SequenceError::Modulus(options.modulus));
-        }
+        };
         if options.window == 0 || options.window > 128 || options.window > options.modulus / 2 {
             return Err(SequenceError::Window(options.window));
         }
         Ok(Self {
             options,
+            modulus,
             devices: HashMap::new(),
         })
     }
@@ -132,24 +138,27 @@ impl SequenceTracker {
             return Ok(SeqClass::New);
         };
         // Distance ahead of the newest, modulo m.
-        let ahead = seq
-            .wrapping_add(m)
-            .wrapping_sub(w.newest)
-            .checked_rem(m)
-            .unwrap_or(0);
+        let ahead = seq.wrapping_add(m).wrapping_sub(w.newest) % self.modulus;
         if ahead == 0 {
             return Ok(SeqClass::Duplicate);
         }
         if ahead <= m / 2 {
-            w.seen = w.seen.checked_shl(u32::from(ahead)).unwrap_or(0) | 1;
+            // The window moves `ahead` places: a move of its 128 bits or more forgets them all.
+            w.seen = w
+                .seen
+                .checked_shl(u32::from(ahead))
+                .map_or(1, |kept| kept | 1);
             w.newest = seq;
             return Ok(SeqClass::New);
         }
         let behind = m.wrapping_sub(ahead);
-        if behind >= self.options.window {
+        // Behind the window (at most 128, so also past the bitmap) is too old to tell.
+        let Some(bit) = 1u128
+            .checked_shl(u32::from(behind))
+            .filter(|_| behind < self.options.window)
+        else {
             return Ok(SeqClass::Stale);
-        }
-        let bit = 1u128.checked_shl(u32::from(behind)).unwrap_or(0);
+        };
         if w.seen & bit != 0 {
             Ok(SeqClass::Duplicate)
         } else {
