@@ -93,7 +93,10 @@ impl IssuerCache {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.inner.lock().map(|i| i.len).unwrap_or(0)
+        // A panic while holding the lock leaves the count as it was: still the count.
+        self.inner
+            .lock()
+            .map_or_else(|poisoned| poisoned.into_inner().len, |i| i.len)
     }
 }
 

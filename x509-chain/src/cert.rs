@@ -227,8 +227,9 @@ fn key_kind(cert: &Certificate, key_bits: &[u8]) -> KeyKind {
     let spki = cert.tbs_certificate().subject_public_key_info();
     let alg = spki.algorithm.oid;
     if alg == oid::RSA_ENCRYPTION {
-        let bits = tlv::rsa_modulus_bits(key_bits).unwrap_or(0);
-        KeyKind::Rsa { bits }
+        // A modulus that does not parse is no usable RSA key: rejected as unsupported, not
+        // reported as a key of 0 bits.
+        tlv::rsa_modulus_bits(key_bits).map_or(KeyKind::Other, |bits| KeyKind::Rsa { bits })
     } else if alg == oid::EC_PUBLIC_KEY {
         let curve = spki
             .algorithm

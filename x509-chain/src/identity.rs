@@ -78,8 +78,10 @@ impl Identity {
             .ext
             .subject_alt_name
             .as_ref()
-            .map(|san| san.value.iter().filter_map(alt_name).collect())
-            .unwrap_or_default();
+            // RFC 5280 §4.2.1.6: the extension is optional; without it there are no alt names.
+            .map_or_else(Vec::new, |san| {
+                san.value.iter().filter_map(alt_name).collect()
+            });
         Identity {
             subject: dn::attributes(tbs.subject()),
             issuer: dn::attributes(tbs.issuer()),

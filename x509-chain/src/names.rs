@@ -357,8 +357,12 @@ pub(crate) fn check_constraints(
     constrained_by: usize,
     cert: &Cert,
 ) -> Result<(), Check> {
-    let permitted = nc.permitted_subtrees.as_deref().unwrap_or_default();
-    let excluded = nc.excluded_subtrees.as_deref().unwrap_or_default();
+    // RFC 5280 §4.2.1.10: an absent list constrains nothing of its kind.
+    let permitted = nc
+        .permitted_subtrees
+        .as_ref()
+        .map_or(&[][..], Vec::as_slice);
+    let excluded = nc.excluded_subtrees.as_ref().map_or(&[][..], Vec::as_slice);
 
     let mut names: Vec<Presented<'_>> = Vec::new();
     let subject = cert.parsed.tbs_certificate().subject();

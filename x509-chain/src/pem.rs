@@ -31,7 +31,12 @@ pub(crate) fn blocks(input: &[u8], label: &str) -> Result<Vec<Vec<u8>>, Certific
                 detail: "unterminated END line".into(),
             })?
             .saturating_add(5);
-        let block = input.get(start..close).unwrap_or_default();
+        // `close` was found after `start` in `input`.
+        let Some(block) = input.get(start..close) else {
+            return Err(CertificateError::Pem {
+                detail: "END line before BEGIN".into(),
+            });
+        };
         let (found, der) = der::pem::decode_vec(block).map_err(|e| CertificateError::Pem {
             detail: e.to_string(),
         })?;
