@@ -1,8 +1,6 @@
 //! The per-certificate rules, each declared once with the section it comes from. Path
 //! building (`verify.rs`) decides which certificate plays which role and calls these.
 
-use x509_cert::certificate::Version;
-
 use crate::cert::{Cert, KeyKind, oid};
 use crate::error::Check;
 use crate::names;
@@ -47,7 +45,7 @@ pub(crate) enum Role {
 pub(crate) fn check_common(cert: &Cert, role: Role, time: u64) -> Result<(), Check> {
     // RFC 5280 §4.1.2.1: certificates with extensions are v3; this verifier, like webpki and
     // pyca/cryptography, accepts v3 only.
-    if cert.version() != Version::V3 {
+    if !cert.is_v3() {
         return Err(profile("certificate is not X.509 v3 (RFC 5280 4.1.2.1)"));
     }
     // RFC 5280 §4.1.2.2: positive, at most 20 octets. Not applied to trust anchors, which
@@ -78,7 +76,7 @@ pub(crate) fn check_common(cert: &Cert, role: Role, time: u64) -> Result<(), Che
         return Err(Check::SignatureAlgorithmMismatch);
     }
     // RFC 5280 §4.1.2.4: "The issuer field MUST contain a non-empty distinguished name".
-    if cert.parsed.tbs_certificate().issuer().is_empty() {
+    if cert.issuer_is_empty() {
         return Err(profile("empty issuer name (RFC 5280 4.1.2.4)"));
     }
     // RFC 5280 §6.1.3 (a)(2); the anchor too, as pyca/cryptography checks it.
@@ -102,19 +100,19 @@ pub(crate) fn check_common(cert: &Cert, role: Role, time: u64) -> Result<(), Che
     check_key(cert)?;
     let ext = &cert.ext;
     // RFC 5280 §4.2.1.1 and §4.2.1.2: both key identifiers "MUST" be non-critical.
-    if ext.authority_key_id.as_ref().is_some_and(|e| e.critical) {
+    if cert.authority_key_id().is_some_and(|e| e.critical) {
         return Err(profile(
             "authorityKeyIdentifier marked critical (RFC 5280 4.2.1.1)",
         ));
     }
-    if ext.subject_key_id.as_ref().is_some_and(|e| e.critical) {
+    if cert.subject_key_id().is_some_and(|e| e.critical) {
         return Err(profile(
             "subjectKeyIdentifier marked critical (RFC 5280 4.2.1.2)",
         ));
     }
     // RFC 5280 §4.2.1.1: AKI "MUST" be present except in self-signed certificates. A
     // self-issued anchor is the only exemption taken (a cross-signed root is not exempt).
-    if ext.authority_key_id.is_none() && !(role == Role::Anchor && cert.is_self_issued()) {
+    if cert.authority_key_id().is_none() && !(role == Role::Anchor && cert.is_self_issued()) {
         return Err(profile("no authorityKeyIdentifier (RFC 5280 4.2.1.1)"));
     }
     // RFC 5280 §4.2.1.3: keyCertSign only with cA.
@@ -130,7 +128,7 @@ pub(crate) fn check_common(cert: &Cert, role: Role, time: u64) -> Result<(), Che
     }
     // RFC 5280 §4.2.1.6: an empty subject needs a critical subjectAltName; a non-empty one
     // a non-critical subjectAltName (CA/B Forum BR 7.1.2.7.12 makes the SHOULD a MUST).
-    match (&ext.subject_alt_name, cert.subject_is_empty()) {
+    match (cert.subject_alt_name(), cert.subject_is_empty()) {
         (None, true) if role == Role::Leaf => {
             return Err(profile(
                 "empty subject without subjectAltName (RFC 5280 4.2.1.6)",
@@ -194,7 +192,7 @@ pub(crate) fn check_leaf(
     // RFC 5280 §4.2.1.12: if EKU is present, the certificate may be used only for the listed
     // purposes. anyExtendedKeyUsage is not accepted in its place (CA/B Forum BR 7.1.2.7.10,
     // as pyca/cryptography does), and the extension must be non-critical (same BR).
-    if let (Some(eku), Some((wanted, name))) = (&ext.ext_key_usage, usage.eku()) {
+    if let (Some(eku), Some((wanted, name))) = (cert.ext_key_usage(), usage.eku()) {
         if eku.critical {
             return Err(profile(
                 "extendedKeyUsage marked critical in an end-entity certificate (CA/B BR 7.1.2.7.10)",
@@ -217,9 +215,8 @@ pub(crate) fn check_leaf(
 fn check_tls_server_leaf(cert: &Cert) -> Result<(), Check> {
     let ext = &cert.ext;
     // BR 7.1.2.7.10: anyExtendedKeyUsage MUST NOT be present.
-    if ext
-        .ext_key_usage
-        .as_ref()
+    if cert
+        .ext_key_usage()
         .is_some_and(|e| e.value.contains(&oid::ANY_EKU))
     {
         return Err(profile(
@@ -281,7 +278,7 @@ pub(crate) fn check_issuer(
         return Err(Check::MissingKeyCertSign);
     }
     // RFC 5280 §4.2.1.2: CA certificates "MUST" carry a subjectKeyIdentifier.
-    if ext.subject_key_id.is_none() {
+    if cert.subject_key_id().is_none() {
         return Err(profile(
             "CA certificate without subjectKeyIdentifier (RFC 5280 4.2.1.2)",
         ));
@@ -294,7 +291,7 @@ pub(crate) fn check_issuer(
     }
     // EKU in a CA constrains the paths through it (webpki's rule; CA/B BR 7.1.2.2.g). A
     // self-signed root must not carry one at all (CA/B BR 7.1.2.1.2).
-    if let Some(eku) = &ext.ext_key_usage {
+    if let Some(eku) = cert.ext_key_usage() {
         if role == Role::Anchor && cert.is_self_issued() {
             return Err(profile(
                 "extendedKeyUsage in a root certificate (CA/B BR 7.1.2.1.2)",
@@ -309,16 +306,15 @@ pub(crate) fn check_issuer(
     if role == Role::Anchor && cert.is_self_issued() {
         // CA/B BR 7.1.2.1.3: a root's AKI, if present, holds only keyIdentifier, equal to
         // its SKI.
-        if let Some(aki) = &ext.authority_key_id {
-            let aki = &aki.value;
-            if aki.authority_cert_issuer.is_some() || aki.authority_cert_serial_number.is_some() {
+        if let Some(aki) = cert.authority_key_id() {
+            if aki.value.has_issuer || aki.value.has_serial {
                 return Err(profile(
                     "root authorityKeyIdentifier with issuer/serial (CA/B BR 7.1.2.1.3)",
                 ));
             }
-            let ski = ext.subject_key_id.as_ref().map(|s| s.value.as_slice());
-            match &aki.key_identifier {
-                Some(id) if Some(id.as_bytes()) == ski => {}
+            let ski = cert.subject_key_id().map(|s| s.value);
+            match cert.authority_key_identifier() {
+                Some(id) if Some(id) == ski => {}
                 Some(_) => {
                     return Err(profile(
                         "root authorityKeyIdentifier differs from its subjectKeyIdentifier",

@@ -10,14 +10,15 @@ use crate::time::format_rfc3339;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CertificateError {
-    /// Not a DER `Certificate` as RFC 5280 §4.1 defines it.
+    /// Not DER as `x509-cert`'s decoder reads it (CRLs; the certificate structures this
+    /// crate reads through it).
     Encoding {
         /// The decoder's message.
         detail: String,
     },
     /// Bytes after the end of the certificate.
     TrailingData,
-    /// A field could not be located in the DER.
+    /// A field of the certificate is not DER of the form RFC 5280 §4.1 gives it.
     Malformed {
         /// Which field.
         what: &'static str,

@@ -4,11 +4,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use rustls_pki_types::UnixTime;
 use sha2::{Digest, Sha256};
-use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::cert::Cert;
 use crate::dn::{self, DnAttribute};
 use crate::error::CertificateError;
+use crate::general_names::GeneralNameRef;
 use crate::time::from_secs;
 
 pub use iot_identity::AltNameKind;
@@ -26,19 +26,14 @@ pub(crate) fn ip_from_octets(octets: &[u8]) -> Option<IpAddr> {
 
 /// A subjectAltName entry as `(kind, text)`; other kinds (otherName, registeredID, ...) are
 /// `None`.
-pub(crate) fn alt_name(name: &GeneralName) -> Option<(AltNameKind, String)> {
+pub(crate) fn alt_name(name: GeneralNameRef<'_>) -> Option<(AltNameKind, String)> {
     Some(match name {
-        GeneralName::Rfc822Name(s) => (AltNameKind::Rfc822Name, s.to_string()),
-        GeneralName::DnsName(s) => (AltNameKind::DnsName, s.to_string()),
-        GeneralName::DirectoryName(n) => (AltNameKind::DirectoryName, dn::to_rfc4514(n)),
-        GeneralName::UniformResourceIdentifier(s) => {
-            (AltNameKind::UniformResourceIdentifier, s.to_string())
-        }
-        GeneralName::IpAddress(o) => (
-            AltNameKind::IpAddress,
-            ip_from_octets(o.as_bytes())?.to_string(),
-        ),
-        _ => return None,
+        GeneralNameRef::Rfc822(s) => (AltNameKind::Rfc822Name, s.to_string()),
+        GeneralNameRef::Dns(s) => (AltNameKind::DnsName, s.to_string()),
+        GeneralNameRef::Directory(n) => (AltNameKind::DirectoryName, dn::to_rfc4514(n)),
+        GeneralNameRef::Uri(s) => (AltNameKind::UniformResourceIdentifier, s.to_string()),
+        GeneralNameRef::Ip(o) => (AltNameKind::IpAddress, ip_from_octets(o)?.to_string()),
+        GeneralNameRef::Other(_) => return None,
     })
 }
 
@@ -73,20 +68,17 @@ impl Identity {
     }
 
     pub(crate) fn of(cert: &Cert) -> Identity {
-        let tbs = cert.parsed.tbs_certificate();
         let alt_names = cert
-            .ext
-            .subject_alt_name
-            .as_ref()
+            .subject_alt_name()
             // RFC 5280 §4.2.1.6: the extension is optional; without it there are no alt names.
             .map_or_else(Vec::new, |san| {
                 san.value.iter().filter_map(alt_name).collect()
             });
         Identity {
-            subject: dn::attributes(tbs.subject()),
-            issuer: dn::attributes(tbs.issuer()),
-            subject_dn: dn::to_rfc4514(tbs.subject()),
-            issuer_dn: dn::to_rfc4514(tbs.issuer()),
+            subject: dn::attributes(cert.subject()),
+            issuer: dn::attributes(cert.issuer()),
+            subject_dn: dn::to_rfc4514(cert.subject()),
+            issuer_dn: dn::to_rfc4514(cert.issuer()),
             alt_names,
             serial_number: serial_hex(cert.serial()),
             certificate_id: certificate_id(&cert.der),

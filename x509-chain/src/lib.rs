@@ -9,6 +9,7 @@ mod crl;
 mod der;
 mod dn;
 mod error;
+mod general_names;
 mod identity;
 mod names;
 mod pem;

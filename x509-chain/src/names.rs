@@ -3,13 +3,16 @@
 
 use std::net::IpAddr;
 
+use der::Decode as _;
 use x509_cert::ext::pkix::constraints::name::{GeneralSubtree, NameConstraints};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::name::Name;
 
 use crate::cert::Cert;
-use crate::dn;
+use crate::der as tlv;
+use crate::dn::{self, NameRef};
 use crate::error::Check;
+use crate::general_names::{GeneralNameRef, OTHER_NAME, REGISTERED_ID};
 
 /// Most name-against-constraint comparisons one CA's constraints may cost for one
 /// certificate. A certificate with 1,024 names under 64 subtrees stays below it; the
@@ -98,18 +101,18 @@ fn dns_matches(presented: &str, reference: &str) -> bool {
 /// Checks the expected peer name against the leaf's subjectAltName only (never the subject
 /// CN, as RFC 6125 §6.4.4 recommends and webpki does).
 pub(crate) fn matches_peer(cert: &Cert, expected: &PeerName) -> bool {
-    let Some(san) = &cert.ext.subject_alt_name else {
+    let Some(san) = cert.subject_alt_name() else {
         return false;
     };
     san.value.iter().any(|name| match (name, expected) {
-        (GeneralName::DnsName(p), PeerName::Dns(r)) => {
-            is_valid_dns_name(p.as_str(), true) && dns_matches(p.as_str(), r)
+        (GeneralNameRef::Dns(p), PeerName::Dns(r)) => {
+            is_valid_dns_name(p, true) && dns_matches(p, r)
         }
-        (GeneralName::IpAddress(p), PeerName::Ip(r)) => match r {
-            IpAddr::V4(v4) => p.as_bytes() == v4.octets(),
-            IpAddr::V6(v6) => p.as_bytes() == v6.octets(),
+        (GeneralNameRef::Ip(p), PeerName::Ip(r)) => match r {
+            IpAddr::V4(v4) => p == v4.octets(),
+            IpAddr::V6(v6) => p == v6.octets(),
         },
-        (GeneralName::Rfc822Name(p), PeerName::Email(r)) => email_eq(p.as_str(), r),
+        (GeneralNameRef::Rfc822(p), PeerName::Email(r)) => email_eq(p, r),
         _ => false,
     })
 }
@@ -138,14 +141,14 @@ fn is_valid_email(addr: &str) -> bool {
 
 /// The leaf's subjectAltName entries must be valid names of their types (RFC 5280 §4.2.1.6).
 pub(crate) fn check_san_syntax(cert: &Cert) -> Result<(), Check> {
-    let Some(san) = &cert.ext.subject_alt_name else {
+    let Some(san) = cert.subject_alt_name() else {
         return Ok(());
     };
-    for name in &san.value {
+    for name in san.value.iter() {
         let ok = match name {
-            GeneralName::DnsName(d) => is_valid_dns_name(d.as_str(), true),
-            GeneralName::IpAddress(ip) => matches!(ip.as_bytes().len(), 4 | 16),
-            GeneralName::Rfc822Name(e) => is_valid_email(e.as_str()),
+            GeneralNameRef::Dns(d) => is_valid_dns_name(d, true),
+            GeneralNameRef::Ip(ip) => matches!(ip.len(), 4 | 16),
+            GeneralNameRef::Rfc822(e) => is_valid_email(e),
             _ => true,
         };
         if !ok {
@@ -157,13 +160,19 @@ pub(crate) fn check_san_syntax(cert: &Cert) -> Result<(), Check> {
     Ok(())
 }
 
-fn describe(name: &GeneralName) -> String {
+fn describe(name: GeneralNameRef<'_>) -> String {
     match crate::identity::alt_name(name) {
         Some((kind, text)) => format!("{}:{text}", kind.aws_name()),
         None => match name {
-            GeneralName::IpAddress(o) => format!("IPAddress:#{}", hex::encode(o.as_bytes())),
-            GeneralName::OtherName(o) => format!("otherName:{}", o.type_id),
-            GeneralName::RegisteredId(o) => format!("registeredID:{o}"),
+            GeneralNameRef::Ip(o) => format!("IPAddress:#{}", hex::encode(o)),
+            // OtherName ::= SEQUENCE { type-id OBJECT IDENTIFIER, value [0] EXPLICIT ANY }
+            GeneralNameRef::Other(t) if t.tag == OTHER_NAME => tlv::read(t.value)
+                .and_then(|(id, _)| tlv::oid(id))
+                .map_or_else(|| "otherName".into(), |id| format!("otherName:{id}")),
+            GeneralNameRef::Other(t) if t.tag == REGISTERED_ID => {
+                der::oid::ObjectIdentifier::from_bytes(t.value)
+                    .map_or_else(|_| "registeredID".into(), |id| format!("registeredID:{id}"))
+            }
             _ => "unsupported name".into(),
         },
     }
@@ -248,10 +257,51 @@ fn kind(name: &GeneralName) -> Kind {
     }
 }
 
-/// The names of one kind a certificate presents, borrowed where possible.
+/// Of a subjectAltName entry.
+fn kind_of(name: GeneralNameRef<'_>) -> Kind {
+    match name {
+        GeneralNameRef::Dns(_) => Kind::Dns,
+        GeneralNameRef::Ip(_) => Kind::Ip,
+        GeneralNameRef::Rfc822(_) => Kind::Email,
+        GeneralNameRef::Directory(_) => Kind::Directory,
+        GeneralNameRef::Uri(_) => Kind::Other(6),
+        GeneralNameRef::Other(t) => Kind::Other(t.tag & 0x1f),
+    }
+}
+
+/// A name a certificate presents: a subjectAltName entry in place, or a directory name (the
+/// subject, or a directoryName entry) decoded to be compared RDN by RDN with the
+/// constraint's.
 enum Presented<'a> {
-    General(&'a GeneralName),
-    Subject(&'a Name),
+    General(GeneralNameRef<'a>),
+    Directory { name: Name, text: String },
+}
+
+impl Presented<'_> {
+    fn kind(&self) -> Kind {
+        match self {
+            Presented::General(g) => kind_of(*g),
+            Presented::Directory { .. } => Kind::Directory,
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Presented::General(g) => describe(*g),
+            Presented::Directory { text, .. } => text.clone(),
+        }
+    }
+}
+
+/// A directory name decoded for comparison. `x509-cert` decodes what `Cert::parse` checked;
+/// should it refuse, the constraint cannot be evaluated and the check fails closed.
+fn directory(name: NameRef<'_>, text: String) -> Result<Presented<'static>, Check> {
+    let decoded = Name::from_der(name.raw)
+        .map_err(|e| bad(format!("cannot compare the directory name {text}: {e}")))?;
+    Ok(Presented::Directory {
+        name: decoded,
+        text,
+    })
 }
 
 fn dns_in_subtree(name: &str, constraint: &str) -> bool {
@@ -317,11 +367,11 @@ fn dn_in_subtree(name: &Name, base: &Name) -> bool {
 /// when `C` is such a name. Excluding it then closes the gap CVE-2025-61727 describes (a
 /// peer name matched through the wildcard that the constraint was meant to forbid).
 fn wildcard_reaches(presented: &Presented<'_>, base: &GeneralName) -> bool {
-    let (Presented::General(GeneralName::DnsName(n)), GeneralName::DnsName(c)) = (presented, base)
+    let (Presented::General(GeneralNameRef::Dns(n)), GeneralName::DnsName(c)) = (presented, base)
     else {
         return false;
     };
-    let Some(rest) = n.as_str().strip_prefix("*.") else {
+    let Some(rest) = n.strip_prefix("*.") else {
         return false;
     };
     match c.as_str().split_once('.') {
@@ -332,19 +382,18 @@ fn wildcard_reaches(presented: &Presented<'_>, base: &GeneralName) -> bool {
 
 fn matches(presented: &Presented<'_>, base: &GeneralName) -> bool {
     match (presented, base) {
-        (Presented::General(GeneralName::DnsName(n)), GeneralName::DnsName(c)) => {
-            dns_in_subtree(n.as_str(), c.as_str())
+        (Presented::General(GeneralNameRef::Dns(n)), GeneralName::DnsName(c)) => {
+            dns_in_subtree(n, c.as_str())
         }
-        (Presented::General(GeneralName::IpAddress(n)), GeneralName::IpAddress(c)) => {
-            ip_in_subtree(n.as_bytes(), c.as_bytes())
+        (Presented::General(GeneralNameRef::Ip(n)), GeneralName::IpAddress(c)) => {
+            ip_in_subtree(n, c.as_bytes())
         }
-        (Presented::General(GeneralName::Rfc822Name(n)), GeneralName::Rfc822Name(c)) => {
-            email_in_subtree(n.as_str(), c.as_str())
+        (Presented::General(GeneralNameRef::Rfc822(n)), GeneralName::Rfc822Name(c)) => {
+            email_in_subtree(n, c.as_str())
         }
-        (Presented::General(GeneralName::DirectoryName(n)), GeneralName::DirectoryName(c)) => {
-            dn_in_subtree(n, c)
+        (Presented::Directory { name, .. }, GeneralName::DirectoryName(c)) => {
+            dn_in_subtree(name, c)
         }
-        (Presented::Subject(n), GeneralName::DirectoryName(c)) => dn_in_subtree(n, c),
         _ => false,
     }
 }
@@ -365,12 +414,17 @@ pub(crate) fn check_constraints(
     let excluded = nc.excluded_subtrees.as_ref().map_or(&[][..], Vec::as_slice);
 
     let mut names: Vec<Presented<'_>> = Vec::new();
-    let subject = cert.parsed.tbs_certificate().subject();
+    let subject = cert.subject();
     if !subject.is_empty() {
-        names.push(Presented::Subject(subject));
+        names.push(directory(subject, dn::to_rfc4514(subject))?);
     }
-    if let Some(san) = &cert.ext.subject_alt_name {
-        names.extend(san.value.iter().map(Presented::General));
+    if let Some(san) = cert.subject_alt_name() {
+        for name in san.value.iter() {
+            names.push(match name {
+                GeneralNameRef::Directory(n) => directory(n, describe(name))?,
+                _ => Presented::General(name),
+            });
+        }
     }
 
     let subtrees = permitted.len().saturating_add(excluded.len());
@@ -382,10 +436,7 @@ pub(crate) fn check_constraints(
     }
 
     for name in &names {
-        let (name_kind, text) = match name {
-            Presented::General(g) => (kind(g), describe(g)),
-            Presented::Subject(n) => (Kind::Directory, dn::to_rfc4514(n)),
-        };
+        let name_kind = name.kind();
         if let Kind::Other(_) = name_kind {
             // A name kind this crate cannot compare: fail closed if any constraint of that
             // kind exists.
@@ -394,7 +445,10 @@ pub(crate) fn check_constraints(
                 .chain(excluded)
                 .any(|s| kind(&s.base) == name_kind);
             if constrained {
-                return Err(bad(format!("cannot evaluate a constraint on {text}")));
+                return Err(bad(format!(
+                    "cannot evaluate a constraint on {}",
+                    name.text()
+                )));
             }
             continue;
         }
@@ -404,7 +458,7 @@ pub(crate) fn check_constraints(
         }) {
             return Err(Check::NameConstraint {
                 constrained_by,
-                name: text,
+                name: name.text(),
             });
         }
         let mut of_kind = permitted
@@ -414,7 +468,7 @@ pub(crate) fn check_constraints(
         if of_kind.peek().is_some() && !of_kind.any(|s| matches(name, &s.base)) {
             return Err(Check::NameConstraint {
                 constrained_by,
-                name: text,
+                name: name.text(),
             });
         }
     }

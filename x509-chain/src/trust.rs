@@ -88,7 +88,7 @@ impl TrustStore {
     pub fn subjects(&self) -> Vec<String> {
         self.anchors
             .iter()
-            .map(|a| crate::dn::to_rfc4514(a.parsed.tbs_certificate().subject()))
+            .map(|a| crate::dn::to_rfc4514(a.subject()))
             .collect()
     }
 

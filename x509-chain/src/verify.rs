@@ -6,7 +6,7 @@ use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime}
 
 use crate::algorithms::RUSTCRYPTO_ALGORITHMS;
 use crate::cache::IssuerCache;
-use crate::cert::Cert;
+use crate::cert::{Cert, NameSpans};
 use crate::checks::{self, Role, Usage};
 use crate::crl::Crl;
 use crate::dn;
@@ -105,6 +105,8 @@ impl VerifyRequest {
 #[derive(Clone, Debug)]
 pub struct VerifiedPath {
     certificates: Vec<CertificateDer<'static>>,
+    /// Where each certificate's subject is in its DER, found when it was parsed.
+    subject_spans: Vec<NameSpans>,
     leaf: Cert,
     subjects: OnceLock<Vec<String>>,
     identity: OnceLock<Identity>,
@@ -121,11 +123,8 @@ impl VerifiedPath {
         self.subjects.get_or_init(|| {
             self.certificates
                 .iter()
-                .map(|der| {
-                    Cert::parse(der)
-                        .map(|c| dn::to_rfc4514(c.parsed.tbs_certificate().subject()))
-                        .unwrap_or_default()
-                })
+                .zip(&self.subject_spans)
+                .map(|(der, spans)| dn::to_rfc4514(spans.name(der)))
                 .collect()
         })
     }
@@ -226,15 +225,15 @@ impl Verifier {
             }
         }
 
-        let certificates = path
-            .iter()
-            .copied()
-            .chain(std::iter::once(anchor))
+        let full = || path.iter().copied().chain(std::iter::once(anchor));
+        let certificates = full()
             .map(|c| CertificateDer::from(c.der.clone()))
             .collect();
+        let subject_spans = full().map(Cert::subject_spans).collect();
         drop(path);
         Ok(VerifiedPath {
             certificates,
+            subject_spans,
             leaf,
             subjects: OnceLock::new(),
             identity: OnceLock::new(),
@@ -260,14 +259,8 @@ fn named_issuer(candidate: &Cert, child: &Cert) -> bool {
 
 /// Key identifiers, when both are present, must agree (RFC 5280 §4.2.1.1).
 fn key_ids_agree(candidate: &Cert, child: &Cert) -> bool {
-    let aki = child
-        .ext
-        .authority_key_id
-        .as_ref()
-        .and_then(|a| a.value.key_identifier.as_ref());
-    let ski = candidate.ext.subject_key_id.as_ref();
-    match (aki, ski) {
-        (Some(aki), Some(ski)) => aki.as_bytes() == ski.value.as_slice(),
+    match (child.authority_key_identifier(), candidate.subject_key_id()) {
+        (Some(aki), Some(ski)) => aki == ski.value,
         _ => true,
     }
 }
@@ -317,7 +310,7 @@ impl<'a> Search<'a> {
                 Ok(found) => return Ok(found),
                 Err(e @ VerifyError::BudgetExceeded { .. }) => return Err(e),
                 Err(reason) => rejected.push(RejectedCandidate {
-                    subject: dn::to_rfc4514(cert.parsed.tbs_certificate().subject()),
+                    subject: dn::to_rfc4514(cert.subject()),
                     trust_anchor: anchor,
                     reason,
                 }),
@@ -343,7 +336,7 @@ impl<'a> Search<'a> {
         }
         Err(VerifyError::UnknownIssuer {
             index,
-            issuer: dn::to_rfc4514(child.parsed.tbs_certificate().issuer()),
+            issuer: dn::to_rfc4514(child.issuer()),
             candidates: rejected,
         })
     }

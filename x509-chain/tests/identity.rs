@@ -80,20 +80,36 @@ fn alt_names_serial_fingerprint_and_validity() {
 
 #[test]
 fn malformed_certificates_are_typed_errors() {
-    assert!(matches!(
-        Identity::from_der(b""),
-        Err(CertificateError::Encoding { .. })
-    ));
-    assert!(matches!(
-        Identity::from_der(b"\x30\x80"),
-        Err(CertificateError::Encoding { .. })
-    ));
+    let certificate = CertificateError::Malformed {
+        what: "Certificate",
+    };
+    assert_eq!(Identity::from_der(b""), Err(certificate.clone()));
+    // An indefinite length is BER, not DER.
+    assert_eq!(Identity::from_der(b"\x30\x80"), Err(certificate));
     let mut der = leaf_der();
     der.extend_from_slice(&[0x05, 0x00]);
-    assert!(matches!(
+    assert_eq!(
         Identity::from_der(&der),
-        Err(CertificateError::Encoding { .. } | CertificateError::TrailingData)
-    ));
+        Err(CertificateError::TrailingData)
+    );
+    // A length in the long form where the short one fits (X.690 10.1) is not DER either.
+    // The tbsCertificate's two length octets re-encoded as three.
+    let der = leaf_der();
+    assert_eq!(
+        der[4..6],
+        [0x30, 0x82],
+        "tbsCertificate in the two-octet form"
+    );
+    let mut padded = der.clone();
+    padded.splice(4..8, [0x30, 0x83, 0x00, der[6], der[7]]);
+    let outer_len = u16::from_be_bytes([der[2], der[3]]) + 1;
+    padded.splice(2..4, outer_len.to_be_bytes());
+    assert_eq!(
+        Identity::from_der(&padded),
+        Err(CertificateError::Malformed {
+            what: "tbsCertificate"
+        })
+    );
     // Every truncation of a valid certificate is rejected, never a panic.
     let der = leaf_der();
     for len in 0..der.len() {
