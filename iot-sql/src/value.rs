@@ -404,7 +404,6 @@ impl Value {
 
 /// Appends `s` as a JSON string literal.
 pub(crate) fn write_json_string(s: &str, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let needs_escape = |b: &u8| matches!(b, b'"' | b'\\' | 0..=0x1f);
     // Runs of plain bytes, each ending with the byte to escape (but the last, maybe).
@@ -427,9 +426,8 @@ pub(crate) fn write_json_string(s: &str, out: &mut Vec<u8>) {
         match escape {
             Some(e) => out.extend_from_slice(e),
             None => {
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
-                out.push(HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'));
+                // Other control characters: \u00XX (RFC 8259 §7); rare enough to format.
+                out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
             }
         }
     }

@@ -343,3 +343,25 @@ proptest! {
         prop_assert_eq!(back, x, "{} came back as {}", doc, out);
     }
 }
+
+/// Strings go out as JSON with the short escapes where JSON has them and `\u00XX` for the other
+/// control characters (RFC 8259 §7), and read back as they were.
+#[test]
+fn strings_are_escaped_as_json() {
+    let value = iot_sql::Value::String("q\"b\\n\nt\t\u{1}\u{1f}\u{7f}é".to_string());
+    let out = value.to_json_string();
+    assert_eq!(out, "\"q\\\"b\\\\n\\nt\\t\\u0001\\u001f\u{7f}é\"");
+    assert_eq!(
+        serde_json::from_str::<String>(&out).unwrap(),
+        "q\"b\\n\nt\t\u{1}\u{1f}\u{7f}é"
+    );
+}
+
+proptest! {
+    /// Every string survives `Value` → JSON text → serde_json.
+    #[test]
+    fn every_string_is_json(s in any::<String>()) {
+        let out = iot_sql::Value::String(s.clone()).to_json_string();
+        prop_assert_eq!(serde_json::from_str::<String>(&out).unwrap(), s);
+    }
+}

@@ -470,28 +470,25 @@ impl DeviceId {
     /// Parses 1 to 8 hex digits, either case, and keeps them as written.
     pub fn parse(s: &str) -> Result<Self, Reason> {
         let value = parse_hex_u32(s)?;
+        // `parse_hex_u32` accepted 1 to 8 digits: all of them are kept.
+        Ok(DeviceId::spelled(value, s.as_bytes()))
+    }
+
+    /// The id `value` spelled with the first (at most 8) of `digits`.
+    fn spelled(value: u32, digits: &[u8]) -> Self {
         let mut text = [0u8; 8];
-        let len = s.len().min(text.len());
-        if let (Some(to), Some(from)) = (text.get_mut(..len), s.as_bytes().get(..len)) {
-            to.copy_from_slice(from);
+        let mut len = 0u8;
+        for (slot, &digit) in text.iter_mut().zip(digits) {
+            *slot = digit;
+            len = len.saturating_add(1);
         }
-        Ok(DeviceId {
-            value,
-            text,
-            // `parse_hex_u32` accepted at most 8 digits.
-            len: u8::try_from(len).unwrap_or(8),
-        })
+        DeviceId { value, text, len }
     }
 
     /// The id of device number `value`, spelled upper-case without leading zeros.
     pub fn from_value(value: u32) -> Self {
-        use std::io::Write as _;
-        let mut text = [0u8; 8];
-        let mut cursor = std::io::Cursor::new(&mut text[..]);
-        // At most 8 hex digits for a u32: the buffer always has room.
-        let _ = write!(cursor, "{value:X}");
-        let len = u8::try_from(cursor.position()).unwrap_or(8);
-        DeviceId { value, text, len }
+        // At most 8 hex digits for a u32.
+        DeviceId::spelled(value, format!("{value:X}").as_bytes())
     }
 
     /// The id as a number.

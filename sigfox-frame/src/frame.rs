@@ -340,11 +340,13 @@ impl UplinkFrame {
     /// The authentication code this frame should carry under `key`.
     pub fn compute_mac(&self, key: &[u8; 16]) -> Vec<u8> {
         let input_len = 6usize.saturating_add(self.payload.len());
-        let input = self.packet.get(..input_len).unwrap_or(&self.packet);
+        // The MAC covers the packet's first 6 + payload bytes (its header, device id and
+        // payload: the packet always holds them), repeated to fill the blocks.
+        let input = self.packet.iter().take(input_len);
         let blocks = if self.payload.len() >= 11 { 2 } else { 1 };
         let cipher = Aes128::new(&(*key).into());
         let mut state = [0u8; 16];
-        let mut cyclic = input.iter().cycle();
+        let mut cyclic = input.cycle();
         for _ in 0..blocks {
             for (s, b) in state.iter_mut().zip(&mut cyclic) {
                 *s ^= b;

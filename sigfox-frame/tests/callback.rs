@@ -251,6 +251,9 @@ fn field_rules() {
     );
     assert_eq!(DeviceId::from_value(0xB92A4).to_string(), "B92A4");
     assert_eq!(DeviceId::from_value(0x4D33DB).to_string(), "4D33DB");
+    assert_eq!(DeviceId::from_value(0).to_string(), "0");
+    assert_eq!(DeviceId::from_value(u32::MAX).to_string(), "FFFFFFFF");
+    assert_eq!(DeviceId::parse("ffffffff").unwrap().as_str(), "ffffffff");
     // Boundaries accepted.
     let cb =
         parse(r#"{"device":"1","seqNumber":4095,"infoCode":"8","ack":"true","lat":-90,"lng":180}"#)

@@ -300,10 +300,6 @@ impl Cert {
     pub(crate) fn subject(&self) -> NameRef<'_> {
         self.subject.name(&self.der)
     }
-    /// Where the subject is in the DER, to read it again from a copy of these bytes.
-    pub(crate) fn subject_spans(&self) -> NameSpans {
-        self.subject
-    }
     /// Contents of the subjectPublicKeyInfo's AlgorithmIdentifier.
     pub(crate) fn spki_algorithm(&self) -> &[u8] {
         self.spki_algorithm.of(&self.der)
@@ -372,7 +368,7 @@ impl Cert {
 
 /// Where a checked Name is in a certificate's DER.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct NameSpans {
+struct NameSpans {
     raw: Span,
     rdns: Span,
 }
@@ -385,8 +381,8 @@ impl NameSpans {
         }
     }
 
-    /// The name, from the certificate's DER (or an exact copy of it).
-    pub(crate) fn name(self, der: &[u8]) -> NameRef<'_> {
+    /// The name, from the certificate's DER.
+    fn name(self, der: &[u8]) -> NameRef<'_> {
         NameRef::checked(self.raw.of(der), self.rdns.of(der))
     }
 }

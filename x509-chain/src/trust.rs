@@ -1,6 +1,7 @@
 //! Trust anchors: the CA certificates a path must end at.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::cert::Cert;
 use crate::error::CertificateError;
@@ -29,7 +30,7 @@ impl std::error::Error for TrustStoreError {}
 /// does; their name constraints apply to the paths below them.
 #[derive(Clone, Debug, Default)]
 pub struct TrustStore {
-    pub(crate) anchors: Vec<Cert>,
+    pub(crate) anchors: Vec<Arc<Cert>>,
 }
 
 impl TrustStore {
@@ -70,7 +71,7 @@ impl TrustStore {
 
     /// Adds one DER anchor.
     pub fn add_der(&mut self, der: &[u8]) -> Result<(), CertificateError> {
-        self.anchors.push(Cert::parse(der)?);
+        self.anchors.push(Arc::new(Cert::parse(der)?));
         Ok(())
     }
 

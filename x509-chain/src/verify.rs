@@ -1,12 +1,12 @@
 //! Path building with backtracking, and the verification result.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
 
 use crate::algorithms::RUSTCRYPTO_ALGORITHMS;
 use crate::cache::IssuerCache;
-use crate::cert::{Cert, NameSpans};
+use crate::cert::Cert;
 use crate::checks::{self, Role, Usage};
 use crate::crl::Crl;
 use crate::dn;
@@ -100,33 +100,40 @@ impl VerifyRequest {
 }
 
 /// A verified path: the certificates from the leaf to the trust anchor, and the leaf's
-/// identity. The identity and the subject texts are computed on first use, so a caller that
-/// only needs the verdict does not pay for them.
+/// identity. It keeps the parsed certificates (the leaf's and the intermediates' moved in, the
+/// anchor shared with the store); the DER list, the identity and the subject texts are made on
+/// first use, so a caller that only needs the verdict (a TLS handshake) does not pay for them.
 #[derive(Clone, Debug)]
 pub struct VerifiedPath {
-    certificates: Vec<CertificateDer<'static>>,
-    /// Where each certificate's subject is in its DER, found when it was parsed.
-    subject_spans: Vec<NameSpans>,
     leaf: Cert,
+    intermediates: Vec<Cert>,
+    anchor: Arc<Cert>,
+    certificates: OnceLock<Vec<CertificateDer<'static>>>,
     subjects: OnceLock<Vec<String>>,
     identity: OnceLock<Identity>,
 }
 
 impl VerifiedPath {
+    /// Leaf first, anchor last.
+    fn path(&self) -> impl Iterator<Item = &Cert> {
+        std::iter::once(&self.leaf)
+            .chain(&self.intermediates)
+            .chain(std::iter::once(&*self.anchor))
+    }
+
     /// Leaf first, trust anchor last.
     pub fn certificates(&self) -> &[CertificateDer<'static>] {
-        &self.certificates
+        self.certificates.get_or_init(|| {
+            self.path()
+                .map(|c| CertificateDer::from(c.der.clone()))
+                .collect()
+        })
     }
 
     /// The subjects along the path, RFC 4514 text, leaf first.
     pub fn subjects(&self) -> &[String] {
-        self.subjects.get_or_init(|| {
-            self.certificates
-                .iter()
-                .zip(&self.subject_spans)
-                .map(|(der, spans)| dn::to_rfc4514(spans.name(der)))
-                .collect()
-        })
+        self.subjects
+            .get_or_init(|| self.path().map(|c| dn::to_rfc4514(c.subject())).collect())
     }
 
     /// The leaf's identity.
@@ -136,7 +143,7 @@ impl VerifiedPath {
 
     /// The trust anchor the path ends at (DER).
     pub fn anchor(&self) -> Option<&CertificateDer<'static>> {
-        self.certificates.last()
+        self.certificates().last()
     }
 }
 
@@ -209,12 +216,15 @@ impl Verifier {
             verifier: self,
             request,
             pool: &pool,
+            chain: Vec::new(),
             time,
             signatures: 0,
             candidates: 0,
         };
         let mut path: Vec<&Cert> = vec![&leaf];
-        let anchor = search.extend(&mut path, &leaf)?;
+        let anchor = Arc::clone(search.extend(&mut path, &leaf)?);
+        let chain = search.chain;
+        drop(path);
 
         // RFC 6125 §6: after the path, the name (only subjectAltName; never the CN).
         if let Some(expected) = &request.peer_name {
@@ -225,16 +235,18 @@ impl Verifier {
             }
         }
 
-        let full = || path.iter().copied().chain(std::iter::once(anchor));
-        let certificates = full()
-            .map(|c| CertificateDer::from(c.der.clone()))
+        // The intermediates on the path, moved out of the pool in path order. `chain` holds
+        // pool positions the search put on the path, each once (a path has no loop).
+        let mut pool: Vec<Option<Cert>> = pool.into_iter().map(Some).collect();
+        let intermediates = chain
+            .iter()
+            .filter_map(|&i| pool.get_mut(i).and_then(Option::take))
             .collect();
-        let subject_spans = full().map(Cert::subject_spans).collect();
-        drop(path);
         Ok(VerifiedPath {
-            certificates,
-            subject_spans,
             leaf,
+            intermediates,
+            anchor,
+            certificates: OnceLock::new(),
             subjects: OnceLock::new(),
             identity: OnceLock::new(),
         })
@@ -246,6 +258,8 @@ struct Search<'a> {
     verifier: &'a Verifier,
     request: &'a VerifyRequest,
     pool: &'a [Cert],
+    /// The pool positions of the intermediates on the path being tried, leaf side first.
+    chain: Vec<usize>,
     time: u64,
     signatures: usize,
     candidates: usize,
@@ -265,11 +279,21 @@ fn key_ids_agree(candidate: &Cert, child: &Cert) -> bool {
     }
 }
 
-/// A candidate issuer: an anchor from the store or an intermediate from the pool.
+/// A candidate issuer: an anchor from the store or an intermediate from the pool (with its
+/// position there).
 #[derive(Clone, Copy)]
 enum Candidate<'a> {
-    Anchor(&'a Cert),
-    Intermediate(&'a Cert),
+    Anchor(&'a Arc<Cert>),
+    Intermediate(usize, &'a Cert),
+}
+
+impl<'a> Candidate<'a> {
+    fn cert(self) -> &'a Cert {
+        match self {
+            Candidate::Anchor(cert) => cert,
+            Candidate::Intermediate(_, cert) => cert,
+        }
+    }
 }
 
 impl<'a> Search<'a> {
@@ -279,19 +303,19 @@ impl<'a> Search<'a> {
         &mut self,
         path: &mut Vec<&'a Cert>,
         child: &'a Cert,
-    ) -> Result<&'a Cert, VerifyError> {
+    ) -> Result<&'a Arc<Cert>, VerifyError> {
         let index = path.len().saturating_sub(1);
         let issuer_index = path.len();
         // Anchors first: the shortest path wins when one exists.
         let anchors = self.verifier.store.anchors.iter().map(Candidate::Anchor);
-        let pool = self.pool.iter().map(Candidate::Intermediate);
+        let pool = self
+            .pool
+            .iter()
+            .enumerate()
+            .map(|(i, cert)| Candidate::Intermediate(i, cert));
         let candidates: Vec<Candidate<'a>> = anchors
             .chain(pool)
-            .filter(|c| match c {
-                Candidate::Anchor(cert) | Candidate::Intermediate(cert) => {
-                    named_issuer(cert, child)
-                }
-            })
+            .filter(|c| named_issuer(c.cert(), child))
             .collect();
 
         let mut rejected = Vec::new();
@@ -302,11 +326,9 @@ impl<'a> Search<'a> {
                     budget: Budget::CandidateIssuers,
                 });
             }
-            let (cert, anchor) = match candidate {
-                Candidate::Anchor(cert) => (cert, true),
-                Candidate::Intermediate(cert) => (cert, false),
-            };
-            match self.try_candidate(path, child, cert, anchor, issuer_index) {
+            let cert = candidate.cert();
+            let anchor = matches!(candidate, Candidate::Anchor(_));
+            match self.try_candidate(path, child, candidate, issuer_index) {
                 Ok(found) => return Ok(found),
                 Err(e @ VerifyError::BudgetExceeded { .. }) => return Err(e),
                 Err(reason) => rejected.push(RejectedCandidate {
@@ -347,10 +369,11 @@ impl<'a> Search<'a> {
         &mut self,
         path: &mut Vec<&'a Cert>,
         child: &'a Cert,
-        cert: &'a Cert,
-        anchor: bool,
+        candidate: Candidate<'a>,
         issuer_index: usize,
-    ) -> Result<&'a Cert, VerifyError> {
+    ) -> Result<&'a Arc<Cert>, VerifyError> {
+        let cert = candidate.cert();
+        let anchor = matches!(candidate, Candidate::Anchor(_));
         let invalid = |check| VerifyError::Invalid {
             index: issuer_index,
             check,
@@ -400,16 +423,21 @@ impl<'a> Search<'a> {
         let child_index = issuer_index.saturating_sub(1);
         self.verify_link(child, child_index, cert)?;
 
-        if anchor {
-            self.check_revocation(path, cert)?;
-            Ok(cert)
-        } else {
-            path.push(cert);
-            let result = self.extend(path, cert);
-            if result.is_err() {
-                path.pop();
+        match candidate {
+            Candidate::Anchor(found) => {
+                self.check_revocation(path, cert)?;
+                Ok(found)
             }
-            result
+            Candidate::Intermediate(position, _) => {
+                path.push(cert);
+                self.chain.push(position);
+                let result = self.extend(path, cert);
+                if result.is_err() {
+                    path.pop();
+                    self.chain.pop();
+                }
+                result
+            }
         }
     }
 

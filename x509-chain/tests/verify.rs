@@ -721,3 +721,39 @@ fn rsa_pss_sha512_signature_from_openssl_verifies() {
         invalid(0, Check::BadSignature)
     );
 }
+
+#[test]
+fn an_rsa_key_whose_modulus_does_not_parse_is_unsupported_not_zero_bits() {
+    let c = chain();
+    let leaf = signed_with(
+        leaf_params("device-rsa", &["device-rsa.example.com"]),
+        key(&rcgen::PKCS_RSA_SHA256),
+        &c.intermediate,
+    );
+    let request = client_request();
+    // The RSA leaf itself verifies (its key is 2048 bits).
+    verify(&[&c.root], &leaf, &[&c.intermediate], &request).unwrap();
+
+    // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }: the modulus
+    // re-tagged as an OCTET STRING, every length unchanged, so the certificate is still DER.
+    let rsa_public_key = [0x30, 0x82, 0x01, 0x0a, 0x02, 0x82, 0x01, 0x01];
+    let mut der = leaf.der.to_vec();
+    let at = der
+        .windows(rsa_public_key.len())
+        .position(|w| w == rsa_public_key)
+        .expect("a 2048-bit RSAPublicKey");
+    der[at + 4] = 0x04;
+    let broken = Node {
+        der: der.into(),
+        issuer: leaf.issuer,
+    };
+    assert_eq!(
+        verify(&[&c.root], &broken, &[&c.intermediate], &request).unwrap_err(),
+        invalid(
+            0,
+            Check::WeakKey {
+                detail: "unsupported public key algorithm".into()
+            }
+        )
+    );
+}
