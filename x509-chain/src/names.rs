@@ -52,24 +52,27 @@ pub(crate) fn is_valid_dns_name(name: &str, wildcard: bool) -> bool {
     if name.is_empty() || name.len() > 253 {
         return false;
     }
-    let mut labels: Vec<&str> = name.split('.').collect();
-    if wildcard && labels.first() == Some(&"*") {
-        labels.remove(0);
-        if labels.len() < 2 {
-            return false;
-        }
-    }
-    let label_ok = |l: &&str| {
+    let (labels, wildcarded) = match name.strip_prefix("*.") {
+        Some(rest) if wildcard => (rest, true),
+        _ => (name, false),
+    };
+    let label_ok = |l: &str| {
         !l.is_empty()
             && l.len() <= 63
             && !l.starts_with('-')
             && !l.ends_with('-')
             && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     };
-    labels.iter().all(label_ok)
-        && labels
-            .last()
-            .is_some_and(|l| !l.bytes().all(|b| b.is_ascii_digit()))
+    let mut count = 0usize;
+    let mut last = "";
+    for label in labels.split('.') {
+        if !label_ok(label) {
+            return false;
+        }
+        count = count.saturating_add(1);
+        last = label;
+    }
+    (!wildcarded || count >= 2) && !last.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Is `name` itself an entry of the Public Suffix List (ICANN or private section)?
@@ -491,4 +494,49 @@ pub(crate) fn validate_constraints(nc: &NameConstraints) -> Result<(), Check> {
         list.iter().try_for_each(validate_subtree)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_name_syntax() {
+        let label63 = "a".repeat(63);
+        let long = format!("{label63}.{label63}.{label63}.{}", "b".repeat(61));
+        let too_long = format!("{long}c");
+        let cases: &[(&str, bool, bool)] = &[
+            ("example.com", false, true),
+            ("example.com.", false, true),
+            ("xn--bcher-kva.example", false, true),
+            ("123.example", false, true),
+            ("*.example.com", true, true),
+            ("*.example.com", false, false),
+            ("*.com", true, false),
+            ("*", true, false),
+            ("*.", true, false),
+            ("**.example.com", true, false),
+            ("*..example", true, false),
+            ("a.*.example", true, false),
+            ("a..b", false, false),
+            ("-a.b", false, false),
+            ("a-.b", false, false),
+            ("a_b.c", false, false),
+            ("a.123", false, false),
+            ("", false, false),
+            (".", false, false),
+            (&label63, false, true),
+            (&long, false, true),
+            (&too_long, false, false),
+        ];
+        for &(name, wildcard, valid) in cases {
+            assert_eq!(
+                is_valid_dns_name(name, wildcard),
+                valid,
+                "{name:?} {wildcard}"
+            );
+        }
+        let label64 = "a".repeat(64);
+        assert!(!is_valid_dns_name(&label64, false));
+    }
 }

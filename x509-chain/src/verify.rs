@@ -307,16 +307,15 @@ impl<'a> Search<'a> {
         let index = path.len().saturating_sub(1);
         let issuer_index = path.len();
         // Anchors first: the shortest path wins when one exists.
-        let anchors = self.verifier.store.anchors.iter().map(Candidate::Anchor);
-        let pool = self
-            .pool
+        let (verifier, pool) = (self.verifier, self.pool);
+        let anchors = verifier.store.anchors.iter().map(Candidate::Anchor);
+        let intermediates = pool
             .iter()
             .enumerate()
             .map(|(i, cert)| Candidate::Intermediate(i, cert));
-        let candidates: Vec<Candidate<'a>> = anchors
-            .chain(pool)
-            .filter(|c| named_issuer(c.cert(), child))
-            .collect();
+        let candidates = anchors
+            .chain(intermediates)
+            .filter(|c| named_issuer(c.cert(), child));
 
         let mut rejected = Vec::new();
         for candidate in candidates {

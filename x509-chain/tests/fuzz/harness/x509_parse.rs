@@ -1,6 +1,9 @@
 //! Arbitrary bytes as a DER certificate (and as PEM): decoding never panics; an accepted
-//! certificate yields an identity whose fields are well-formed.
+//! certificate yields an identity whose fields are well-formed, and `x509-cert`'s decoder
+//! accepts it too (the in-place parser is never laxer), but for a serial number longer than
+//! 20 octets.
 
+use der::Decode as _;
 use x509_chain::{Crl, Identity, certificates_from_pem};
 
 /// One fuzz input: panics on a broken invariant.
@@ -23,6 +26,12 @@ pub fn run(data: &[u8]) {
             );
             let _ = identity.subject_dn();
             let _ = identity.alt_names();
+            if let Err(e) = x509_cert::Certificate::from_der(data) {
+                assert!(
+                    identity.serial_number().len() > 40,
+                    "accepted, but x509-cert refuses it: {e}"
+                );
+            }
         }
         Err(e) => {
             let _ = e.to_string();
