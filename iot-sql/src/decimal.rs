@@ -142,6 +142,14 @@ impl Decimal {
         exponent: 0,
     };
 
+    /// `1.0` or `0.0`: a boolean cast to DECIMAL (one fractional digit, as AWS prints it).
+    pub(crate) const fn of_bool(b: bool) -> Decimal {
+        Decimal {
+            coef: Coefficient::new(if b { 10 } else { 0 }),
+            exponent: -1,
+        }
+    }
+
     /// `coefficient × 10^exponent`, rounded to 34 digits; `None` if the exponent is out of range.
     pub fn new(coefficient: i128, exponent: i32) -> Option<Self> {
         Self::from_parts(coefficient < 0, coefficient.unsigned_abs(), exponent, false)

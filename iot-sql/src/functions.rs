@@ -440,9 +440,7 @@ fn cast(v: &Value, ty: crate::ast::CastType) -> Value {
                 .map_or(Value::Undefined, |n| double(n.to_f64())),
         },
         CastType::Decimal => match v {
-            Value::Bool(b) => {
-                Value::Decimal(Decimal::new(if *b { 10 } else { 0 }, -1).unwrap_or(Decimal::ZERO))
-            }
+            Value::Bool(b) => Value::Decimal(Decimal::of_bool(*b)),
             other => other
                 .to_num()
                 .map_or(Value::Undefined, |n| Value::Decimal(n.to_decimal())),

@@ -547,14 +547,20 @@ impl<'de> Visitor<'de> for ValueSeed {
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(match i64::try_from(v) {
-            Ok(i) => Value::Int(i),
-            Err(_) => Value::Decimal(Decimal::new(i128::from(v), 0).unwrap_or(Decimal::ZERO)),
-        })
+        match i64::try_from(v) {
+            Ok(i) => Ok(Value::Int(i)),
+            // Twenty digits at most: a decimal holds 34.
+            Err(_) => Decimal::new(i128::from(v), 0)
+                .map(Value::Decimal)
+                .ok_or_else(|| E::custom("integer out of the decimal range")),
+        }
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Ok(Decimal::from_f64(v).map_or(Value::Undefined, |d| self.decimal(d)))
+        // JSON has no NaN or infinity (serde_json refuses a number out of the f64 range).
+        Decimal::from_f64(v)
+            .map(|d| self.decimal(d))
+            .ok_or_else(|| E::custom("number out of the decimal range"))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {

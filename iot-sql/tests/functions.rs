@@ -187,6 +187,8 @@ fn collections_and_types() {
         ("cast([1, 'a'] AS String)", "\"[1,\\\"a\\\"]\""),
         ("cast(NULL AS String)", "undefined"),
         ("cast('abc' AS Decimal)", "undefined"),
+        ("cast(true AS Decimal)", "1"),
+        ("cast(false AS Decimal)", "0"),
     ]);
     assert_eq!(v1("cast(true AS Double)"), "1.0");
     // cast to Decimal and Bool exist from 2016-03-23 on.

@@ -323,6 +323,9 @@ fn payload_numbers_keep_their_last_digit() {
             "{text} came back as {out}"
         );
     }
+    // Past i64, an integer is an exact decimal.
+    let big = iot_sql::Value::from_json_slice(b"[18446744073709551615]").unwrap();
+    assert_eq!(big.to_json_string(), "[18446744073709551615]");
     let value = iot_sql::Value::from_json_slice(b"{\"n\":-25.263283700000002}").unwrap();
     assert_eq!(value.to_json_string(), "{\"n\":-25.263283700000002}");
 }
