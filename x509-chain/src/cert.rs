@@ -174,8 +174,8 @@ fn algorithm<'a>(
         return Err(malformed(what));
     }
     if !params.is_empty() {
-        let (_, rest) = tlv::read(params).ok_or(malformed(what))?;
-        if !rest.is_empty() {
+        let (value, rest) = tlv::read(params).ok_or(malformed(what))?;
+        if !tlv::is_any(value) || !rest.is_empty() {
             return Err(malformed(what));
         }
     }
@@ -235,8 +235,19 @@ impl Cert {
             return Err(malformed("subjectPublicKeyInfo"));
         }
         let key_bits = tlv::bit_string_octets(spki_key).ok_or(malformed("subjectPublicKey"))?;
-        let (_, fields) = tlv::optional(fields, 0x81).ok_or(malformed("issuerUniqueID"))?;
-        let (_, fields) = tlv::optional(fields, 0x82).ok_or(malformed("subjectUniqueID"))?;
+        // UniqueIdentifier ::= BIT STRING, tagged [1] and [2] IMPLICIT.
+        let unique_id =
+            |id: Option<Tlv<'_>>| id.is_none_or(|t| tlv::is_bit_string_content(t.value));
+        let (issuer_uid, fields) =
+            tlv::optional(fields, 0x81).ok_or(malformed("issuerUniqueID"))?;
+        if !unique_id(issuer_uid) {
+            return Err(malformed("issuerUniqueID"));
+        }
+        let (subject_uid, fields) =
+            tlv::optional(fields, 0x82).ok_or(malformed("subjectUniqueID"))?;
+        if !unique_id(subject_uid) {
+            return Err(malformed("subjectUniqueID"));
+        }
         let (extensions, fields) = tlv::optional(fields, 0xa3).ok_or(malformed("extensions"))?;
         if !fields.is_empty() {
             return Err(malformed("tbsCertificate"));

@@ -99,6 +99,22 @@ pub(crate) fn for_each<'a, E>(
     Ok(())
 }
 
+/// Is this element an `ANY` that `der` decodes: a context-specific, application or private tag
+/// (single-octet here: `read` takes no other), or one of the universal tags `der` knows, only
+/// SEQUENCE and SET constructed?
+pub(crate) fn is_any(tlv: Tlv<'_>) -> bool {
+    matches!(
+        tlv.tag,
+        0x01..=0x06 | 0x09 | 0x0a | 0x0c | 0x0d | 0x12..=0x18 | 0x1a | 0x1b | 0x1e | 0x30 | 0x31
+    ) || tlv.tag >= 0x40
+}
+
+/// Is this the content of a BIT STRING `der` accepts: an unused-bits count of at most 7, and 0
+/// when there are no bits?
+pub(crate) fn is_bit_string_content(value: &[u8]) -> bool {
+    matches!(value, [0] | [0..=7, _, ..])
+}
+
 /// The elements of a SEQUENCE OF / SET OF already checked, in order (it stops at the first
 /// malformed element, which a checked list does not have).
 pub(crate) fn elements(mut input: &[u8]) -> impl Iterator<Item = Tlv<'_>> {
@@ -269,6 +285,7 @@ pub(crate) fn rsa_modulus_bits(key: &[u8]) -> Option<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -320,6 +337,41 @@ mod tests {
         assert_eq!(time_of(GENERALIZED_TIME, "20500101000000.5Z"), None);
         assert_eq!(time_of(GENERALIZED_TIME, "500101000000Z"), None);
         assert_eq!(time_of(OCTET_STRING, "700101000000Z"), None);
+    }
+
+    #[test]
+    fn any_tags_as_der_decodes_them() {
+        use der::Decode as _;
+        for tag in 0..=u8::MAX {
+            let encoding = [tag, 0x00];
+            let ours = read(&encoding).is_some_and(|(tlv, _)| is_any(tlv));
+            let theirs = der::asn1::AnyRef::from_der(&encoding).is_ok();
+            // `read` refuses the multi-octet tag forms, which `der` reads on: never laxer.
+            let expected = theirs && tag & 0x1f != 0x1f;
+            assert_eq!(ours, expected, "tag {tag:#04x}");
+        }
+    }
+
+    #[test]
+    fn bit_string_contents_as_der_decodes_them() {
+        use der::Decode as _;
+        for content in [
+            &[][..],
+            &[0],
+            &[1],
+            &[0, 0xff],
+            &[7, 0x80],
+            &[8, 0x00],
+            &[0xff, 1],
+        ] {
+            let mut encoding = vec![BIT_STRING, u8::try_from(content.len()).unwrap()];
+            encoding.extend_from_slice(content);
+            assert_eq!(
+                is_bit_string_content(content),
+                der::asn1::BitStringRef::from_der(&encoding).is_ok(),
+                "{content:02x?}"
+            );
+        }
     }
 
     #[test]

@@ -96,7 +96,8 @@ impl<'a> NameRef<'a> {
     }
 }
 
-/// `AttributeTypeAndValue ::= SEQUENCE { type OBJECT IDENTIFIER, value ANY }`?
+/// `AttributeTypeAndValue ::= SEQUENCE { type OBJECT IDENTIFIER, value ANY }`, the value with
+/// a tag `der` decodes?
 fn is_atv(atv: Tlv<'_>) -> bool {
     if atv.tag != tlv::SEQUENCE {
         return false;
@@ -104,7 +105,8 @@ fn is_atv(atv: Tlv<'_>) -> bool {
     let Some((oid, rest)) = tlv::read(atv.value) else {
         return false;
     };
-    tlv::is_oid(oid) && tlv::read(rest).is_some_and(|(_, rest)| rest.is_empty())
+    tlv::is_oid(oid)
+        && tlv::read(rest).is_some_and(|(value, rest)| tlv::is_any(value) && rest.is_empty())
 }
 
 /// An `AttributeTypeAndValue` [`is_atv`] accepted.
