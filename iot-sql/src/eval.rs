@@ -307,7 +307,8 @@ impl Rule {
         // [MQTT-4.7.3-4]); a valid wildcard-free filter is a valid name, so a string
         // comparison decides it without building a TopicName.
         match (&self.filter, &self.statement.select.from) {
-            (Some(filter), _) if self.exact_topic => filter.as_str() == topic,
+            // Bytes compared: `as_str` would check the filter's UTF-8 again.
+            (Some(filter), _) if self.exact_topic => filter.as_bytes().as_ref() == topic.as_bytes(),
             (Some(filter), _) => TopicName::new(topic).is_ok_and(|name| filter.matches(&name)),
             (None, Some(Source::Topic(_))) => false,
             (None, _) => true,
