@@ -19,11 +19,10 @@
 
 mod common;
 
-use std::process::Command;
-
 use bytes::BytesMut;
 use mqtt_wire::DecodeOptions;
 use rumqttc::mqttbytes::v4 as rq;
+use test_support::callgrind::{self, count_instructions, measured};
 
 use common::{
     cases, decode_mqttrs, decode_ours, decode_ours_borrowed, decode_rumqttc, encode_mqttrs,
@@ -49,7 +48,7 @@ fn main() {
         child(&which);
         return;
     }
-    if Command::new("valgrind").arg("--version").output().is_err() {
+    if !callgrind::available() {
         eprintln!("valgrind is not installed: no instruction counts");
         return;
     }
@@ -63,41 +62,12 @@ fn main() {
         let counts: Vec<String> = MEASUREMENTS
             .iter()
             .map(|m| {
-                let total = count_instructions(&me, &format!("{}/{m}", p.case.name));
+                let total = count_instructions(&me, CHILD, &format!("{}/{m}", p.case.name));
                 format!("{:.0}", total as f64 / p.case.packets() as f64)
             })
             .collect();
         println!("| {} | {} |", p.case.name, counts.join(" | "));
     }
-}
-
-/// Runs the child under callgrind and returns the instructions counted inside `measured`.
-fn count_instructions(me: &std::path::Path, which: &str) -> u64 {
-    let out_file = std::env::temp_dir().join(format!("mqtt-wire-callgrind-{}", std::process::id()));
-    let output = Command::new("valgrind")
-        .arg("--tool=callgrind")
-        .arg("--toggle-collect=*measured*")
-        .arg(format!("--callgrind-out-file={}", out_file.display()))
-        .arg(me)
-        .env(CHILD, which)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(&out_file);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{which}: {stderr}");
-    stderr
-        .lines()
-        .find_map(|line| line.split("Collected : ").nth(1))
-        .unwrap_or_else(|| panic!("{which}: no count in {stderr}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
-
-/// The only function whose instructions are counted (callgrind's `--toggle-collect`).
-#[inline(never)]
-fn measured<T>(f: impl FnOnce() -> T) -> T {
-    f()
 }
 
 fn child(which: &str) {

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+pub mod callgrind;
 pub mod fuzz;
 
 thread_local! {
