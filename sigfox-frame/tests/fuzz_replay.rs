@@ -15,6 +15,8 @@
 
 use test_support::fuzz::{replay_corpus, structured_input};
 
+#[path = "fuzz/harness/sigfox_auth.rs"]
+mod sigfox_auth;
 #[path = "fuzz/harness/sigfox_callback.rs"]
 mod sigfox_callback;
 #[path = "fuzz/harness/sigfox_frame.rs"]
@@ -48,5 +50,14 @@ fn sigfox_frame() {
     replay("sigfox_frame", |data| {
         sigfox_frame::run(data);
         true
+    });
+}
+
+#[test]
+fn sigfox_auth() {
+    replay("sigfox_auth", |data| {
+        structured_input::<sigfox_auth::Input<'_>>(data)
+            .map(sigfox_auth::run)
+            .is_some()
     });
 }
