@@ -55,7 +55,10 @@ pub fn run(input: Input<'_>) {
     if !input.user.contains(':') {
         let encode = |pass: &[u8]| {
             let credentials = [input.user.as_bytes(), b":", pass].concat();
-            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials))
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(credentials)
+            )
         };
         assert!(shared.verify_basic(Some(&encode(&secret)), input.user));
         let mut wrong = secret.clone();
@@ -75,7 +78,12 @@ pub fn run(input: Input<'_>) {
     if let Ok(block) = Cidr::parse(input.cidr) {
         let address = input.cidr.split_once('/').map_or(input.cidr, |(a, _)| a);
         let address: IpAddr = address.parse().unwrap();
-        assert!(block.contains(address), "{} outside {:?}", address, input.cidr);
+        assert!(
+            block.contains(address),
+            "{} outside {:?}",
+            address,
+            input.cidr
+        );
     }
     // An address is inside every block written with it that parses.
     let ip = IpAddr::from(input.ip);
